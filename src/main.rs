@@ -1,1 +1,28 @@
-fn main(){}
+//! mcp-valet: a stdio MCP server that relays to a remote MCP server and signs in for you.
+
+mod auth;
+mod bridge;
+mod cli;
+mod commands;
+mod http;
+mod logging;
+mod util;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    if let Err(e) = logging::init(&cli.log) {
+        eprintln!("mcp-valet: {e:#}");
+        return ExitCode::from(2);
+    }
+    match commands::run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("mcp-valet: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,49 @@
+//! Bridge mode: stdio JSON-RPC on one side, the remote MCP server on the other.
+
+pub mod message;
+mod relay;
+pub mod remote;
+mod sse;
+mod stdio;
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::auth::Auth;
+use crate::cli::BridgeArgs;
+use crate::http::HttpConfig;
+
+/// Runs the bridge until the client closes stdin (or a signal), then closes the session.
+pub async fn run(args: &BridgeArgs) -> anyhow::Result<()> {
+    let http = HttpConfig::from_args(&args.remote)?;
+    tracing::info!(url = %crate::http::redact_url(&http.url), "bridging stdio to the remote MCP server");
+    if http.explicit_authorization {
+        tracing::info!("an Authorization header was given; it is sent as is");
+    }
+    let auth = Auth::for_config(&http);
+    let (events_tx, events_rx) = mpsc::unbounded_channel();
+    let ctx = remote::Ctx {
+        http,
+        auth,
+        events: events_tx,
+        max_message: args.max_message_size,
+        request_timeout: args.request_timeout,
+        max_request_time: args.max_request_time,
+    };
+    let remote = remote::Remote::new(ctx, args.remote.transport);
+
+    let (in_tx, in_rx) = mpsc::channel(256);
+    stdio::spawn_reader(std::io::stdin(), args.max_message_size, in_tx);
+    let (out_tx, out_rx) = mpsc::channel(1024);
+    let (broken_tx, broken_rx) = oneshot::channel();
+    let writer = stdio::spawn_writer(std::io::stdout(), out_rx, broken_tx);
+
+    let opts = relay::Options {
+        request_timeout: args.request_timeout,
+        max_request_time: args.max_request_time,
+        max_message: args.max_message_size,
+    };
+    relay::run(remote, events_rx, in_rx, out_tx, broken_rx, opts).await;
+    // The relay dropped its end of the stdout queue: wait until everything is written.
+    let _ = tokio::task::spawn_blocking(move || writer.join()).await;
+    Ok(())
+}

@@ -1,0 +1,576 @@
+//! The relay core: one task owns the table of requests the client is waiting on, so that every
+//! request gets exactly one answer — the server's, or an error from mcp-valet saying what went
+//! wrong — and nothing else reaches stdout.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use serde_json::value::RawValue;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+use super::message::{self, Id, Invalid, Kind, Message, Parsed, code};
+use super::remote::{Event, Remote, RemoteError};
+use super::stdio::Input;
+
+pub struct Options {
+    pub request_timeout: Duration,
+    pub max_request_time: Duration,
+    pub max_message: usize,
+}
+
+/// How long in-flight requests get after SIGINT/SIGTERM before they are answered with an error.
+const SIGNAL_GRACE: Duration = Duration::from_millis(1000);
+/// How long notifications still on their way get once every request is answered at EOF.
+const EOF_LINGER: Duration = Duration::from_secs(5);
+
+struct Pending {
+    raw_id: Box<RawValue>,
+    method: Box<str>,
+    deadline: Instant,
+    hard_deadline: Instant,
+    token: Option<Id>,
+    slot: Option<(u64, usize)>,
+    delivered: bool,
+}
+
+/// A batch from the client, answered as one array once all its requests are answered.
+struct Batch {
+    slots: Vec<Option<Bytes>>,
+    missing: usize,
+}
+
+#[derive(PartialEq)]
+enum Closing {
+    Open,
+    Eof(Instant),
+    Signal(Instant),
+}
+
+pub struct Relay {
+    remote: Arc<Remote>,
+    out: mpsc::Sender<Bytes>,
+    dispatch: mpsc::Sender<Message>,
+    pending: HashMap<Id, Pending>,
+    by_token: HashMap<Id, Id>,
+    batches: HashMap<u64, Batch>,
+    next_batch: u64,
+    inflight: usize,
+    opts: Options,
+    closing: Closing,
+}
+
+/// Runs the bridge until stdin ends (and every request is answered) or a signal arrives.
+pub async fn run(
+    remote: Arc<Remote>,
+    mut events: mpsc::UnboundedReceiver<Event>,
+    mut stdin: mpsc::Receiver<Input>,
+    out: mpsc::Sender<Bytes>,
+    mut stdout_broken: oneshot::Receiver<std::io::Error>,
+    opts: Options,
+) {
+    let (dispatch, queue) = mpsc::channel(1024);
+    tokio::spawn(dispatcher(remote.clone(), queue));
+    let mut relay = Relay {
+        remote: remote.clone(),
+        out,
+        dispatch,
+        pending: HashMap::new(),
+        by_token: HashMap::new(),
+        batches: HashMap::new(),
+        next_batch: 0,
+        inflight: 0,
+        opts,
+        closing: Closing::Open,
+    };
+    let mut signals = Signals::new();
+    let far = Instant::now() + Duration::from_secs(86400 * 365);
+    loop {
+        let idle = relay.pending.is_empty() && relay.inflight == 0;
+        match relay.closing {
+            Closing::Eof(_) if idle => break,
+            Closing::Signal(_) if idle => break,
+            _ => {}
+        }
+        let wake = relay.next_deadline().unwrap_or(far);
+        let stop = match relay.closing {
+            Closing::Open => far,
+            Closing::Eof(t) if relay.pending.is_empty() => t + EOF_LINGER,
+            Closing::Eof(_) => far,
+            Closing::Signal(t) => t,
+        };
+        tokio::select! {
+            biased;
+            _ = &mut stdout_broken => {
+                tracing::warn!("stdout was closed by the client; stopping");
+                break;
+            }
+            Some(ev) = events.recv() => relay.on_event(ev).await,
+            input = stdin.recv(), if relay.closing == Closing::Open => match input {
+                Some(Input::Line(line)) => relay.on_line(line).await,
+                Some(Input::TooLong { id, len }) => relay.on_too_long(id, len).await,
+                Some(Input::Eof) | None => {
+                    tracing::debug!(pending = relay.pending.len(), "stdin closed; answering what is in flight");
+                    relay.closing = Closing::Eof(Instant::now());
+                }
+                Some(Input::Failed(e)) => {
+                    tracing::error!("reading stdin failed: {e}");
+                    relay.closing = Closing::Eof(Instant::now());
+                }
+            },
+            _ = tokio::time::sleep_until(wake), if wake < far => relay.expire().await,
+            first = signals.recv() => {
+                if !first || matches!(relay.closing, Closing::Signal(_)) {
+                    break;
+                }
+                tracing::info!("interrupted; answering what is in flight, then exiting");
+                relay.closing = Closing::Signal(Instant::now() + SIGNAL_GRACE);
+            }
+            _ = tokio::time::sleep_until(stop), if stop < far => break,
+        }
+    }
+    relay.abandon().await;
+    // Closing the session must not hold up the exit for long.
+    let _ = tokio::time::timeout(Duration::from_secs(3), remote.shutdown()).await;
+}
+
+/// Hands messages to the remote in the order the client sent them.
+async fn dispatcher(remote: Arc<Remote>, mut queue: mpsc::Receiver<Message>) {
+    while let Some(msg) = queue.recv().await {
+        let permit = remote.admit(&msg).await;
+        tokio::spawn(remote.clone().send(msg, permit));
+    }
+}
+
+impl Relay {
+    async fn write(&self, msg: Bytes) {
+        // Fails only when the stdout thread has stopped, which the main loop notices.
+        let _ = self.out.send(msg).await;
+    }
+
+    async fn forward(&mut self, msg: Message) {
+        self.inflight += 1;
+        if self.dispatch.send(msg).await.is_err() {
+            self.inflight -= 1;
+        }
+    }
+
+    async fn on_line(&mut self, line: Bytes) {
+        match message::parse(line) {
+            Ok(Parsed::Single(msg)) => self.on_message(msg, None).await,
+            Ok(Parsed::Batch { raw, items }) => self.on_batch(raw, items).await,
+            Err(e) => {
+                let answer = invalid_answer(&e);
+                tracing::warn!(
+                    "invalid message from the client: {}",
+                    super::remote::describe_invalid(&e)
+                );
+                self.write(answer).await;
+            }
+        }
+    }
+
+    async fn on_too_long(&mut self, id: Option<Box<RawValue>>, len: usize) {
+        tracing::warn!(
+            len,
+            limit = self.opts.max_message,
+            "a message from the client is larger than --max-message-size"
+        );
+        let data = message::ErrorData {
+            source: "mcp-valet",
+            kind: "too_large",
+            status: None,
+            detail: None,
+        };
+        let text = format!(
+            "mcp-valet: the message is {len} bytes, over the limit of {} bytes (--max-message-size)",
+            self.opts.max_message
+        );
+        self.write(message::error_response(
+            id.as_deref(),
+            code::INVALID_REQUEST,
+            &text,
+            &data,
+        ))
+        .await;
+    }
+
+    async fn on_batch(&mut self, raw: Bytes, items: Vec<Result<Message, Invalid>>) {
+        let batch_id = self.next_batch;
+        self.next_batch += 1;
+        let mut batch = Batch {
+            slots: Vec::new(),
+            missing: 0,
+        };
+        let whole = self.remote.accepts_batches() && items.iter().all(Result::is_ok);
+        let mut msgs = Vec::new();
+        for item in items {
+            match item {
+                Ok(m) => {
+                    let slot = m.request_id().is_some().then(|| {
+                        batch.slots.push(None);
+                        batch.missing += 1;
+                        (batch_id, batch.slots.len() - 1)
+                    });
+                    msgs.push((m, slot));
+                }
+                Err(e) => batch.slots.push(Some(invalid_answer(&e))),
+            }
+        }
+        let nothing_to_wait_for = batch.missing == 0;
+        let answered_now = batch.slots.iter().any(Option::is_some);
+        self.batches.insert(batch_id, batch);
+        if nothing_to_wait_for {
+            // Only notifications and responses (and invalid items): answer the invalid ones now.
+            let b = self.batches.remove(&batch_id).expect("just inserted");
+            if answered_now {
+                self.write(join_batch(b.slots)).await;
+            }
+        }
+        if whole {
+            let mut ids = Vec::new();
+            for (m, slot) in &msgs {
+                if let Kind::Request { id, .. } = &m.kind {
+                    if !self.register(m, *slot).await {
+                        continue;
+                    }
+                    ids.push(id.clone());
+                }
+            }
+            let batch_msg = Message {
+                raw,
+                kind: Kind::Batch { ids },
+                raw_id: None,
+                progress_token: None,
+                cancel_target: None,
+            };
+            self.forward(batch_msg).await;
+        } else {
+            for (m, slot) in msgs {
+                self.on_message(m, slot).await;
+            }
+        }
+    }
+
+    /// Puts a request in the table; answers at once when its id is already in use.
+    async fn register(&mut self, msg: &Message, slot: Option<(u64, usize)>) -> bool {
+        let (Kind::Request { id, method }, Some(raw_id)) = (&msg.kind, &msg.raw_id) else {
+            return false;
+        };
+        if self.pending.contains_key(id) {
+            let data = message::ErrorData {
+                source: "mcp-valet",
+                kind: "invalid_request",
+                status: None,
+                detail: None,
+            };
+            let text = format!("mcp-valet: request id {id} is already in use by a request that has not been answered");
+            let answer = message::error_response(Some(raw_id), code::INVALID_REQUEST, &text, &data);
+            self.fill(slot, answer).await;
+            return false;
+        }
+        let now = Instant::now();
+        if let Some(token) = &msg.progress_token {
+            self.by_token.insert(token.clone(), id.clone());
+        }
+        self.pending.insert(
+            id.clone(),
+            Pending {
+                raw_id: raw_id.clone(),
+                method: method.clone(),
+                deadline: now + self.opts.request_timeout,
+                hard_deadline: now + self.opts.max_request_time,
+                token: msg.progress_token.clone(),
+                slot,
+                delivered: false,
+            },
+        );
+        tracing::debug!(%id, method = &**method, "request");
+        true
+    }
+
+    async fn on_message(&mut self, msg: Message, slot: Option<(u64, usize)>) {
+        match &msg.kind {
+            Kind::Request { .. } => {
+                if !self.register(&msg, slot).await {
+                    return;
+                }
+            }
+            Kind::Notification { method } => {
+                tracing::debug!(method = &**method, "notification");
+                if let Some(target) = &msg.cancel_target {
+                    // The client no longer waits for this answer.
+                    if let Some(p) = self.take(target) {
+                        self.unfill(p.slot).await;
+                    }
+                }
+            }
+            Kind::Response { id } => tracing::debug!(%id, "response from the client"),
+            Kind::Batch { .. } => {}
+        }
+        self.forward(msg).await;
+    }
+
+    fn take(&mut self, id: &Id) -> Option<Pending> {
+        let p = self.pending.remove(id)?;
+        if let Some(t) = &p.token {
+            self.by_token.remove(t);
+        }
+        Some(p)
+    }
+
+    async fn on_event(&mut self, ev: Event) {
+        match ev {
+            Event::Inbound(msg) => match &msg.kind {
+                Kind::Response { id } => match self.take(id) {
+                    Some(p) => self.fill(p.slot, msg.raw).await,
+                    None => {
+                        tracing::debug!(%id, "dropping an answer nobody waits for (answered already, cancelled, or unknown)")
+                    }
+                },
+                Kind::Notification { .. } => {
+                    if let Some(token) = &msg.progress_token
+                        && let Some(req) = self.by_token.get(token)
+                        && let Some(p) = self.pending.get_mut(req)
+                    {
+                        p.deadline = Instant::now() + self.opts.request_timeout;
+                    }
+                    self.write(msg.raw).await;
+                }
+                Kind::Request { .. } => self.write(msg.raw).await,
+                Kind::Batch { .. } => {}
+            },
+            Event::Failed { id, error } => {
+                if let Some(p) = self.take(&id) {
+                    tracing::warn!(%id, method = &*p.method, "request failed: {error}");
+                    let answer = error.response(Some(&p.raw_id));
+                    self.fill(p.slot, answer).await;
+                }
+            }
+            Event::Done { id, delivered } => {
+                self.inflight = self.inflight.saturating_sub(1);
+                if delivered
+                    && let Some(id) = id
+                    && let Some(p) = self.pending.get_mut(&id)
+                {
+                    p.delivered = true;
+                }
+            }
+            Event::ConnectionLost => {
+                let lost: Vec<Id> = self
+                    .pending
+                    .iter()
+                    .filter(|(_, p)| p.delivered)
+                    .map(|(id, _)| id.clone())
+                    .collect();
+                let error = RemoteError::new(
+                    "connection_lost",
+                    "the connection to the server was lost before it answered; the request may or may not have been carried out",
+                );
+                for id in lost {
+                    if let Some(p) = self.take(&id) {
+                        self.fill(p.slot, error.response(Some(&p.raw_id))).await;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes an answer, or files it in its batch and writes the batch when it is complete.
+    async fn fill(&mut self, slot: Option<(u64, usize)>, answer: Bytes) {
+        let Some((b, i)) = slot else {
+            return self.write(answer).await;
+        };
+        let Some(batch) = self.batches.get_mut(&b) else { return };
+        batch.slots[i] = Some(answer);
+        batch.missing -= 1;
+        self.flush_batch(b).await;
+    }
+
+    /// A batch member that will never be answered (cancelled by the client).
+    async fn unfill(&mut self, slot: Option<(u64, usize)>) {
+        if let Some((b, _)) = slot
+            && let Some(batch) = self.batches.get_mut(&b)
+        {
+            batch.missing -= 1;
+            self.flush_batch(b).await;
+        }
+    }
+
+    async fn flush_batch(&mut self, b: u64) {
+        if self.batches.get(&b).is_some_and(|x| x.missing == 0) {
+            let batch = self.batches.remove(&b).expect("checked");
+            if batch.slots.iter().any(Option::is_some) {
+                self.write(join_batch(batch.slots)).await;
+            }
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        self.pending.values().map(|p| p.deadline.min(p.hard_deadline)).min()
+    }
+
+    /// Answers requests whose time is up, and tells the server to stop working on them.
+    async fn expire(&mut self) {
+        let now = Instant::now();
+        let expired: Vec<Id> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| p.deadline.min(p.hard_deadline) <= now)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in expired {
+            let Some(p) = self.take(&id) else { continue };
+            let (limit, flag) = if p.hard_deadline <= now {
+                (self.opts.max_request_time, "--max-request-time")
+            } else {
+                (self.opts.request_timeout, "--request-timeout")
+            };
+            let mut error = RemoteError::new(
+                "timeout",
+                format!(
+                    "the server did not answer `{}` within {} ({flag}); the request was cancelled",
+                    p.method,
+                    crate::util::human_duration(limit)
+                ),
+            );
+            error.code = code::REQUEST_TIMEOUT;
+            tracing::warn!(%id, method = &*p.method, "{error}");
+            if &*p.method != "initialize" {
+                let cancel = cancel_notification(&p.raw_id, "timed out in mcp-valet");
+                self.forward(cancel).await;
+            }
+            self.fill(p.slot, error.response(Some(&p.raw_id))).await;
+        }
+    }
+
+    /// At exit, answers whatever is still waiting.
+    async fn abandon(&mut self) {
+        let ids: Vec<Id> = self.pending.keys().cloned().collect();
+        let error = RemoteError::new(
+            "shutdown",
+            "mcp-valet is shutting down and the server has not answered this request",
+        );
+        for id in ids {
+            if let Some(p) = self.take(&id) {
+                self.fill(p.slot, error.response(Some(&p.raw_id))).await;
+            }
+        }
+    }
+}
+
+fn invalid_answer(e: &Invalid) -> Bytes {
+    let (id, c, kind, reason) = match e {
+        Invalid::Parse(r) => (None, code::PARSE_ERROR, "parse_error", r.as_str()),
+        Invalid::Request { id, reason } => (id.as_deref(), code::INVALID_REQUEST, "invalid_request", reason.as_str()),
+    };
+    let data = message::ErrorData {
+        source: "mcp-valet",
+        kind,
+        status: None,
+        detail: None,
+    };
+    let what = if c == code::PARSE_ERROR {
+        "not a JSON-RPC message"
+    } else {
+        "not a valid JSON-RPC message"
+    };
+    message::error_response(id, c, &format!("mcp-valet: the line is {what}: {reason}"), &data)
+}
+
+fn join_batch(slots: Vec<Option<Bytes>>) -> Bytes {
+    let mut out = BytesMut::new();
+    out.put_u8(b'[');
+    for (n, s) in slots.into_iter().flatten().enumerate() {
+        if n > 0 {
+            out.put_u8(b',');
+        }
+        out.extend_from_slice(&s);
+    }
+    out.put_u8(b']');
+    out.freeze()
+}
+
+fn cancel_notification(id: &RawValue, reason: &str) -> Message {
+    #[derive(serde::Serialize)]
+    struct N<'a> {
+        jsonrpc: &'static str,
+        method: &'static str,
+        params: P<'a>,
+    }
+    #[derive(serde::Serialize)]
+    struct P<'a> {
+        #[serde(rename = "requestId")]
+        request_id: &'a RawValue,
+        reason: &'a str,
+    }
+    let raw = serde_json::to_vec(&N {
+        jsonrpc: "2.0",
+        method: "notifications/cancelled",
+        params: P { request_id: id, reason },
+    })
+    .expect("serialising a notification cannot fail");
+    Message {
+        raw: Bytes::from(raw),
+        kind: Kind::Notification {
+            method: "notifications/cancelled".into(),
+        },
+        raw_id: None,
+        progress_token: None,
+        cancel_target: Id::from_raw(id),
+    }
+}
+
+/// SIGINT and SIGTERM (Ctrl-C on Windows). `recv` yields `true` for the first signal.
+struct Signals {
+    #[cfg(unix)]
+    int: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    term: Option<tokio::signal::unix::Signal>,
+    seen: bool,
+}
+
+impl Signals {
+    fn new() -> Signals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Signals {
+                int: signal(SignalKind::interrupt()).ok(),
+                term: signal(SignalKind::terminate()).ok(),
+                seen: false,
+            }
+        }
+        #[cfg(not(unix))]
+        Signals { seen: false }
+    }
+
+    async fn recv(&mut self) -> bool {
+        #[cfg(unix)]
+        {
+            let int = async {
+                match &mut self.int {
+                    Some(s) => s.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            let term = async {
+                match &mut self.term {
+                    Some(s) => s.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = int => {}
+                _ = term => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        !std::mem::replace(&mut self.seen, true)
+    }
+}

@@ -1,0 +1,337 @@
+//! The HTTP+SSE transport of MCP 2024-11-05: a GET opens an event stream whose first event,
+//! `endpoint`, names the URL that takes the client's messages as POSTs; every server message
+//! arrives on the stream.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
+use tokio::task::AbortHandle;
+use url::Url;
+
+use super::{Ctx, Event, MAX_RETRIES, RemoteError, content_type, read_body, retry_delay, status_error};
+use crate::bridge::message::{Id, Kind, Message};
+use crate::bridge::sse;
+
+pub struct LegacySse {
+    ctx: Arc<Ctx>,
+    state: Mutex<State>,
+    connecting: tokio::sync::Mutex<()>,
+}
+
+#[derive(Default)]
+struct State {
+    endpoint: Option<Url>,
+    generation: u64,
+    initialize: Option<Message>,
+    initialized: Option<Message>,
+    /// The id of a replayed `initialize` whose answer the client must not see.
+    swallow: Option<Id>,
+    reader: Option<AbortHandle>,
+    closed: bool,
+}
+
+type Body = std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>;
+
+impl LegacySse {
+    pub fn new(ctx: Arc<Ctx>) -> Arc<LegacySse> {
+        Arc::new(LegacySse {
+            ctx,
+            state: Mutex::new(State::default()),
+            connecting: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Opens the event stream and waits for the `endpoint` event. A new stream is a new
+    /// session, so the client's handshake, when it has made one, is replayed on it.
+    pub async fn connect(self: &Arc<Self>, deadline: Instant) -> Result<(), RemoteError> {
+        let _one = self.connecting.lock().await;
+        if self.state().endpoint.is_some() {
+            return Ok(());
+        }
+        self.open(deadline).await?;
+        let (init, initialized) = {
+            let mut st = self.state();
+            st.swallow = st.initialize.as_ref().and_then(|m| m.request_id().cloned());
+            (st.initialize.clone(), st.initialized.clone())
+        };
+        for m in [init, initialized].into_iter().flatten() {
+            if let PostOk::Retry = self.post(&m, deadline).await? {
+                return Err(RemoteError::new(
+                    "session",
+                    "the server dropped the new session at once",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    async fn open(self: &Arc<Self>, deadline: Instant) -> Result<(), RemoteError> {
+        let url = &self.ctx.http.url;
+        let mut headers = self.ctx.base_headers().await?;
+        headers.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
+        let fut = self.ctx.http.client.get(url.clone()).headers(headers).send();
+        let resp = match tokio::time::timeout_at(deadline.into(), fut).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => {
+                let (kind, msg) = crate::http::describe_error(&e, url, None);
+                return Err(RemoteError::new(kind, msg));
+            }
+            Err(_) => {
+                return Err(RemoteError::new(
+                    "timeout",
+                    "the server did not open its event stream in time",
+                ));
+            }
+        };
+        let status = resp.status().as_u16();
+        if !resp.status().is_success() {
+            let body = read_body(resp, 64 * 1024).await.unwrap_or_default();
+            return Err(status_error(status, &body, &self.ctx));
+        }
+        if content_type(resp.headers()) != "text/event-stream" {
+            return Err(RemoteError::new(
+                "protocol",
+                "the server's GET answer is not an event stream",
+            ));
+        }
+        let mut body: Body = Box::pin(resp.bytes_stream());
+        let mut parser = sse::Parser::new(self.ctx.max_message);
+        let mut events = Vec::new();
+        let endpoint = 'found: loop {
+            let chunk = match tokio::time::timeout_at(deadline.into(), body.next()).await {
+                Ok(Some(Ok(c))) => c,
+                Ok(_) => {
+                    return Err(RemoteError::new(
+                        "protocol",
+                        "the event stream ended before naming its message endpoint",
+                    ));
+                }
+                Err(_) => {
+                    return Err(RemoteError::new(
+                        "timeout",
+                        "the server did not name its message endpoint in time",
+                    ));
+                }
+            };
+            parser
+                .feed(&chunk, &mut events)
+                .map_err(|_| super::too_large(self.ctx.max_message))?;
+            let mut found = None;
+            for ev in events.drain(..) {
+                if found.is_none() && ev.event == "endpoint" {
+                    found = Some(ev.data);
+                } else if ev.is_message() {
+                    self.deliver(ev.data);
+                }
+            }
+            if let Some(data) = found {
+                break 'found self.endpoint_url(&data)?;
+            }
+        };
+        tracing::debug!(endpoint = %crate::http::redact_url(&endpoint), "HTTP+SSE stream open");
+        let generation = {
+            let mut st = self.state();
+            st.endpoint = Some(endpoint);
+            st.generation += 1;
+            st.generation
+        };
+        let me = self.clone();
+        let task = tokio::spawn(me.read(body, parser, generation));
+        if let Some(old) = self.state().reader.replace(task.abort_handle()) {
+            old.abort();
+        }
+        Ok(())
+    }
+
+    /// The POST endpoint, resolved against the stream's URL; it must stay on the same origin,
+    /// since the client's credentials go there.
+    fn endpoint_url(&self, data: &[u8]) -> Result<Url, RemoteError> {
+        let text = std::str::from_utf8(data).unwrap_or("").trim();
+        let url = self
+            .ctx
+            .http
+            .url
+            .join(text)
+            .map_err(|_| RemoteError::new("protocol", "the server named a message endpoint that is not a URL"))?;
+        if url.origin() != self.ctx.http.url.origin() {
+            return Err(RemoteError::new(
+                "protocol",
+                "the server named a message endpoint on another host; mcp-valet will not send your messages and credentials there",
+            ));
+        }
+        Ok(url)
+    }
+
+    fn deliver(&self, data: bytes::Bytes) {
+        self.ctx.deliver(data, |m| {
+            let mut st = self.state();
+            match (&m.kind, &st.swallow) {
+                (Kind::Response { id }, Some(s)) if id == s => {
+                    st.swallow = None;
+                    false
+                }
+                _ => true,
+            }
+        });
+    }
+
+    /// Passes on server messages until the stream ends, then reconnects.
+    /// (Boxed: reading reconnects, and connecting starts a reader.)
+    fn read(
+        self: Arc<Self>,
+        body: Body,
+        parser: sse::Parser,
+        generation: u64,
+    ) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(self.read_inner(body, parser, generation))
+    }
+
+    async fn read_inner(self: Arc<Self>, mut body: Body, mut parser: sse::Parser, generation: u64) {
+        let mut events = Vec::new();
+        while let Some(chunk) = body.next().await {
+            let Ok(chunk) = chunk else { break };
+            if parser.feed(&chunk, &mut events).is_err() {
+                tracing::warn!("the server sent an event larger than --max-message-size; reconnecting");
+                break;
+            }
+            for ev in events.drain(..) {
+                if ev.is_message() {
+                    self.deliver(ev.data);
+                }
+            }
+        }
+        {
+            let mut st = self.state();
+            if st.closed || st.generation != generation {
+                return;
+            }
+            st.endpoint = None;
+        }
+        tracing::warn!("the server's event stream closed; reconnecting");
+        self.ctx.emit(Event::ConnectionLost);
+        for attempt in 0..6u32 {
+            tokio::time::sleep(Duration::from_millis(500) * (1 << attempt)).await;
+            if self.state().closed {
+                return;
+            }
+            let deadline = Instant::now() + self.ctx.request_timeout.min(Duration::from_secs(60));
+            match self.connect(deadline).await {
+                Ok(()) => return,
+                Err(e) => tracing::debug!("reconnecting failed: {e}"),
+            }
+        }
+        tracing::warn!("could not reconnect to the server; the next request will try again");
+    }
+
+    /// Delivers one message; the answer comes on the stream. Returns whether it was delivered.
+    pub async fn send(self: &Arc<Self>, msg: &Message, deadline: Instant) -> bool {
+        if msg.is_request("initialize") {
+            // A new handshake replaces the old one; nothing old is replayed before it.
+            let mut st = self.state();
+            st.initialize = None;
+            st.initialized = None;
+        }
+        for _ in 0..3 {
+            let result = match self.connect(deadline).await {
+                Ok(()) => self.post(msg, deadline).await,
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(PostOk::Delivered) => {
+                    let mut st = self.state();
+                    if msg.is_request("initialize") {
+                        st.initialize = Some(msg.clone());
+                    } else if msg.is_notification("notifications/initialized") {
+                        st.initialized = Some(msg.clone());
+                    }
+                    return true;
+                }
+                Ok(PostOk::Retry) => continue,
+                Err(e) => {
+                    self.ctx.fail(msg, e);
+                    return false;
+                }
+            }
+        }
+        self.ctx.fail(
+            msg,
+            RemoteError::new("session", "the server keeps dropping the session; try again later"),
+        );
+        false
+    }
+
+    async fn post(self: &Arc<Self>, msg: &Message, deadline: Instant) -> Result<PostOk, RemoteError> {
+        let mut attempt = 0;
+        loop {
+            let Some(endpoint) = self.state().endpoint.clone() else {
+                return Ok(PostOk::Retry);
+            };
+            let mut headers = self.ctx.base_headers().await?;
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            let fut = self
+                .ctx
+                .http
+                .client
+                .post(endpoint)
+                .headers(headers)
+                .body(msg.raw.clone())
+                .send();
+            let resp = match tokio::time::timeout_at(deadline.into(), fut).await {
+                Ok(Ok(r)) => r,
+                Ok(Err(e)) => {
+                    let (kind, m) = crate::http::describe_error(&e, &self.ctx.http.url, None);
+                    return Err(RemoteError::new(kind, m));
+                }
+                Err(_) => {
+                    return Err(RemoteError::new(
+                        "timeout",
+                        "the server did not take the message in time",
+                    ));
+                }
+            };
+            let status = resp.status().as_u16();
+            match status {
+                200..=299 => return Ok(PostOk::Delivered),
+                // The session behind the endpoint is gone: reconnect and try again.
+                404 | 410 => {
+                    self.state().endpoint = None;
+                    return Ok(PostOk::Retry);
+                }
+                429 | 503 if attempt < MAX_RETRIES => match retry_delay(resp.headers(), attempt) {
+                    Some(wait) if Instant::now() + wait < deadline => {
+                        tokio::time::sleep(wait).await;
+                        attempt += 1;
+                    }
+                    _ => {
+                        let body = read_body(resp, 64 * 1024).await.unwrap_or_default();
+                        return Err(status_error(status, &body, &self.ctx));
+                    }
+                },
+                _ => {
+                    let body = read_body(resp, 64 * 1024).await.unwrap_or_default();
+                    return Err(status_error(status, &body, &self.ctx));
+                }
+            }
+        }
+    }
+
+    pub fn shutdown(&self) {
+        let mut st = self.state();
+        st.closed = true;
+        if let Some(r) = st.reader.take() {
+            r.abort();
+        }
+    }
+}
+
+enum PostOk {
+    Delivered,
+    /// Not delivered: there is no session right now; reconnect first.
+    Retry,
+}

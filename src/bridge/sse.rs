@@ -1,0 +1,226 @@
+//! A Server-Sent Events parser fed with the chunks of an HTTP body (WHATWG HTML §9.2.6).
+//!
+//! It keeps the last event id and the `retry` value, which Streamable HTTP needs to resume a
+//! broken stream, and bounds the size of one event.
+
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// The `event` field; empty means the default type, `message`.
+    pub event: String,
+    pub data: Bytes,
+}
+
+impl Event {
+    pub fn is_message(&self) -> bool {
+        self.event.is_empty() || self.event == "message"
+    }
+}
+
+#[derive(Debug)]
+pub struct EventTooLarge;
+
+#[derive(Debug)]
+pub struct Parser {
+    line: BytesMut,
+    data: BytesMut,
+    event: String,
+    last_id: Option<String>,
+    pending_id: Option<String>,
+    retry: Option<Duration>,
+    skip_lf: bool,
+    at_start: bool,
+    max_event: usize,
+}
+
+impl Parser {
+    pub fn new(max_event: usize) -> Parser {
+        Parser {
+            line: BytesMut::new(),
+            data: BytesMut::new(),
+            event: String::new(),
+            last_id: None,
+            pending_id: None,
+            retry: None,
+            skip_lf: false,
+            at_start: true,
+            max_event,
+        }
+    }
+
+    /// The id of the last dispatched event (what `Last-Event-ID` carries on reconnection).
+    pub fn last_event_id(&self) -> Option<&str> {
+        self.last_id.as_deref()
+    }
+
+    /// The reconnection time the server asked for with `retry:`.
+    pub fn retry(&self) -> Option<Duration> {
+        self.retry
+    }
+
+    /// Forgets a half-read event before reading a new connection; keeps the last event id
+    /// and the retry delay.
+    pub fn reset_stream(&mut self) {
+        self.line.clear();
+        self.data.clear();
+        self.event.clear();
+        self.pending_id = None;
+        self.skip_lf = false;
+        self.at_start = true;
+    }
+
+    /// Feeds a chunk; complete events are appended to `out`.
+    pub fn feed(&mut self, mut chunk: &[u8], out: &mut Vec<Event>) -> Result<(), EventTooLarge> {
+        if self.at_start && !chunk.is_empty() {
+            // A UTF-8 byte order mark may start the stream; it may arrive split, so only
+            // strip it when whole (servers do not split three bytes in practice).
+            if let Some(rest) = chunk.strip_prefix(b"\xEF\xBB\xBF") {
+                chunk = rest;
+            }
+            self.at_start = false;
+        }
+        while !chunk.is_empty() {
+            if self.skip_lf {
+                self.skip_lf = false;
+                if chunk[0] == b'\n' {
+                    chunk = &chunk[1..];
+                    continue;
+                }
+            }
+            match memchr::memchr2(b'\n', b'\r', chunk) {
+                Some(i) => {
+                    self.line.extend_from_slice(&chunk[..i]);
+                    if chunk[i] == b'\r' {
+                        self.skip_lf = true;
+                    }
+                    chunk = &chunk[i + 1..];
+                    let line = self.line.split().freeze();
+                    self.process_line(&line, out);
+                }
+                None => {
+                    self.line.extend_from_slice(chunk);
+                    chunk = &[];
+                }
+            }
+            if self.line.len() + self.data.len() > self.max_event {
+                return Err(EventTooLarge);
+            }
+        }
+        Ok(())
+    }
+
+    fn process_line(&mut self, line: &[u8], out: &mut Vec<Event>) {
+        if line.is_empty() {
+            self.dispatch(out);
+            return;
+        }
+        if line[0] == b':' {
+            return; // comment, e.g. a keep-alive
+        }
+        let (field, value) = match memchr::memchr(b':', line) {
+            Some(i) => {
+                let v = &line[i + 1..];
+                (&line[..i], v.strip_prefix(b" ").unwrap_or(v))
+            }
+            None => (line, &b""[..]),
+        };
+        match field {
+            b"data" => {
+                self.data.extend_from_slice(value);
+                self.data.extend_from_slice(b"\n");
+            }
+            b"event" => self.event = String::from_utf8_lossy(value).into_owned(),
+            b"id" if !value.contains(&0) => {
+                self.pending_id = Some(String::from_utf8_lossy(value).into_owned());
+            }
+            b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
+                if let Ok(ms) = std::str::from_utf8(value).unwrap_or("").parse::<u64>() {
+                    self.retry = Some(Duration::from_millis(ms));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn dispatch(&mut self, out: &mut Vec<Event>) {
+        if let Some(id) = self.pending_id.take() {
+            self.last_id = if id.is_empty() { None } else { Some(id) };
+        }
+        let event = std::mem::take(&mut self.event);
+        if self.data.is_empty() {
+            return; // e.g. a priming event that only carries an id
+        }
+        let mut data = self.data.split();
+        data.truncate(data.len() - 1); // the final "\n"
+        if data.is_empty() {
+            return; // nothing a JSON-RPC peer could use
+        }
+        out.push(Event {
+            event,
+            data: data.freeze(),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_all(chunks: &[&[u8]]) -> (Vec<Event>, Parser) {
+        let mut p = Parser::new(1 << 20);
+        let mut out = Vec::new();
+        for c in chunks {
+            p.feed(c, &mut out).unwrap();
+        }
+        (out, p)
+    }
+
+    #[test]
+    fn events_across_chunks_and_line_endings() {
+        let (ev, p) = parse_all(&[
+            b"\xEF\xBB\xBF: keep-alive\r\n",
+            b"id: e1\r",
+            b"\nretry: 500\n\nevent: message\ndata: {\"a\":",
+            b"1}\r\n\r\nid: e2\ndata: line1\ndata: line2\n",
+            b"\n",
+        ]);
+        assert_eq!(ev.len(), 2);
+        assert_eq!(&ev[0].data[..], br#"{"a":1}"#);
+        assert!(ev[0].is_message());
+        assert_eq!(&ev[1].data[..], b"line1\nline2");
+        assert_eq!(p.last_event_id(), Some("e2"));
+        assert_eq!(p.retry(), Some(Duration::from_millis(500)));
+    }
+
+    #[test]
+    fn priming_event_sets_id_without_dispatch() {
+        let (ev, p) = parse_all(&[b"id: 0\ndata:\n\n"]);
+        assert!(ev.is_empty());
+        assert_eq!(p.last_event_id(), Some("0"));
+    }
+
+    #[test]
+    fn named_events_and_field_without_colon() {
+        let (ev, _) = parse_all(&[b"event: endpoint\ndata: /messages?sessionId=abc\n\ndata\n\n"]);
+        assert_eq!(ev[0].event, "endpoint");
+        assert!(!ev[0].is_message());
+        assert_eq!(&ev[0].data[..], b"/messages?sessionId=abc");
+        assert_eq!(ev.len(), 1, "an event whose data is empty is not passed on");
+    }
+
+    #[test]
+    fn incomplete_event_is_not_dispatched() {
+        let (ev, _) = parse_all(&[b"data: {\"partial\":true}\n"]);
+        assert!(ev.is_empty());
+    }
+
+    #[test]
+    fn oversized_event_is_refused() {
+        let mut p = Parser::new(16);
+        let mut out = Vec::new();
+        assert!(p.feed(b"data: 0123456789abcdef0123\n", &mut out).is_err());
+    }
+}
