@@ -41,6 +41,14 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Sign in to a server now (mcp-valet also signs in by itself when a server asks).
+    Login(LoginArgs),
+    /// Sign out: revoke the tokens at the server when it allows, and delete them.
+    Logout(LogoutArgs),
+    /// Show who is signed in where, and whether each login is usable (exit 4 if not).
+    Status(StatusArgs),
+    /// Print a valid access token for a server on stdout (refreshing it if needed).
+    Token(TokenArgs),
     /// Write a shell completion script to stdout.
     Completions {
         /// The shell to generate completions for.
@@ -49,11 +57,64 @@ pub enum Command {
     },
 }
 
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+
+    #[command(flatten)]
+    pub auth: AuthArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    /// The server to sign out of.
+    #[arg(value_name = "URL", required_unless_present = "all")]
+    pub url: Option<String>,
+
+    /// Every login (of this server, or of all servers when no URL is given).
+    #[arg(long)]
+    pub all: bool,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
+
+    /// Allow plain http:// to hosts other than loopback for the revocation request.
+    #[arg(long)]
+    pub allow_http: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Only this server.
+    #[arg(value_name = "URL")]
+    pub url: Option<String>,
+
+    /// Print JSON for scripts.
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+
+    #[command(flatten)]
+    pub auth: AuthArgs,
+}
+
 /// Options of bridge mode (`mcp-valet <URL>`).
 #[derive(Debug, Args)]
 pub struct BridgeArgs {
     #[command(flatten)]
     pub remote: RemoteArgs,
+
+    #[command(flatten)]
+    pub auth: AuthArgs,
 
     /// Give up on a request after this long without an answer (progress notifications reset
     /// the clock). Accepts e.g. `300`, `90s`, `5m`, `1h`, `500ms`.
@@ -102,6 +163,109 @@ pub struct RemoteArgs {
     /// Give up connecting to the server after this long.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub connect_timeout: Duration,
+}
+
+/// How mcp-valet signs in to the server's authorization server (OAuth 2.1, as the MCP
+/// specification describes). With none of these, everything is discovered from the server.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Sign-in (OAuth)")]
+pub struct AuthArgs {
+    /// Use this pre-registered OAuth client id instead of registering one.
+    #[arg(long, value_name = "ID")]
+    pub client_id: Option<String>,
+
+    /// The secret of the pre-registered client (prefer the environment variable: argv is visible in `ps`).
+    #[arg(
+        long,
+        value_name = "SECRET",
+        env = "MCP_VALET_CLIENT_SECRET",
+        hide_env_values = true,
+        requires = "client_id"
+    )]
+    pub client_secret: Option<String>,
+
+    /// An https URL whose JSON document describes this client (a client ID metadata document),
+    /// used when the authorization server supports them.
+    #[arg(long, value_name = "URL")]
+    pub client_metadata_url: Option<String>,
+
+    /// Scopes to request (space-separated or repeated). Default: what the server asks for.
+    #[arg(long = "scope", value_name = "SCOPE")]
+    pub scopes: Vec<String>,
+
+    /// Send this value as the RFC 8707 `resource` parameter instead of the one the server publishes.
+    #[arg(long, value_name = "URI", conflicts_with = "no_resource")]
+    pub resource: Option<String>,
+
+    /// Do not send the `resource` parameter (Microsoft Entra ID v2 rejects it: AADSTS9010010).
+    #[arg(long)]
+    pub no_resource: bool,
+
+    /// Trust that the authorization server supports PKCE S256 although its metadata does not say so.
+    #[arg(long)]
+    pub assume_pkce: bool,
+
+    /// An extra parameter for the authorization request, `key=value` (repeatable), e.g.
+    /// `access_type=offline` for Google.
+    #[arg(long = "authorize-param", value_name = "KEY=VALUE")]
+    pub authorize_params: Vec<String>,
+
+    /// Sign in with the device authorization grant (a code to enter on another device).
+    #[arg(long, conflicts_with = "client_credentials")]
+    pub device: bool,
+
+    /// Sign in as the client itself (client credentials grant; needs --client-id and a secret).
+    #[arg(long, requires = "client_id")]
+    pub client_credentials: bool,
+
+    /// Print the sign-in URL on stderr instead of opening a browser.
+    #[arg(long)]
+    pub no_browser: bool,
+
+    /// Port of the loopback listener that receives the browser's redirect. Default: derived
+    /// from the server URL, so a registration stays valid across runs.
+    #[arg(long, value_name = "PORT")]
+    pub callback_port: Option<u16>,
+
+    /// The redirect URI to register and send, a loopback http URL such as
+    /// `http://localhost/` (its port may be omitted). Default: http://127.0.0.1:<port>/callback.
+    #[arg(long, value_name = "URI")]
+    pub redirect_uri: Option<String>,
+
+    /// Give up waiting for the sign-in after this long.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub auth_timeout: Duration,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// Which stored login to use.
+#[derive(Debug, Args, Clone, Default)]
+pub struct StoreArgs {
+    /// Keep a second identity for the same server under this name.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Where tokens are kept: the OS keyring (default, falling back to a 0600 file when no
+    /// keyring is usable), a file, or memory (this run only).
+    #[arg(long, value_enum, value_name = "STORE", env = "MCP_VALET_TOKEN_STORE")]
+    pub token_store: Option<crate::store::Backend>,
+}
+
+impl RemoteArgs {
+    /// The defaults, for a server URL that comes from the token store.
+    pub fn for_url(url: &str, allow_http: bool) -> RemoteArgs {
+        RemoteArgs {
+            url: Some(url.to_owned()),
+            headers: Vec::new(),
+            header_file: None,
+            transport: TransportChoice::Auto,
+            allow_http,
+            ca_file: None,
+            connect_timeout: Duration::from_secs(30),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -20,6 +20,10 @@ pub struct HttpConfig {
     pub client: reqwest::Client,
     /// The server URL as parsed.
     pub url: Url,
+    /// The server URL exactly as the user wrote it (an RFC 8707 resource must not gain a `/`).
+    pub url_text: String,
+    /// `--allow-http`: plain http to hosts other than loopback is allowed.
+    pub allow_http: bool,
     /// User headers from `-H` and `--header-file`; values are marked sensitive.
     pub headers: HeaderMap,
     /// The user supplied an `Authorization` header: OAuth stays off for this run.
@@ -63,6 +67,8 @@ impl HttpConfig {
         Ok(HttpConfig {
             client,
             url,
+            url_text,
+            allow_http: args.allow_http,
             headers,
             explicit_authorization,
         })

@@ -8,9 +8,12 @@ mod stdio;
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::auth::Auth;
+use std::sync::Arc;
+
+use crate::auth::{Auth, OAuth};
 use crate::cli::BridgeArgs;
 use crate::http::HttpConfig;
+use crate::store::Store;
 
 /// Runs the bridge until the client closes stdin (or a signal), then closes the session.
 pub async fn run(args: &BridgeArgs) -> anyhow::Result<()> {
@@ -19,7 +22,14 @@ pub async fn run(args: &BridgeArgs) -> anyhow::Result<()> {
     if http.explicit_authorization {
         tracing::info!("an Authorization header was given; it is sent as is");
     }
-    let auth = Auth::for_config(&http);
+    let auth = if http.explicit_authorization {
+        Auth::Explicit
+    } else {
+        let settings = crate::auth::Settings::from_args(&args.auth)?;
+        let store =
+            Arc::new(Store::open(&settings.store).map_err(|e| anyhow::anyhow!("opening the token store: {e}"))?);
+        Auth::OAuth(Arc::new(OAuth::new(http.clone(), settings, store, true)))
+    };
     let (events_tx, events_rx) = mpsc::unbounded_channel();
     let ctx = remote::Ctx {
         http,

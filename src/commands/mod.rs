@@ -1,6 +1,13 @@
 //! One module per subcommand; bridge mode is the default command.
 
 pub mod completions;
+pub mod login;
+pub mod logout;
+pub mod status;
+pub mod token;
+
+/// Exit status: a login is required (as `gh` uses it).
+pub const LOGIN_REQUIRED: u8 = 4;
 
 use crate::cli::{Cli, Command};
 
@@ -8,6 +15,10 @@ use crate::cli::{Cli, Command};
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Some(Command::Completions { shell }) => completions::run(shell),
+        Some(Command::Login(args)) => block_on(login::run(&args)),
+        Some(Command::Logout(args)) => block_on(logout::run(&args)),
+        Some(Command::Status(args)) => status::run(&args),
+        Some(Command::Token(args)) => block_on(token::run(&args)),
         None => {
             let rt = runtime()?;
             let result = rt.block_on(crate::bridge::run(&cli.bridge));
@@ -16,6 +27,13 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             result.map(|()| 0)
         }
     }
+}
+
+fn block_on(fut: impl std::future::Future<Output = anyhow::Result<u8>>) -> anyhow::Result<u8> {
+    let rt = runtime()?;
+    let r = rt.block_on(fut);
+    rt.shutdown_background();
+    r
 }
 
 /// One thread is plenty: the pipes have threads of their own and the work is I/O.

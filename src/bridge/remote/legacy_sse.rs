@@ -73,22 +73,11 @@ impl LegacySse {
 
     async fn open(self: &Arc<Self>, deadline: Instant) -> Result<(), RemoteError> {
         let url = &self.ctx.http.url;
-        let mut headers = self.ctx.base_headers().await?;
-        headers.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
-        let fut = self.ctx.http.client.get(url.clone()).headers(headers).send();
-        let resp = match tokio::time::timeout_at(deadline.into(), fut).await {
-            Ok(Ok(r)) => r,
-            Ok(Err(e)) => {
-                let (kind, msg) = crate::http::describe_error(&e, url, None);
-                return Err(RemoteError::new(kind, msg));
-            }
-            Err(_) => {
-                return Err(RemoteError::new(
-                    "timeout",
-                    "the server did not open its event stream in time",
-                ));
-            }
+        let build = |mut headers: reqwest::header::HeaderMap| {
+            headers.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
+            self.ctx.http.client.get(url.clone()).headers(headers)
         };
+        let resp = self.ctx.send(build, deadline).await?;
         let status = resp.status().as_u16();
         if !resp.status().is_success() {
             let body = read_body(resp, 64 * 1024).await.unwrap_or_default();
@@ -272,29 +261,16 @@ impl LegacySse {
             let Some(endpoint) = self.state().endpoint.clone() else {
                 return Ok(PostOk::Retry);
             };
-            let mut headers = self.ctx.base_headers().await?;
-            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            let fut = self
-                .ctx
-                .http
-                .client
-                .post(endpoint)
-                .headers(headers)
-                .body(msg.raw.clone())
-                .send();
-            let resp = match tokio::time::timeout_at(deadline.into(), fut).await {
-                Ok(Ok(r)) => r,
-                Ok(Err(e)) => {
-                    let (kind, m) = crate::http::describe_error(&e, &self.ctx.http.url, None);
-                    return Err(RemoteError::new(kind, m));
-                }
-                Err(_) => {
-                    return Err(RemoteError::new(
-                        "timeout",
-                        "the server did not take the message in time",
-                    ));
-                }
+            let build = |mut headers: reqwest::header::HeaderMap| {
+                headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                self.ctx
+                    .http
+                    .client
+                    .post(endpoint.clone())
+                    .headers(headers)
+                    .body(msg.raw.clone())
             };
+            let resp = self.ctx.send(build, deadline).await?;
             let status = resp.status().as_u16();
             match status {
                 200..=299 => return Ok(PostOk::Delivered),

@@ -148,11 +148,51 @@ impl Ctx {
         }
     }
 
-    /// The user's headers plus the authorization header, if any.
-    pub async fn base_headers(&self) -> Result<HeaderMap, RemoteError> {
-        let mut h = self.http.headers.clone();
-        self.auth.apply(&mut h).await?;
-        Ok(h)
+    /// Sends one request to the MCP server with our credentials. On a 401 (or a 403 for
+    /// missing scopes) it signs in, refreshes or asks for more scopes, then sends again; the
+    /// client's request simply waits meanwhile. A 401 is never a reason to change transport.
+    pub async fn send(
+        &self,
+        build: impl Fn(HeaderMap) -> reqwest::RequestBuilder,
+        deadline: Instant,
+    ) -> Result<reqwest::Response, RemoteError> {
+        let mut rounds = 0u32;
+        loop {
+            let mut headers = self.http.headers.clone();
+            let generation = self.auth.apply(&mut headers).await?;
+            let resp = match tokio::time::timeout_at(deadline.into(), build(headers).send()).await {
+                Ok(Ok(r)) => r,
+                Ok(Err(e)) => {
+                    let (kind, msg) = crate::http::describe_error(&e, &self.http.url, None);
+                    return Err(RemoteError::new(kind, msg));
+                }
+                Err(_) => {
+                    return Err(RemoteError::new(
+                        "timeout",
+                        format!(
+                            "{} did not answer in time",
+                            self.http.url.host_str().unwrap_or("the server")
+                        ),
+                    ));
+                }
+            };
+            let status = resp.status().as_u16();
+            if status == 401 && rounds < 3 {
+                rounds += 1;
+                self.auth
+                    .on_unauthorized(&self.http, resp.headers(), generation)
+                    .await?;
+                continue;
+            }
+            if status == 403 && rounds < 4 && self.auth.on_forbidden(resp.headers(), generation).await? {
+                rounds += 1;
+                continue;
+            }
+            if generation.is_some() && resp.status().is_success() {
+                self.auth.succeeded();
+            }
+            return Ok(resp);
+        }
     }
 }
 

@@ -203,7 +203,7 @@ impl Streamable {
         status_error(status, &body, &self.ctx)
     }
 
-    /// One HTTP request carrying the session's headers.
+    /// One HTTP request carrying the session's headers (and credentials).
     async fn request(
         &self,
         method: Method,
@@ -212,42 +212,31 @@ impl Streamable {
         body: Option<&Message>,
         deadline: Instant,
     ) -> Result<Response, RemoteError> {
-        let mut headers: HeaderMap = self.ctx.base_headers().await?;
-        if let Some(s) = &snap.session {
-            headers.insert(SESSION_HEADER, s.clone());
-        }
-        if let Some(v) = &snap.version {
-            headers.insert(VERSION_HEADER, v.clone());
-        }
-        let mut rb = self.ctx.http.client.request(method, self.ctx.http.url.clone());
-        match body {
-            Some(msg) => {
-                headers.insert(ACCEPT, HeaderValue::from_static(ACCEPT_BOTH));
-                headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-                rb = rb.body(msg.raw.clone());
+        let last_event_id = last_event_id.and_then(|id| HeaderValue::from_str(id).ok());
+        let build = |mut headers: HeaderMap| {
+            if let Some(s) = &snap.session {
+                headers.insert(SESSION_HEADER, s.clone());
             }
-            None => {
-                headers.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
+            if let Some(v) = &snap.version {
+                headers.insert(VERSION_HEADER, v.clone());
             }
-        }
-        if let Some(id) = last_event_id.and_then(|id| HeaderValue::from_str(id).ok()) {
-            headers.insert(LAST_EVENT_ID, id);
-        }
-        let fut = rb.headers(headers).send();
-        match tokio::time::timeout_at(deadline.into(), fut).await {
-            Ok(Ok(resp)) => Ok(resp),
-            Ok(Err(e)) => {
-                let (kind, msg) = crate::http::describe_error(&e, &self.ctx.http.url, None);
-                Err(RemoteError::new(kind, msg))
+            if let Some(id) = &last_event_id {
+                headers.insert(LAST_EVENT_ID, id.clone());
             }
-            Err(_) => Err(RemoteError::new(
-                "timeout",
-                format!(
-                    "{} did not answer in time",
-                    self.ctx.http.url.host_str().unwrap_or("the server")
-                ),
-            )),
-        }
+            let rb = self.ctx.http.client.request(method.clone(), self.ctx.http.url.clone());
+            match body {
+                Some(msg) => {
+                    headers.insert(ACCEPT, HeaderValue::from_static(ACCEPT_BOTH));
+                    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                    rb.headers(headers).body(msg.raw.clone())
+                }
+                None => {
+                    headers.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
+                    rb.headers(headers)
+                }
+            }
+        };
+        self.ctx.send(build, deadline).await
     }
 
     async fn exchange(&self, msg: &Message, snap: &Snapshot, deadline: Instant) -> Result<Response, RemoteError> {

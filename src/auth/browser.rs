@@ -1,0 +1,255 @@
+//! The browser step: a loopback listener for the redirect (bound to 127.0.0.1 and listening
+//! before the browser opens), and opening the browser without a shell.
+
+use std::collections::HashMap;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use url::Url;
+
+use super::AuthError;
+
+/// What arrived at the redirect URI.
+#[derive(Debug)]
+pub struct Callback {
+    pub params: HashMap<String, String>,
+}
+
+pub struct Listener {
+    listener: TcpListener,
+    path: String,
+}
+
+impl Listener {
+    /// Binds 127.0.0.1 on the first free port of `ports` (0 means any free port).
+    pub async fn bind(ports: &[u16], path: &str) -> Result<(Listener, u16), AuthError> {
+        let mut last = None;
+        for &port in ports {
+            match TcpListener::bind(("127.0.0.1", port)).await {
+                Ok(l) => {
+                    let port = l.local_addr().map(|a| a.port()).unwrap_or(port);
+                    let path = if path.is_empty() {
+                        "/".to_owned()
+                    } else {
+                        path.to_owned()
+                    };
+                    return Ok((Listener { listener: l, path }, port));
+                }
+                Err(e) => {
+                    tracing::debug!(port, "callback port unavailable: {e}");
+                    last = Some((port, e));
+                }
+            }
+        }
+        let (port, e) = last.expect("at least one port is tried");
+        Err(AuthError::new(format!(
+            "could not listen for the sign-in redirect on 127.0.0.1:{port} ({e}); choose another port with --callback-port"
+        )))
+    }
+
+    /// Waits for the browser's redirect carrying `state`. Requests for another path or with
+    /// another state are answered and ignored.
+    pub async fn wait(&self, state: &str, timeout: Duration) -> Result<Callback, AuthError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let accepted = tokio::time::timeout_at(deadline, self.listener.accept()).await;
+            let (stream, _) = match accepted {
+                Err(_) => {
+                    return Err(AuthError::new(format!(
+                        "gave up waiting for the sign-in after {} (--auth-timeout)",
+                        crate::util::human_duration(timeout)
+                    )));
+                }
+                Ok(Err(e)) => {
+                    tracing::debug!("accepting a callback connection failed: {e}");
+                    continue;
+                }
+                Ok(Ok(s)) => s,
+            };
+            match self.handle(stream, state).await {
+                Some(cb) => return Ok(cb),
+                None => continue,
+            }
+        }
+    }
+
+    async fn handle(&self, mut stream: TcpStream, state: &str) -> Option<Callback> {
+        let target = match tokio::time::timeout(Duration::from_secs(10), read_request_target(&mut stream)).await {
+            Ok(Some(t)) => t,
+            _ => return None,
+        };
+        let url = Url::parse(&format!("http://127.0.0.1{target}")).ok()?;
+        if url.path() != self.path {
+            let _ = respond(&mut stream, 404, "Not found", "This is mcp-valet's sign-in listener.").await;
+            return None;
+        }
+        let params: HashMap<String, String> = url.query_pairs().into_owned().collect();
+        if params.get("state").map(String::as_str) != Some(state) {
+            tracing::debug!("ignoring a redirect whose state does not match");
+            let _ = respond(
+                &mut stream,
+                400,
+                "Unexpected request",
+                "This sign-in response does not belong to the sign-in mcp-valet is waiting for, and was ignored.",
+            )
+            .await;
+            return None;
+        }
+        let (status, title, text) = if let Some(err) = params.get("error") {
+            let desc = params
+                .get("error_description")
+                .map(|d| format!(": {d}"))
+                .unwrap_or_default();
+            (
+                400,
+                "Sign-in failed",
+                format!("The authorization server answered `{err}`{desc}. See mcp-valet's messages for what to do."),
+            )
+        } else if params.contains_key("code") {
+            (
+                200,
+                "Signed in",
+                "You are signed in. You can close this tab and go back to your application.".to_owned(),
+            )
+        } else {
+            (
+                400,
+                "Sign-in failed",
+                "The redirect carried neither a code nor an error.".to_owned(),
+            )
+        };
+        let _ = respond(&mut stream, status, title, &text).await;
+        Some(Callback { params })
+    }
+}
+
+/// Reads an HTTP/1.x request head and returns its request target.
+async fn read_request_target(stream: &mut TcpStream) -> Option<String> {
+    let mut buf = Vec::with_capacity(2048);
+    let mut chunk = [0u8; 2048];
+    loop {
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if buf.windows(4).any(|w| w == b"\r\n\r\n") || buf.windows(2).any(|w| w == b"\n\n") {
+            break;
+        }
+        if buf.len() > 16 * 1024 {
+            return None;
+        }
+    }
+    let head = std::str::from_utf8(&buf).ok()?;
+    let mut parts = head.lines().next()?.split_ascii_whitespace();
+    let method = parts.next()?;
+    let target = parts.next()?;
+    (method == "GET" && target.starts_with('/')).then(|| target.to_owned())
+}
+
+async fn respond(stream: &mut TcpStream, status: u16, title: &str, text: &str) -> std::io::Result<()> {
+    let reason = match status {
+        200 => "OK",
+        404 => "Not Found",
+        _ => "Bad Request",
+    };
+    let body = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>mcp-valet: {t}</title>\
+         <style>body{{font:16px system-ui,sans-serif;max-width:36em;margin:4em auto;padding:0 1em}}</style></head>\
+         <body><h1>{t}</h1><p>{x}</p></body></html>",
+        t = html_escape(title),
+        x = html_escape(text)
+    );
+    let resp = format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n\
+         Cache-Control: no-store\r\nReferrer-Policy: no-referrer\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(resp.as_bytes()).await?;
+    stream.shutdown().await
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Opens `url` in the user's browser: `$BROWSER` when set (a `:`-separated list of commands,
+/// `%s` standing for the URL), else the platform's opener. Never through a shell, and only
+/// http(s) URLs. The error says why no browser could be opened.
+pub fn open(url: &Url) -> Result<(), String> {
+    if !matches!(url.scheme(), "https" | "http") {
+        return Err(format!("refusing to open a `{}:` URL", url.scheme()));
+    }
+    if let Ok(browsers) = std::env::var("BROWSER")
+        && !browsers.trim().is_empty()
+    {
+        let mut last = String::new();
+        for cmd in browsers.split(':').filter(|c| !c.trim().is_empty()) {
+            let mut words: Vec<String> = cmd.split_ascii_whitespace().map(str::to_owned).collect();
+            if words.iter().any(|w| w.contains("%s")) {
+                for w in &mut words {
+                    *w = w.replace("%s", url.as_str());
+                }
+            } else {
+                words.push(url.as_str().to_owned());
+            }
+            match spawn(&words) {
+                Ok(()) => return Ok(()),
+                Err(e) => last = e,
+            }
+        }
+        return Err(format!("$BROWSER could not be started ({last})"));
+    }
+    platform_open(url)
+}
+
+#[cfg(target_os = "macos")]
+fn platform_open(url: &Url) -> Result<(), String> {
+    spawn(&["open".into(), url.as_str().into()])
+}
+
+#[cfg(windows)]
+fn platform_open(url: &Url) -> Result<(), String> {
+    spawn(&[
+        "rundll32.exe".into(),
+        "url.dll,FileProtocolHandler".into(),
+        url.as_str().into(),
+    ])
+}
+
+#[cfg(all(unix, not(target_os = "macos")))]
+fn platform_open(url: &Url) -> Result<(), String> {
+    let display = ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()));
+    if !display {
+        let ssh = std::env::var_os("SSH_CONNECTION").is_some() || std::env::var_os("SSH_TTY").is_some();
+        return Err(if ssh {
+            "this is an SSH session with no display".into()
+        } else {
+            "there is no graphical display (neither DISPLAY nor WAYLAND_DISPLAY is set)".into()
+        });
+    }
+    spawn(&["xdg-open".into(), url.as_str().into()])
+}
+
+fn spawn(words: &[String]) -> Result<(), String> {
+    let (prog, args) = words.split_first().ok_or("an empty command")?;
+    let mut child = Command::new(prog)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("{prog}: {e}"))?;
+    // Reap it whenever it exits, without holding anything up.
+    std::thread::spawn(move || {
+        let _ = child.wait();
+    });
+    Ok(())
+}

@@ -1,0 +1,958 @@
+//! The token lifecycle for one server: the token in use (read from the store once), refresh
+//! shortly before expiry or after a 401, sign-in when there is no usable token, step-up on
+//! `insufficient_scope` — each single-flight in the process and, across processes, under the
+//! store's lock, re-reading the store after taking it because another process may have done
+//! the work already.
+
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use reqwest::header::HeaderValue;
+use url::Url;
+
+use super::challenge::Challenge;
+use super::discovery::{self, Discovery};
+use super::token::{self, Client, ClientAuth, OAuthError, Tokens};
+use super::{AuthError, ResourceChoice, Settings, browser, registration};
+use crate::bridge::remote::RemoteError;
+use crate::http::HttpConfig;
+use crate::store::{EntryKey, EntryMeta, Lock, Secret, Secrets, Store};
+use crate::util::{fnv1a64, unix_now};
+
+/// Refresh this long before the access token expires.
+const EXPIRY_MARGIN: i64 = 60;
+/// Sign-ins in a row without a request going through, before giving up (a server that keeps
+/// refusing every token would otherwise open the browser forever).
+const MAX_AUTHORIZATIONS: u32 = 3;
+
+pub struct OAuth {
+    http: HttpConfig,
+    settings: Settings,
+    store: Arc<Store>,
+    /// The server URL as stored: the key of its logins.
+    resource_key: String,
+    /// Whether a browser (or device) sign-in may start.
+    interactive: bool,
+    state: Mutex<State>,
+    flight: tokio::sync::Mutex<()>,
+    authorizations: AtomicU32,
+}
+
+#[derive(Default)]
+struct State {
+    loaded: bool,
+    held: Option<Held>,
+    /// Changes whenever the token in use changes.
+    generation: u64,
+    /// Scopes requested so far (a step-up asks for these and the new ones).
+    requested: Vec<String>,
+}
+
+#[derive(Clone)]
+struct Held {
+    key: EntryKey,
+    meta: EntryMeta,
+    secrets: Secrets,
+    header: HeaderValue,
+}
+
+impl Held {
+    fn expiring(&self) -> bool {
+        self.meta.expires_at.is_some_and(|t| unix_now() + EXPIRY_MARGIN >= t)
+    }
+}
+
+/// The result of `mcp-valet login`.
+pub struct LoginOutcome {
+    pub signed_in: bool,
+    pub account: Option<String>,
+    pub issuer: Option<String>,
+    pub scopes: Vec<String>,
+    pub backend: Option<crate::store::Backend>,
+}
+
+/// The store key of a server: scheme and host lower-case, no fragment.
+pub fn resource_key(url: &Url) -> String {
+    let mut u = url.clone();
+    u.set_fragment(None);
+    u.to_string()
+}
+
+impl OAuth {
+    pub fn new(http: HttpConfig, settings: Settings, store: Arc<Store>, interactive: bool) -> OAuth {
+        let resource_key = resource_key(&http.url);
+        OAuth {
+            http,
+            settings,
+            store,
+            resource_key,
+            interactive,
+            state: Mutex::new(State::default()),
+            flight: tokio::sync::Mutex::new(()),
+            authorizations: AtomicU32::new(0),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn remote_error(&self, e: AuthError) -> RemoteError {
+        let mut msg = e.message;
+        if e.login_required {
+            msg.push_str(&format!(". Sign in with `{}`", self.login_hint()));
+        }
+        RemoteError::new(if e.login_required { "login_required" } else { "auth" }, msg)
+    }
+
+    /// The `Authorization` value to send now, and its generation; refreshes a token that is
+    /// about to expire. `None`: no token (the server will say whether it needs one).
+    pub async fn header(&self) -> Result<Option<(HeaderValue, u64)>, AuthError> {
+        {
+            let st = self.state();
+            if st.loaded {
+                match &st.held {
+                    None => return Ok(None),
+                    Some(h) if !h.expiring() || h.secrets.refresh_token.is_none() => {
+                        return Ok(Some((h.header.clone(), st.generation)));
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        let _one = self.flight.lock().await;
+        if !self.state().loaded {
+            let held = self.read_store().await?;
+            let mut st = self.state();
+            if let Some(h) = &held {
+                st.requested = h.meta.scopes.clone();
+            }
+            st.held = held;
+            st.loaded = true;
+            st.generation += 1;
+        }
+        let expiring = self
+            .state()
+            .held
+            .as_ref()
+            .is_some_and(|h| h.expiring() && h.secrets.refresh_token.is_some());
+        if expiring {
+            match self.refresh().await {
+                Ok(()) => {}
+                Err(e) if e.login_required => tracing::info!("the stored sign-in has expired: {e}"),
+                Err(e) => tracing::warn!("refreshing the access token failed: {e}"),
+            }
+        }
+        let st = self.state();
+        Ok(st.held.as_ref().map(|h| (h.header.clone(), st.generation)))
+    }
+
+    /// A 401: refresh once if we sent a token that can be refreshed, else sign in.
+    pub async fn unauthorized(&self, challenge: &Challenge, sent: Option<u64>) -> Result<(), AuthError> {
+        let _one = self.flight.lock().await;
+        let (changed, refreshable) = {
+            let st = self.state();
+            let changed = match sent {
+                Some(g) => g != st.generation,
+                None => st.held.is_some(),
+            };
+            let refreshable = sent.is_some() && st.held.as_ref().is_some_and(|h| h.secrets.refresh_token.is_some());
+            (changed, refreshable)
+        };
+        if changed {
+            return Ok(()); // the token changed while this request was out: just send again
+        }
+        if refreshable {
+            match self.refresh().await {
+                Ok(()) => return Ok(()),
+                Err(e) if e.login_required => {}
+                Err(e) => tracing::warn!("refreshing after a 401 failed: {e}"),
+            }
+        }
+        self.authorize(challenge, None, false).await
+    }
+
+    /// A 403 with `insufficient_scope`: sign in again asking for what we had and what the
+    /// server now asks for.
+    pub async fn insufficient_scope(&self, challenge: &Challenge, sent: Option<u64>) -> Result<(), AuthError> {
+        let _one = self.flight.lock().await;
+        let scopes = {
+            let st = self.state();
+            if sent.is_some_and(|g| g != st.generation) {
+                return Ok(());
+            }
+            let mut scopes = st.requested.clone();
+            for s in challenge.scopes() {
+                if !scopes.contains(&s) {
+                    scopes.push(s);
+                }
+            }
+            scopes
+        };
+        tracing::info!(scopes = %scopes.join(" "), "the server needs more scopes; signing in again");
+        self.authorize(challenge, Some(scopes), true).await
+    }
+
+    pub fn succeeded(&self) {
+        if self.authorizations.load(Ordering::Relaxed) != 0 {
+            self.authorizations.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// `mcp-valet login`: asks the server what it needs, then signs in whatever is stored.
+    pub async fn login(&self) -> Result<LoginOutcome, AuthError> {
+        let challenge = match self.probe().await? {
+            Some(c) => c,
+            None => {
+                return Ok(LoginOutcome {
+                    signed_in: false,
+                    account: None,
+                    issuer: None,
+                    scopes: Vec::new(),
+                    backend: None,
+                });
+            }
+        };
+        let _one = self.flight.lock().await;
+        self.authorize(&challenge, None, true).await?;
+        let st = self.state();
+        let h = st.held.as_ref().expect("a successful sign-in holds a token");
+        Ok(LoginOutcome {
+            signed_in: true,
+            account: h.meta.account.clone(),
+            issuer: Some(h.key.issuer.clone()),
+            scopes: h.meta.scopes.clone(),
+            backend: h.meta.backend,
+        })
+    }
+
+    /// Sends an unauthenticated `initialize` to learn the server's challenge. `None` when the
+    /// server needs no sign-in.
+    async fn probe(&self) -> Result<Option<Challenge>, AuthError> {
+        let body = serde_json::json!({
+            "jsonrpc": "2.0", "id": "mcp-valet-login", "method": "initialize",
+            "params": {"protocolVersion": "2025-11-25", "capabilities": {},
+                       "clientInfo": {"name": "mcp-valet", "version": env!("CARGO_PKG_VERSION")}}
+        });
+        let resp = self
+            .http
+            .client
+            .post(self.http.url.clone())
+            .headers(self.http.headers.clone())
+            .header(reqwest::header::ACCEPT, "application/json, text/event-stream")
+            .json(&body)
+            .timeout(Duration::from_secs(30))
+            .send()
+            .await
+            .map_err(|e| AuthError::network(&e, &self.http.url))?;
+        let status = resp.status().as_u16();
+        if status == 401 || status == 403 {
+            return Ok(Some(Challenge::from_headers(resp.headers())));
+        }
+        // Open to this request; maybe protected elsewhere. Close the session we just made.
+        if let Some(session) = resp.headers().get("mcp-session-id").cloned() {
+            let _ = self
+                .http
+                .client
+                .delete(self.http.url.clone())
+                .headers(self.http.headers.clone())
+                .header("mcp-session-id", session)
+                .timeout(Duration::from_secs(5))
+                .send()
+                .await;
+        }
+        drop(resp);
+        // Some servers protect only some requests; they still publish resource metadata.
+        Ok(discovery::find_resource_metadata(&self.http, &Challenge::default())
+            .await?
+            .map(|_| Challenge::default()))
+    }
+
+    async fn lock(&self) -> Result<Lock, AuthError> {
+        let store = self.store.clone();
+        let scope = format!(
+            "login|{}|{}",
+            self.resource_key,
+            self.settings.profile.as_deref().unwrap_or("")
+        );
+        let timeout = self.settings.auth_timeout;
+        let lock = tokio::task::spawn_blocking(move || store.lock(&scope, timeout))
+            .await
+            .map_err(|e| AuthError::new(format!("waiting for the sign-in lock failed: {e}")))?
+            .map_err(AuthError::store)?;
+        lock.ok_or_else(|| {
+            AuthError::new(format!(
+                "another mcp-valet has been signing in to this server for {} and has not finished",
+                crate::util::human_duration(timeout)
+            ))
+        })
+    }
+
+    /// The newest stored login for this server and profile.
+    async fn read_store(&self) -> Result<Option<Held>, AuthError> {
+        let store = self.store.clone();
+        let resource = self.resource_key.clone();
+        let profile = self.settings.profile.clone();
+        tokio::task::spawn_blocking(move || -> crate::store::Result<Option<Held>> {
+            for (key, _) in store.find(&resource, profile.as_deref())? {
+                if let Some((meta, secrets)) = store.load(&key)?
+                    && let Some(h) = held(key, meta, secrets)
+                {
+                    return Ok(Some(h));
+                }
+            }
+            Ok(None)
+        })
+        .await
+        .map_err(|e| AuthError::new(format!("reading the token store failed: {e}")))?
+        .map_err(AuthError::store)
+    }
+
+    fn adopt(&self, h: Held) {
+        let mut st = self.state();
+        st.requested = h.meta.scopes.clone();
+        st.held = Some(h);
+        st.loaded = true;
+        st.generation += 1;
+    }
+
+    /// Refreshes the token in use (caller holds `flight`). Rotated refresh tokens are saved
+    /// before anything uses them; `invalid_grant` drops the login.
+    async fn refresh(&self) -> Result<(), AuthError> {
+        let Some(mine) = self.state().held.clone() else {
+            return Err(AuthError::login_required("not signed in"));
+        };
+        let _lock = self.lock().await?;
+        // Another process may have refreshed (and rotated the refresh token) already.
+        let store = self.store.clone();
+        let key = mine.key.clone();
+        let current = tokio::task::spawn_blocking(move || store.load(&key))
+            .await
+            .map_err(|e| AuthError::new(format!("reading the token store failed: {e}")))?
+            .map_err(AuthError::store)?;
+        let (meta, secrets) = match current {
+            Some((meta, secrets)) => (meta, secrets),
+            None => {
+                self.forget();
+                return Err(AuthError::login_required("the login was removed"));
+            }
+        };
+        if secrets.access_token != mine.secrets.access_token
+            && let Some(h) = held(mine.key.clone(), meta.clone(), secrets.clone())
+            && !h.expiring()
+        {
+            tracing::debug!("another process refreshed the token already");
+            self.adopt(h);
+            return Ok(());
+        }
+        let Some(refresh_token) = secrets.refresh_token.clone() else {
+            return Err(AuthError::login_required(
+                "the sign-in has expired and cannot be refreshed",
+            ));
+        };
+        let Some(endpoint) = meta.token_endpoint.clone() else {
+            return Err(AuthError::login_required(
+                "the stored sign-in does not say where to refresh it",
+            ));
+        };
+        let client = self.client_for(&mine.key, &meta).await?;
+        let resource = meta.resource_indicator.clone();
+        let mut form = vec![
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token.expose()),
+        ];
+        if let Some(r) = &resource {
+            form.push(("resource", r));
+        }
+        let tokens = match token::request(&self.http, &endpoint, &client, form, "refreshing the access token").await {
+            Ok(t) => t,
+            Err(e) if e.login_required => {
+                // The refresh token is dead: drop the login, keep the registration.
+                let store = self.store.clone();
+                let key = mine.key.clone();
+                let _ = tokio::task::spawn_blocking(move || store.delete(&key)).await;
+                self.forget();
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        };
+        let mut meta = meta;
+        let secrets = Secrets {
+            access_token: Some(tokens.access_token.clone()),
+            refresh_token: tokens.refresh_token.clone().or(Some(refresh_token)),
+            id_token: tokens.id_token.clone().or(secrets.id_token),
+        };
+        update_meta(&mut meta, &tokens);
+        self.save(mine.key.clone(), meta, secrets).await?;
+        tracing::debug!("access token refreshed");
+        Ok(())
+    }
+
+    fn forget(&self) {
+        let mut st = self.state();
+        st.held = None;
+        st.generation += 1;
+    }
+
+    /// The client credentials for a stored login's refresh or revocation.
+    async fn client_for(&self, key: &EntryKey, meta: &EntryMeta) -> Result<Client, AuthError> {
+        let auth = meta
+            .extra
+            .get("token_endpoint_auth_method")
+            .and_then(|v| v.as_str())
+            .map(ClientAuth::parse)
+            .unwrap_or(ClientAuth::None);
+        let mut secret = None;
+        if self.settings.client_id.as_deref() == Some(key.client_id.as_str()) {
+            secret = self.settings.client_secret.clone();
+        } else if auth != ClientAuth::None {
+            let store = self.store.clone();
+            let (issuer, profile) = (key.issuer.clone(), key.profile.clone());
+            let reg = tokio::task::spawn_blocking(move || store.registration(&issuer, profile.as_deref()))
+                .await
+                .map_err(|e| AuthError::new(format!("reading the token store failed: {e}")))?
+                .map_err(AuthError::store)?;
+            secret = reg
+                .filter(|r| r.client_id == key.client_id)
+                .and_then(|r| r.client_secret);
+        }
+        Ok(Client {
+            id: key.client_id.clone(),
+            secret,
+            auth,
+        })
+    }
+
+    /// A usable access token for scripts (`mcp-valet token`): refreshed when it is about to
+    /// expire; never an interactive sign-in.
+    pub async fn access_token(&self) -> Result<Secret, AuthError> {
+        self.header().await?;
+        let st = self.state();
+        match &st.held {
+            Some(h) if !h.expiring() || h.meta.expires_at.is_some_and(|t| unix_now() < t) => Ok(h
+                .secrets
+                .access_token
+                .clone()
+                .expect("a held login has an access token")),
+            Some(_) => Err(AuthError::login_required(
+                "the access token has expired and could not be refreshed",
+            )),
+            None => Err(AuthError::login_required(format!(
+                "not signed in to {}",
+                self.http.url.host_str().unwrap_or("the server")
+            ))),
+        }
+    }
+
+    /// What `login` would have to say to the user about a login-required error.
+    pub fn login_hint(&self) -> String {
+        format!(
+            "mcp-valet login {}{}",
+            self.http.url_text,
+            self.settings
+                .profile
+                .as_ref()
+                .map(|p| format!(" --profile {p}"))
+                .unwrap_or_default()
+        )
+    }
+
+    /// Revokes (when the server offers it) and deletes a stored login.
+    pub async fn revoke(&self, key: &EntryKey, meta: &EntryMeta, secrets: &Secrets) -> Result<bool, AuthError> {
+        let Some(endpoint) = meta.revocation_endpoint.clone() else {
+            return Ok(false);
+        };
+        let client = self.client_for(key, meta).await?;
+        let mut revoked = false;
+        for (tok, hint) in [
+            (&secrets.refresh_token, "refresh_token"),
+            (&secrets.access_token, "access_token"),
+        ] {
+            if let Some(t) = tok {
+                match token::revoke(&self.http, &endpoint, &client, t, hint).await {
+                    Ok(()) => revoked = true,
+                    Err(e) => tracing::warn!("revoking the {hint} failed: {e}"),
+                }
+            }
+        }
+        Ok(revoked)
+    }
+
+    /// Signs in (caller holds `flight`): under the cross-process lock, after checking whether
+    /// another process signed in meanwhile (unless `fresh`).
+    async fn authorize(
+        &self,
+        challenge: &Challenge,
+        scopes: Option<Vec<String>>,
+        fresh: bool,
+    ) -> Result<(), AuthError> {
+        if self.authorizations.fetch_add(1, Ordering::Relaxed) >= MAX_AUTHORIZATIONS {
+            return Err(AuthError::new(format!(
+                "the server kept refusing access after {MAX_AUTHORIZATIONS} sign-ins{}",
+                challenge
+                    .scope
+                    .as_ref()
+                    .map(|s| format!(" (it asks for the scopes `{s}`)"))
+                    .unwrap_or_default()
+            )));
+        }
+        let _lock = self.lock().await?;
+        if !fresh {
+            let mine = self.state().held.as_ref().map(|h| h.secrets.access_token.clone());
+            if let Some(h) = self.read_store().await?
+                && Some(h.secrets.access_token.clone()) != mine
+                && !h.expiring()
+            {
+                tracing::info!("signed in by another mcp-valet meanwhile; using that sign-in");
+                self.adopt(h);
+                return Ok(());
+            }
+        }
+        let d = discovery::discover(&self.http, challenge).await?;
+        let scopes = self.choose_scopes(scopes, challenge, &d);
+        self.state().requested = scopes.clone();
+        let resource = match &self.settings.resource {
+            ResourceChoice::Published => Some(d.resource.clone()),
+            ResourceChoice::Override(r) => Some(r.clone()),
+            ResourceChoice::Omit => None,
+        };
+        let (tokens, client, port) = if self.settings.client_credentials {
+            let client = registration::client(&self.http, &self.settings, &self.store, &d, "").await?;
+            (
+                self.client_credentials(&d, &client, &scopes, resource.as_deref())
+                    .await?,
+                client,
+                None,
+            )
+        } else if !self.interactive {
+            return Err(AuthError::login_required(format!(
+                "{} requires signing in",
+                self.http.url.host_str().unwrap_or("the server")
+            )));
+        } else if self.settings.device {
+            let redirect = self.redirect_base(&d.issuer, 0)?;
+            let client = registration::client(&self.http, &self.settings, &self.store, &d, &redirect).await?;
+            (
+                self.device(&d, &client, &scopes, resource.as_deref()).await?,
+                client,
+                None,
+            )
+        } else {
+            let (t, c, p) = self.browser(&d, &scopes, resource.as_deref()).await?;
+            (t, c, Some(p))
+        };
+        let key = EntryKey {
+            resource: self.resource_key.clone(),
+            issuer: d.issuer.clone(),
+            client_id: client.id.clone(),
+            profile: self.settings.profile.clone(),
+        };
+        let mut meta = EntryMeta {
+            resource_indicator: resource,
+            scopes: scopes.clone(),
+            token_endpoint: d.server.token_endpoint.clone(),
+            revocation_endpoint: d.server.revocation_endpoint.clone(),
+            callback_port: port,
+            ..EntryMeta::default()
+        };
+        meta.extra
+            .insert("token_endpoint_auth_method".into(), client.auth.as_str().into());
+        update_meta(&mut meta, &tokens);
+        let secrets = Secrets {
+            access_token: Some(tokens.access_token),
+            refresh_token: tokens.refresh_token,
+            id_token: tokens.id_token,
+        };
+        self.save(key, meta, secrets).await?;
+        tracing::info!("signed in to {}", self.http.url.host_str().unwrap_or("the server"));
+        Ok(())
+    }
+
+    async fn save(&self, key: EntryKey, mut meta: EntryMeta, secrets: Secrets) -> Result<(), AuthError> {
+        meta.updated_at = unix_now();
+        meta.backend = Some(self.store.backend());
+        let store = self.store.clone();
+        let (k, m, s) = (key.clone(), meta.clone(), secrets.clone());
+        tokio::task::spawn_blocking(move || store.save(&k, &m, &s))
+            .await
+            .map_err(|e| AuthError::new(format!("saving the sign-in failed: {e}")))?
+            .map_err(AuthError::store)?;
+        let h = held(key, meta, secrets).ok_or_else(|| AuthError::new("the server issued an unusable access token"))?;
+        self.adopt(h);
+        Ok(())
+    }
+
+    /// `--scope`, else the step-up union, else the challenge's scope, else everything the
+    /// resource publishes, else nothing; plus `offline_access` when the server lists it.
+    fn choose_scopes(&self, step_up: Option<Vec<String>>, challenge: &Challenge, d: &Discovery) -> Vec<String> {
+        let mut scopes = if let Some(s) = &self.settings.scopes {
+            s.clone()
+        } else if let Some(s) = step_up.filter(|s| !s.is_empty()) {
+            s
+        } else if !challenge.scopes().is_empty() {
+            challenge.scopes()
+        } else {
+            d.resource_scopes.clone().unwrap_or_default()
+        };
+        let offline = "offline_access".to_owned();
+        if !self.settings.client_credentials
+            && self.settings.scopes.is_none()
+            && d.server.scopes_supported.as_ref().is_some_and(|s| s.contains(&offline))
+            && !scopes.contains(&offline)
+        {
+            scopes.push(offline);
+        }
+        scopes
+    }
+
+    /// The redirect URI for a port: `--redirect-uri`, else `http://localhost:<port>` for
+    /// Microsoft Entra ID (what its app registrations list), else `http://127.0.0.1:<port>/callback`.
+    fn redirect_base(&self, issuer: &str, port: u16) -> Result<String, AuthError> {
+        let mut url = match &self.settings.redirect_uri {
+            Some(u) => u.clone(),
+            None if discovery::is_entra(issuer) => Url::parse("http://localhost").expect("a valid URL"),
+            None => Url::parse("http://127.0.0.1/callback").expect("a valid URL"),
+        };
+        if url.port().is_none() && port != 0 {
+            let _ = url.set_port(Some(port));
+        }
+        let mut s = url.to_string();
+        // `http://localhost:1234/` is registered as `http://localhost`: keep what was given.
+        if url.path() == "/"
+            && self
+                .settings
+                .redirect_uri
+                .as_ref()
+                .is_none_or(|u| !u.as_str().ends_with('/'))
+        {
+            s.pop();
+        }
+        Ok(s)
+    }
+
+    /// Ports to try for the callback: the one pinned, else one derived from the server URL
+    /// (so a registration keeps fitting), then any free one.
+    fn callback_ports(&self) -> Vec<u16> {
+        if let Some(p) = self.settings.redirect_uri.as_ref().and_then(|u| u.port()) {
+            return vec![p];
+        }
+        if let Some(p) = self.settings.callback_port {
+            return vec![p];
+        }
+        let derived = 10_000 + (fnv1a64(self.http.url_text.as_bytes()) % 20_000) as u16;
+        vec![derived, derived + 1, 0]
+    }
+
+    async fn browser(
+        &self,
+        d: &Discovery,
+        scopes: &[String],
+        resource: Option<&str>,
+    ) -> Result<(Tokens, Client, u16), AuthError> {
+        let m = &d.server;
+        let advertised = m
+            .code_challenge_methods_supported
+            .as_ref()
+            .is_some_and(|v| v.iter().any(|x| x == "S256"));
+        if d.has_metadata && !advertised && !self.settings.assume_pkce && !discovery::is_entra(&d.issuer) {
+            return Err(AuthError::new(format!(
+                "the authorization server {} does not say it supports PKCE (no S256 in code_challenge_methods_supported); \
+                 the MCP specification says not to sign in then. If you know it supports PKCE S256, pass --assume-pkce",
+                d.issuer
+            )));
+        }
+        let endpoint = m
+            .authorization_endpoint
+            .as_deref()
+            .ok_or_else(|| AuthError::new(format!("{} has no authorization endpoint", d.issuer)))?;
+        let mut auth_url =
+            Url::parse(endpoint).map_err(|_| AuthError::new("the authorization endpoint is not a URL"))?;
+        discovery::check_endpoint(&self.http, &auth_url)?;
+        let path = self
+            .settings
+            .redirect_uri
+            .as_ref()
+            .map(|u| u.path().to_owned())
+            .unwrap_or_else(|| {
+                if discovery::is_entra(&d.issuer) {
+                    "/".into()
+                } else {
+                    "/callback".into()
+                }
+            });
+        let (listener, port) = browser::Listener::bind(&self.callback_ports(), &path).await?;
+        let redirect_uri = self.redirect_base(&d.issuer, port)?;
+        let client = registration::client(&self.http, &self.settings, &self.store, d, &redirect_uri).await?;
+        let (verifier, challenge) = token::pkce();
+        let state = token::random(16);
+        {
+            let mut q = auth_url.query_pairs_mut();
+            q.append_pair("response_type", "code")
+                .append_pair("client_id", &client.id)
+                .append_pair("redirect_uri", &redirect_uri)
+                .append_pair("state", &state)
+                .append_pair("code_challenge", &challenge)
+                .append_pair("code_challenge_method", "S256");
+            if !scopes.is_empty() {
+                q.append_pair("scope", &scopes.join(" "));
+            }
+            if let Some(r) = resource {
+                q.append_pair("resource", r);
+            }
+            for (k, v) in &self.settings.authorize_params {
+                q.append_pair(k, v);
+            }
+        }
+        if self.settings.no_browser {
+            eprintln!(
+                "To sign in to {}, open this URL in a browser:\n\n  {auth_url}\n",
+                self.http.url.host_str().unwrap_or("the server")
+            );
+        } else if let Err(why) = browser::open(&auth_url) {
+            return Err(AuthError::new(format!(
+                "could not open a browser to sign in: {why}. Sign in with a code on another device with --device, \
+                 or use --no-browser to get the URL to open yourself"
+            )));
+        } else {
+            tracing::info!("opened the browser to sign in");
+        }
+        let spinner = spinner("Waiting for you to sign in in the browser…");
+        let cb = listener.wait(&state, self.settings.auth_timeout).await;
+        if let Some(s) = spinner {
+            s.finish_and_clear();
+        }
+        let cb = cb?;
+        // RFC 9207: the issuer in the response must be the one we sent the user to.
+        let iss = cb.params.get("iss");
+        match iss {
+            None if m.authorization_response_iss_parameter_supported => {
+                return Err(AuthError::new(
+                    "the authorization response lacks the `iss` parameter its server promised (RFC 9207); it was rejected",
+                ));
+            }
+            Some(i) if i != &m.issuer => {
+                return Err(AuthError::new(
+                    "the authorization response came from another issuer than expected (RFC 9207 `iss` mismatch); it was rejected",
+                ));
+            }
+            _ => {}
+        }
+        if let Some(error) = cb.params.get("error") {
+            return Err(OAuthError {
+                error: error.clone(),
+                error_description: cb.params.get("error_description").cloned(),
+            }
+            .into_auth_error("signing in"));
+        }
+        let code = cb
+            .params
+            .get("code")
+            .ok_or_else(|| AuthError::new("the authorization response carries no code"))?;
+        let token_endpoint = m
+            .token_endpoint
+            .as_deref()
+            .ok_or_else(|| AuthError::new("no token endpoint"))?;
+        let mut form = vec![
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", redirect_uri.as_str()),
+            ("code_verifier", verifier.expose()),
+        ];
+        if let Some(r) = resource {
+            form.push(("resource", r));
+        }
+        let tokens = token::request(&self.http, token_endpoint, &client, form, "signing in").await?;
+        Ok((tokens, client, port))
+    }
+
+    async fn client_credentials(
+        &self,
+        d: &Discovery,
+        client: &Client,
+        scopes: &[String],
+        resource: Option<&str>,
+    ) -> Result<Tokens, AuthError> {
+        let endpoint = d
+            .server
+            .token_endpoint
+            .as_deref()
+            .ok_or_else(|| AuthError::new("no token endpoint"))?;
+        let joined = scopes.join(" ");
+        let mut form = vec![("grant_type", "client_credentials")];
+        if !scopes.is_empty() {
+            form.push(("scope", &joined));
+        }
+        if let Some(r) = resource {
+            form.push(("resource", r));
+        }
+        token::request(
+            &self.http,
+            endpoint,
+            client,
+            form,
+            "getting a token with the client credentials",
+        )
+        .await
+    }
+
+    /// RFC 8628: show a code, poll until the user has entered it.
+    async fn device(
+        &self,
+        d: &Discovery,
+        client: &Client,
+        scopes: &[String],
+        resource: Option<&str>,
+    ) -> Result<Tokens, AuthError> {
+        let m = &d.server;
+        let endpoint = m.device_authorization_endpoint.as_deref().ok_or_else(|| {
+            AuthError::new(format!(
+                "{} does not offer sign-in with a device code (no device_authorization_endpoint)",
+                d.issuer
+            ))
+        })?;
+        if let Some(g) = &m.grant_types_supported
+            && !g.iter().any(|x| x == registration::DEVICE_GRANT)
+        {
+            return Err(AuthError::new(format!(
+                "{} does not allow the device code grant",
+                d.issuer
+            )));
+        }
+        #[derive(serde::Deserialize)]
+        struct DeviceAuth {
+            device_code: Secret,
+            user_code: String,
+            #[serde(alias = "verification_url")]
+            verification_uri: String,
+            verification_uri_complete: Option<String>,
+            expires_in: Option<u64>,
+            interval: Option<u64>,
+        }
+        let url = Url::parse(endpoint).map_err(|_| AuthError::new("the device endpoint is not a URL"))?;
+        discovery::check_endpoint(&self.http, &url)?;
+        let joined = scopes.join(" ");
+        let mut form: Vec<(&str, &str)> = vec![("client_id", &client.id)];
+        if !scopes.is_empty() {
+            form.push(("scope", &joined));
+        }
+        if let Some(r) = resource {
+            form.push(("resource", r));
+        }
+        if let (ClientAuth::Post, Some(s)) = (client.auth, &client.secret) {
+            form.push(("client_secret", s.expose()));
+        }
+        let resp = self
+            .http
+            .client
+            .post(url.clone())
+            .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(reqwest::header::ACCEPT, "application/json")
+            .body(token::serde_urlencoded(&form))
+            .timeout(Duration::from_secs(30))
+            .send()
+            .await
+            .map_err(|e| AuthError::network(&e, &url))?;
+        let status = resp.status();
+        let bytes = resp.bytes().await.map_err(|e| AuthError::network(&e, &url))?;
+        if !status.is_success() {
+            return Err(match serde_json::from_slice::<OAuthError>(&bytes) {
+                Ok(e) => e.into_auth_error("starting the device sign-in"),
+                Err(_) => AuthError::new(format!("starting the device sign-in failed (HTTP {})", status.as_u16())),
+            });
+        }
+        let da: DeviceAuth = serde_json::from_slice(&bytes)
+            .map_err(|_| AuthError::new("the device authorization answer is not usable"))?;
+        eprintln!(
+            "To sign in to {}, open {} and enter the code {}{}",
+            self.http.url.host_str().unwrap_or("the server"),
+            da.verification_uri,
+            da.user_code,
+            da.verification_uri_complete
+                .as_ref()
+                .map(|u| format!("\n(or open {u})"))
+                .unwrap_or_default()
+        );
+        let token_endpoint = m
+            .token_endpoint
+            .as_deref()
+            .ok_or_else(|| AuthError::new("no token endpoint"))?;
+        let mut interval = Duration::from_secs(da.interval.unwrap_or(5).max(1));
+        let give_up = tokio::time::Instant::now()
+            + Duration::from_secs(da.expires_in.unwrap_or(900)).min(self.settings.auth_timeout);
+        let spinner = spinner("Waiting for you to enter the code…");
+        let result = loop {
+            tokio::time::sleep(interval).await;
+            if tokio::time::Instant::now() > give_up {
+                break Err(AuthError::new(
+                    "the device code expired before it was entered; try again",
+                ));
+            }
+            let mut form = vec![
+                ("grant_type", registration::DEVICE_GRANT),
+                ("device_code", da.device_code.expose()),
+            ];
+            if let Some(r) = resource {
+                form.push(("resource", r));
+            }
+            match token::request(
+                &self.http,
+                token_endpoint,
+                client,
+                form,
+                "signing in with the device code",
+            )
+            .await
+            {
+                Ok(t) => break Ok(t),
+                Err(e) if e.oauth_error.as_deref() == Some("authorization_pending") => {}
+                Err(e) if e.oauth_error.as_deref() == Some("slow_down") => interval += Duration::from_secs(5),
+                Err(e) => break Err(e),
+            }
+        };
+        if let Some(s) = spinner {
+            s.finish_and_clear();
+        }
+        result
+    }
+}
+
+fn update_meta(meta: &mut EntryMeta, tokens: &Tokens) {
+    if let Some(s) = &tokens.scope {
+        meta.scopes = super::challenge::split_scopes(s);
+    }
+    meta.expires_at = tokens.expires_in.map(|e| unix_now() + e as i64);
+    meta.has_refresh_token = tokens.refresh_token.is_some() || meta.has_refresh_token;
+    let claims = tokens
+        .id_token
+        .as_ref()
+        .and_then(|t| token::jwt_claims(t.expose()))
+        .or_else(|| token::jwt_claims(tokens.access_token.expose()));
+    if let Some(name) = claims.as_ref().and_then(token::account_name) {
+        meta.account = Some(name);
+    }
+}
+
+fn held(key: EntryKey, meta: EntryMeta, secrets: Secrets) -> Option<Held> {
+    let at = secrets.access_token.as_ref()?;
+    let mut header = HeaderValue::from_str(&format!("Bearer {}", at.expose())).ok()?;
+    header.set_sensitive(true);
+    Some(Held {
+        key,
+        meta,
+        secrets,
+        header,
+    })
+}
+
+/// A spinner on stderr when it is a terminal.
+fn spinner(msg: &'static str) -> Option<indicatif::ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let pb = indicatif::ProgressBar::new_spinner();
+    pb.set_message(msg);
+    pb.enable_steady_tick(Duration::from_millis(100));
+    Some(pb)
+}

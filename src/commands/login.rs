@@ -1,0 +1,37 @@
+//! `mcp-valet login <URL>`: sign in now, in the browser (or with a device code), and say who
+//! is signed in.
+
+use std::sync::Arc;
+
+use crate::auth::{OAuth, Settings};
+use crate::cli::LoginArgs;
+use crate::http::HttpConfig;
+use crate::store::Store;
+
+pub async fn run(args: &LoginArgs) -> anyhow::Result<u8> {
+    let http = HttpConfig::from_args(&args.remote)?;
+    if http.explicit_authorization {
+        anyhow::bail!("an Authorization header was given with -H/--header-file; there is nothing to sign in for");
+    }
+    let settings = Settings::from_args(&args.auth)?;
+    let store = Arc::new(Store::open(&settings.store).map_err(|e| anyhow::anyhow!("opening the token store: {e}"))?);
+    let host = http.url.host_str().unwrap_or("the server").to_owned();
+    let oauth = OAuth::new(http, settings, store, true);
+    let outcome = oauth.login().await?;
+    if !outcome.signed_in {
+        eprintln!("{host} does not require signing in.");
+        return Ok(0);
+    }
+    let who = outcome.account.map(|a| format!(" as {a}")).unwrap_or_default();
+    eprintln!("Signed in to {host}{who}.");
+    if let Some(issuer) = outcome.issuer {
+        eprintln!("  authorization server: {issuer}");
+    }
+    if !outcome.scopes.is_empty() {
+        eprintln!("  scopes: {}", outcome.scopes.join(" "));
+    }
+    if let Some(b) = outcome.backend {
+        eprintln!("  tokens kept in: {b}");
+    }
+    Ok(0)
+}

@@ -1,0 +1,78 @@
+//! `mcp-valet logout [URL] [--profile P] [--all]`: revoke the tokens at the server when it
+//! offers revocation (RFC 7009), then delete them; say what was removed.
+
+use std::sync::Arc;
+
+use crate::auth::{OAuth, Settings};
+use crate::cli::{AuthArgs, LogoutArgs, RemoteArgs};
+use crate::http::HttpConfig;
+use crate::store::Store;
+
+pub async fn run(args: &LogoutArgs) -> anyhow::Result<u8> {
+    let opts = crate::auth::store_options(&args.store);
+    let store = Arc::new(Store::open(&opts).map_err(|e| anyhow::anyhow!("opening the token store: {e}"))?);
+    let wanted = match &args.url {
+        Some(u) => Some(crate::auth::resource_key(&crate::http::check_url(u, true)?)),
+        None => None,
+    };
+    let entries: Vec<_> = store
+        .entries()
+        .map_err(|e| anyhow::anyhow!("reading the token store: {e}"))?
+        .into_iter()
+        .filter(|(k, _)| wanted.as_ref().is_none_or(|w| &k.resource == w))
+        .filter(|(k, _)| args.all && args.store.profile.is_none() || k.profile == args.store.profile)
+        .collect();
+    if entries.is_empty() {
+        match &args.url {
+            Some(u) => eprintln!("Not signed in to {u}; nothing to remove."),
+            None => eprintln!("Not signed in to any server; nothing to remove."),
+        }
+        return Ok(0);
+    }
+    for (key, meta) in entries {
+        let secrets = {
+            let (store, key) = (store.clone(), key.clone());
+            tokio::task::spawn_blocking(move || store.load(&key)).await?
+        };
+        let mut revoked = String::new();
+        if let Ok(Some((_, secrets))) = &secrets
+            && meta.revocation_endpoint.is_some()
+        {
+            let outcome = match HttpConfig::from_args(&RemoteArgs::for_url(&key.resource, args.allow_http)) {
+                Ok(http) => {
+                    let auth = AuthArgs {
+                        store: args.store.clone(),
+                        auth_timeout: std::time::Duration::from_secs(30),
+                        ..AuthArgs::default()
+                    };
+                    let settings = Settings::from_args(&auth)?;
+                    let oauth = OAuth::new(http, settings, store.clone(), false);
+                    oauth.revoke(&key, &meta, secrets).await
+                }
+                Err(e) => Err(crate::auth::AuthError::new(e.to_string())),
+            };
+            revoked = match outcome {
+                Ok(true) => "; the server revoked its tokens".into(),
+                Ok(false) => String::new(),
+                Err(e) => format!("; revoking at the server failed ({e}), the tokens expire on their own"),
+            };
+        } else if meta.revocation_endpoint.is_none() {
+            revoked = "; the server offers no revocation, the tokens expire on their own".into();
+        }
+        let removed = {
+            let (store, k) = (store.clone(), key.clone());
+            tokio::task::spawn_blocking(move || store.delete(&k)).await?
+        }
+        .map_err(|e| anyhow::anyhow!("deleting the login failed: {e}"))?;
+        if removed {
+            let who = meta.account.as_deref().map(|a| format!(" ({a})")).unwrap_or_default();
+            let profile = key
+                .profile
+                .as_deref()
+                .map(|p| format!(", profile {p}"))
+                .unwrap_or_default();
+            eprintln!("Signed out of {}{who}{profile}{revoked}.", key.resource);
+        }
+    }
+    Ok(0)
+}
