@@ -1,0 +1,148 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_mcp_valet_global_optspecs
+    string join \n H/header= header-file= transport= allow-http ca-file= connect-timeout= client-id= client-secret= client-metadata-url= scope= resource= no-resource assume-pkce authorize-param= device client-credentials no-browser callback-port= redirect-uri= auth-timeout= profile= token-store= request-timeout= max-request-time= max-message-size= v/verbose q/quiet log-file= h/help V/version
+end
+
+function __fish_mcp_valet_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_mcp_valet_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_mcp_valet_using_subcommand
+    set -l cmd (__fish_mcp_valet_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -s H -l header -d 'Extra HTTP header for every request to the server, `Name: value` (repeatable). `${VAR}` in the value is replaced by the environment variable VAR. Values are never logged' -r
+complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l header-file -d 'Read extra headers from a file, one `Name: value` per line (blank lines and lines starting with `#` are ignored; `${VAR}` is expanded). Keeps secrets out of `ps`' -r -F
+complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l transport -d 'Transport to the server: try Streamable HTTP and fall back to HTTP+SSE (auto), or force one' -r -f -a "auto\t'Streamable HTTP, falling back to HTTP+SSE when the server answers 400, 404 or 405'
+streamable-http\t'Streamable HTTP only (MCP 2025-03-26 and later)'
+sse\t'The older HTTP+SSE transport only (MCP 2024-11-05)'"
+complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l ca-file -d 'Trust the CA certificates in this PEM file, in addition to the system\'s trust store' -r -F
+complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l connect-timeout -d 'Give up connecting to the server after this long' -r
+complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l client-id -d 'Use this pre-registered OAuth client id instead of registering one' -r
+complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l client-secret -d 'The secret of the pre-registered client (prefer the environment variable: argv is visible in `ps`)' -r
+complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l client-metadata-url -d 'An https URL whose JSON document describes this client (a client ID metadata document), used when the authorization server supports them' -r
+complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l scope -d 'Scopes to request (space-separated or repeated). Default: what the server asks for' -r
+complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l resource -d 'Send this value as the RFC 8707 `resource` parameter instead of the one the server publishes' -r
+complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l authorize-param -d 'An extra parameter for the authorization request, `key=value` (repeatable), e.g. `access_type=offline` for Google' -r
+complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l callback-port -d 'Port of the loopback listener that receives the browser\'s redirect. Default: derived from the server URL, so a registration stays valid across runs' -r
+complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l redirect-uri -d 'The redirect URI to register and send, a loopback http URL such as `http://localhost/` (its port may be omitted). Default: http://127.0.0.1:<port>/callback' -r
+complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l auth-timeout -d 'Give up waiting for the sign-in after this long' -r
+complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l profile -d 'Keep a second identity for the same server under this name' -r
+complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l token-store -d 'Where tokens are kept: the OS keyring (default, falling back to a 0600 file when no keyring is usable), a file, or memory (this run only)' -r -f -a "keyring\t'The OS keyring (Secret Service, Keychain, Credential Manager)'
+file\t'A 0600 file under the state directory'
+memory\t'This process only; nothing is written'"
+complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l request-timeout -d 'Give up on a request after this long without an answer (progress notifications reset the clock). Accepts e.g. `300`, `90s`, `5m`, `1h`, `500ms`' -r
+complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l max-request-time -d 'Upper bound for one request however much progress it reports' -r
+complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l max-message-size -d 'Largest JSON-RPC message accepted from the client or the server (e.g. `64MiB`)' -r
+complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l log-file -d 'Write logs to this file instead of stderr. MCP_VALET_LOG (e.g. `debug`) overrides the level' -r -F
+complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l allow-http -d 'Allow plain http:// to hosts other than loopback (tokens and data travel unencrypted)'
+complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l no-resource -d 'Do not send the `resource` parameter (Microsoft Entra ID v2 rejects it: AADSTS9010010)'
+complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l assume-pkce -d 'Trust that the authorization server supports PKCE S256 although its metadata does not say so'
+complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l device -d 'Sign in with the device authorization grant (a code to enter on another device)'
+complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l client-credentials -d 'Sign in as the client itself (client credentials grant; needs --client-id and a secret)'
+complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l no-browser -d 'Print the sign-in URL on stderr instead of opening a browser'
+complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
+complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -s q -l quiet -d 'Only errors on stderr'
+complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -s V -l version -d 'Print version'
+complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -a "login" -d 'Sign in to a server now (mcp-valet also signs in by itself when a server asks)'
+complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -a "logout" -d 'Sign out: revoke the tokens at the server when it allows, and delete them'
+complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -a "status" -d 'Show who is signed in where, and whether each login is usable (exit 4 if not)'
+complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -a "token" -d 'Print a valid access token for a server on stdout (refreshing it if needed)'
+complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -a "completions" -d 'Write a shell completion script to stdout'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -s H -l header -d 'Extra HTTP header for every request to the server, `Name: value` (repeatable). `${VAR}` in the value is replaced by the environment variable VAR. Values are never logged' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l header-file -d 'Read extra headers from a file, one `Name: value` per line (blank lines and lines starting with `#` are ignored; `${VAR}` is expanded). Keeps secrets out of `ps`' -r -F
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l transport -d 'Transport to the server: try Streamable HTTP and fall back to HTTP+SSE (auto), or force one' -r -f -a "auto\t'Streamable HTTP, falling back to HTTP+SSE when the server answers 400, 404 or 405'
+streamable-http\t'Streamable HTTP only (MCP 2025-03-26 and later)'
+sse\t'The older HTTP+SSE transport only (MCP 2024-11-05)'"
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l ca-file -d 'Trust the CA certificates in this PEM file, in addition to the system\'s trust store' -r -F
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l connect-timeout -d 'Give up connecting to the server after this long' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l client-id -d 'Use this pre-registered OAuth client id instead of registering one' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l client-secret -d 'The secret of the pre-registered client (prefer the environment variable: argv is visible in `ps`)' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l client-metadata-url -d 'An https URL whose JSON document describes this client (a client ID metadata document), used when the authorization server supports them' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l scope -d 'Scopes to request (space-separated or repeated). Default: what the server asks for' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l resource -d 'Send this value as the RFC 8707 `resource` parameter instead of the one the server publishes' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l authorize-param -d 'An extra parameter for the authorization request, `key=value` (repeatable), e.g. `access_type=offline` for Google' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l callback-port -d 'Port of the loopback listener that receives the browser\'s redirect. Default: derived from the server URL, so a registration stays valid across runs' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l redirect-uri -d 'The redirect URI to register and send, a loopback http URL such as `http://localhost/` (its port may be omitted). Default: http://127.0.0.1:<port>/callback' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l auth-timeout -d 'Give up waiting for the sign-in after this long' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l profile -d 'Keep a second identity for the same server under this name' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l token-store -d 'Where tokens are kept: the OS keyring (default, falling back to a 0600 file when no keyring is usable), a file, or memory (this run only)' -r -f -a "keyring\t'The OS keyring (Secret Service, Keychain, Credential Manager)'
+file\t'A 0600 file under the state directory'
+memory\t'This process only; nothing is written'"
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l log-file -d 'Write logs to this file instead of stderr. MCP_VALET_LOG (e.g. `debug`) overrides the level' -r -F
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l allow-http -d 'Allow plain http:// to hosts other than loopback (tokens and data travel unencrypted)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l no-resource -d 'Do not send the `resource` parameter (Microsoft Entra ID v2 rejects it: AADSTS9010010)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l assume-pkce -d 'Trust that the authorization server supports PKCE S256 although its metadata does not say so'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l device -d 'Sign in with the device authorization grant (a code to enter on another device)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l client-credentials -d 'Sign in as the client itself (client credentials grant; needs --client-id and a secret)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l no-browser -d 'Print the sign-in URL on stderr instead of opening a browser'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -s q -l quiet -d 'Only errors on stderr'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand logout" -l profile -d 'Keep a second identity for the same server under this name' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand logout" -l token-store -d 'Where tokens are kept: the OS keyring (default, falling back to a 0600 file when no keyring is usable), a file, or memory (this run only)' -r -f -a "keyring\t'The OS keyring (Secret Service, Keychain, Credential Manager)'
+file\t'A 0600 file under the state directory'
+memory\t'This process only; nothing is written'"
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand logout" -l log-file -d 'Write logs to this file instead of stderr. MCP_VALET_LOG (e.g. `debug`) overrides the level' -r -F
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand logout" -l all -d 'Every login (of this server, or of all servers when no URL is given)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand logout" -l allow-http -d 'Allow plain http:// to hosts other than loopback for the revocation request'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand logout" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand logout" -s q -l quiet -d 'Only errors on stderr'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand logout" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand status" -l profile -d 'Keep a second identity for the same server under this name' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand status" -l token-store -d 'Where tokens are kept: the OS keyring (default, falling back to a 0600 file when no keyring is usable), a file, or memory (this run only)' -r -f -a "keyring\t'The OS keyring (Secret Service, Keychain, Credential Manager)'
+file\t'A 0600 file under the state directory'
+memory\t'This process only; nothing is written'"
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand status" -l log-file -d 'Write logs to this file instead of stderr. MCP_VALET_LOG (e.g. `debug`) overrides the level' -r -F
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand status" -l json -d 'Print JSON for scripts'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand status" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand status" -s q -l quiet -d 'Only errors on stderr'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -s H -l header -d 'Extra HTTP header for every request to the server, `Name: value` (repeatable). `${VAR}` in the value is replaced by the environment variable VAR. Values are never logged' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l header-file -d 'Read extra headers from a file, one `Name: value` per line (blank lines and lines starting with `#` are ignored; `${VAR}` is expanded). Keeps secrets out of `ps`' -r -F
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l transport -d 'Transport to the server: try Streamable HTTP and fall back to HTTP+SSE (auto), or force one' -r -f -a "auto\t'Streamable HTTP, falling back to HTTP+SSE when the server answers 400, 404 or 405'
+streamable-http\t'Streamable HTTP only (MCP 2025-03-26 and later)'
+sse\t'The older HTTP+SSE transport only (MCP 2024-11-05)'"
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l ca-file -d 'Trust the CA certificates in this PEM file, in addition to the system\'s trust store' -r -F
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l connect-timeout -d 'Give up connecting to the server after this long' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l client-id -d 'Use this pre-registered OAuth client id instead of registering one' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l client-secret -d 'The secret of the pre-registered client (prefer the environment variable: argv is visible in `ps`)' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l client-metadata-url -d 'An https URL whose JSON document describes this client (a client ID metadata document), used when the authorization server supports them' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l scope -d 'Scopes to request (space-separated or repeated). Default: what the server asks for' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l resource -d 'Send this value as the RFC 8707 `resource` parameter instead of the one the server publishes' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l authorize-param -d 'An extra parameter for the authorization request, `key=value` (repeatable), e.g. `access_type=offline` for Google' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l callback-port -d 'Port of the loopback listener that receives the browser\'s redirect. Default: derived from the server URL, so a registration stays valid across runs' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l redirect-uri -d 'The redirect URI to register and send, a loopback http URL such as `http://localhost/` (its port may be omitted). Default: http://127.0.0.1:<port>/callback' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l auth-timeout -d 'Give up waiting for the sign-in after this long' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l profile -d 'Keep a second identity for the same server under this name' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l token-store -d 'Where tokens are kept: the OS keyring (default, falling back to a 0600 file when no keyring is usable), a file, or memory (this run only)' -r -f -a "keyring\t'The OS keyring (Secret Service, Keychain, Credential Manager)'
+file\t'A 0600 file under the state directory'
+memory\t'This process only; nothing is written'"
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l log-file -d 'Write logs to this file instead of stderr. MCP_VALET_LOG (e.g. `debug`) overrides the level' -r -F
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l allow-http -d 'Allow plain http:// to hosts other than loopback (tokens and data travel unencrypted)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l no-resource -d 'Do not send the `resource` parameter (Microsoft Entra ID v2 rejects it: AADSTS9010010)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l assume-pkce -d 'Trust that the authorization server supports PKCE S256 although its metadata does not say so'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l device -d 'Sign in with the device authorization grant (a code to enter on another device)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l client-credentials -d 'Sign in as the client itself (client credentials grant; needs --client-id and a secret)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l no-browser -d 'Print the sign-in URL on stderr instead of opening a browser'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -s q -l quiet -d 'Only errors on stderr'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand completions" -l log-file -d 'Write logs to this file instead of stderr. MCP_VALET_LOG (e.g. `debug`) overrides the level' -r -F
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand completions" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand completions" -s q -l quiet -d 'Only errors on stderr'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand completions" -s h -l help -d 'Print help'

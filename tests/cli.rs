@@ -1,0 +1,76 @@
+//! The command line itself: completions stay in step with the clap definitions, usage errors
+//! exit 2, and bad configuration fails before anything is read from stdin.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+fn valet() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_mcp-valet"))
+}
+
+#[test]
+fn completions_are_current() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("completions");
+    let update = std::env::var_os("UPDATE_COMPLETIONS").is_some();
+    for (shell, file) in [("bash", "mcp-valet.bash"), ("zsh", "_mcp-valet"), ("fish", "mcp-valet.fish")] {
+        let out = valet().args(["completions", shell]).output().unwrap();
+        assert!(out.status.success());
+        let path = dir.join(file);
+        if update {
+            std::fs::write(&path, &out.stdout).unwrap();
+            continue;
+        }
+        let committed = std::fs::read(&path).unwrap_or_default();
+        assert!(
+            committed == out.stdout,
+            "completions/{file} is stale: run `UPDATE_COMPLETIONS=1 cargo test --test cli completions_are_current`"
+        );
+    }
+}
+
+#[test]
+fn usage_errors_exit_2_and_say_why() {
+    let out = valet().output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("<URL>"));
+    let out = valet().args(["https://example.com/mcp", "--request-timeout", "soon"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a duration"));
+}
+
+#[test]
+fn help_documents_exit_codes() {
+    let out = valet().arg("--help").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Exit status:") && text.contains("4  a login is required"), "{text}");
+}
+
+#[test]
+fn bad_configuration_fails_fast_without_touching_stdout() {
+    for args in [
+        &["http://example.com/mcp"][..],
+        &["https://example.com/mcp", "-H", "NoColon"],
+        &["https://example.com/mcp", "-H", "Mcp-Session-Id: x"],
+        &["https://example.com/mcp", "-H", "X-Key: ${MCP_VALET_TEST_UNSET_VAR}"],
+        &["https://example.com/mcp", "--header-file", "/nonexistent/headers"],
+        &["https://example.com/mcp", "--ca-file", "/nonexistent/ca.pem"],
+    ] {
+        let out = valet()
+            .args(args)
+            .env_remove("MCP_VALET_TEST_UNSET_VAR")
+            .stdin(Stdio::piped())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(out.stdout.is_empty(), "{args:?} wrote to stdout");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.starts_with("mcp-valet: "), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn plain_http_is_refused_with_a_way_out() {
+    let out = valet().arg("http://example.com/mcp").stdin(Stdio::null()).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--allow-http"), "{err}");
+}
