@@ -247,7 +247,12 @@ pub fn describe_error(e: &reqwest::Error, url: &Url, timeout: Option<Duration>) 
             ),
         );
     }
-    if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") || lower.contains("ssl") {
+    if url.scheme() == "https"
+        && (is_tls_failure(e)
+            || ["certificate", "tls", "handshake", "ssl"]
+                .iter()
+                .any(|w| lower.contains(w)))
+    {
         return (
             "tls",
             format!(
@@ -295,6 +300,20 @@ pub fn describe_error(e: &reqwest::Error, url: &Url, timeout: Option<Duration>) 
             "the connection to {host} failed ({cause}). Try again; if it persists, check your network and proxy settings"
         ),
     )
+}
+
+/// rustls reports handshake failures as `io::Error`s of kind `InvalidData`.
+fn is_tls_failure(e: &reqwest::Error) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(err) = cur {
+        match err.downcast_ref::<std::io::Error>() {
+            Some(io) if io.kind() == std::io::ErrorKind::InvalidData => return true,
+            // `io::Error::source` skips the wrapped error itself: descend into it.
+            Some(io) => cur = io.get_ref().map(|inner| inner as &(dyn std::error::Error + 'static)),
+            None => cur = err.source(),
+        }
+    }
+    false
 }
 
 fn hostport(url: &Url) -> String {

@@ -433,6 +433,10 @@ impl Streamable {
                     self.deliver(ev.data, reading);
                 }
             }
+            // The answer is in; a server may keep a resumed stream open, so don't wait for its end.
+            if reading.found {
+                return Ok(true);
+            }
         }
     }
 
