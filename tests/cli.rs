@@ -12,7 +12,11 @@ fn valet() -> Command {
 fn completions_are_current() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("completions");
     let update = std::env::var_os("UPDATE_COMPLETIONS").is_some();
-    for (shell, file) in [("bash", "mcp-valet.bash"), ("zsh", "_mcp-valet"), ("fish", "mcp-valet.fish")] {
+    for (shell, file) in [
+        ("bash", "mcp-valet.bash"),
+        ("zsh", "_mcp-valet"),
+        ("fish", "mcp-valet.fish"),
+    ] {
         let out = valet().args(["completions", shell]).output().unwrap();
         assert!(out.status.success());
         let path = dir.join(file);
@@ -33,7 +37,10 @@ fn usage_errors_exit_2_and_say_why() {
     let out = valet().output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("<URL>"));
-    let out = valet().args(["https://example.com/mcp", "--request-timeout", "soon"]).output().unwrap();
+    let out = valet()
+        .args(["https://example.com/mcp", "--request-timeout", "soon"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a duration"));
 }
@@ -42,7 +49,10 @@ fn usage_errors_exit_2_and_say_why() {
 fn help_documents_exit_codes() {
     let out = valet().arg("--help").output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("Exit status:") && text.contains("4  a login is required"), "{text}");
+    assert!(
+        text.contains("Exit status:") && text.contains("4  a login is required"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -61,7 +71,12 @@ fn bad_configuration_fails_fast_without_touching_stdout() {
             .stdin(Stdio::piped())
             .output()
             .unwrap();
-        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(out.stdout.is_empty(), "{args:?} wrote to stdout");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.starts_with("mcp-valet: "), "{args:?}: {err}");
@@ -70,7 +85,11 @@ fn bad_configuration_fails_fast_without_touching_stdout() {
 
 #[test]
 fn plain_http_is_refused_with_a_way_out() {
-    let out = valet().arg("http://example.com/mcp").stdin(Stdio::null()).output().unwrap();
+    let out = valet()
+        .arg("http://example.com/mcp")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--allow-http"), "{err}");
 }
