@@ -63,7 +63,13 @@ impl HttpConfig {
             }
         }
         let explicit_authorization = headers.contains_key(reqwest::header::AUTHORIZATION);
-        let client = build_client(args.ca_file.as_deref(), args.connect_timeout, args.allow_http)?;
+        // A server on this machine is never reached through a proxy from the environment.
+        let client = build_client(
+            args.ca_file.as_deref(),
+            args.connect_timeout,
+            args.allow_http,
+            is_loopback(&url),
+        )?;
         Ok(HttpConfig {
             client,
             url,
@@ -189,6 +195,7 @@ fn build_client(
     ca_file: Option<&Path>,
     connect_timeout: Duration,
     allow_http: bool,
+    loopback: bool,
 ) -> anyhow::Result<reqwest::Client> {
     let mut b = reqwest::Client::builder()
         .user_agent(USER_AGENT)
@@ -196,6 +203,9 @@ fn build_client(
         .pool_idle_timeout(Duration::from_secs(90))
         .tcp_nodelay(true)
         .redirect(redirect_policy(allow_http));
+    if loopback {
+        b = b.no_proxy();
+    }
     if let Some(path) = ca_file {
         let pem = std::fs::read(path).with_context(|| format!("reading the CA file {}", path.display()))?;
         let certs = reqwest::Certificate::from_pem_bundle(&pem)

@@ -1,0 +1,221 @@
+//! The network around the server: proxies from the environment and private certificate
+//! authorities. A proxy and a TLS endpoint with a private CA are parts of the user's network,
+//! not MCP peers, so small stand-ins play them here.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+
+use common::peers::{Peer, PeerKind};
+use common::valet::{Valet, init_params, text, valet_error};
+use serde_json::json;
+
+const CANNED: &str = r#"{"jsonrpc":"2.0","id":0,"result":{"protocolVersion":"2025-11-25","capabilities":{},"serverInfo":{"name":"canned","version":"0"}}}"#;
+
+/// An HTTP proxy that answers every request itself with a canned initialize result and
+/// records the request lines it saw.
+fn canned_proxy() -> (u16, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                let mut r = BufReader::new(stream.try_clone().unwrap());
+                let mut w = stream;
+                loop {
+                    let mut line = String::new();
+                    if r.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let mut len = 0;
+                    loop {
+                        let mut h = String::new();
+                        r.read_line(&mut h).unwrap();
+                        if h.trim().is_empty() {
+                            break;
+                        }
+                        if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+                            len = v.trim().parse().unwrap();
+                        }
+                    }
+                    let mut body = vec![0; len];
+                    r.read_exact(&mut body).unwrap();
+                    log.lock().unwrap().push(line.trim().to_owned());
+                    let resp = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{CANNED}",
+                        CANNED.len()
+                    );
+                    w.write_all(resp.as_bytes()).unwrap();
+                }
+            });
+        }
+    });
+    (port, seen)
+}
+
+#[test]
+fn proxies_from_the_environment_are_used_but_never_for_loopback() {
+    let (port, seen) = canned_proxy();
+    let proxy = format!("http://127.0.0.1:{port}");
+    let mut v = Valet::spawn_env(
+        &["http://mcp.example.test/mcp", "--allow-http"],
+        &[
+            ("HTTP_PROXY", &proxy),
+            ("http_proxy", &proxy),
+            ("NO_PROXY", ""),
+            ("no_proxy", ""),
+        ],
+    );
+    let r = v.call(0, "initialize", init_params("2025-11-25"));
+    assert_eq!(r["result"]["serverInfo"]["name"], "canned", "{r}");
+    assert_eq!(seen.lock().unwrap()[0], "POST http://mcp.example.test/mcp HTTP/1.1");
+
+    // A server on this machine is reached directly, even with a (dead) proxy configured.
+    let peer = Peer::start(PeerKind::StatefulJson);
+    let dead = "http://127.0.0.1:9";
+    let mut v = Valet::spawn_env(
+        &[&peer.url],
+        &[("HTTP_PROXY", dead), ("http_proxy", dead), ("NO_PROXY", "")],
+    );
+    v.handshake();
+    assert_eq!(text(&v.tool(1, "echo", json!({"text": "direct"}))), "direct");
+}
+
+#[test]
+fn a_private_certificate_authority_is_trusted_with_ca_file() {
+    assert!(
+        Command::new("openssl").arg("version").output().is_ok(),
+        "openssl is needed to make test certificates (.ci/run installs it)"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let p = |f: &str| dir.path().join(f).to_str().unwrap().to_owned();
+    let (ca, ca_key, cert, key, csr, ext) = (
+        p("ca.pem"),
+        p("ca.key"),
+        p("cert.pem"),
+        p("key.pem"),
+        p("leaf.csr"),
+        p("leaf.ext"),
+    );
+    std::fs::write(
+        &ext,
+        "basicConstraints=CA:FALSE\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n",
+    )
+    .unwrap();
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    // A private CA, and a server certificate it signed.
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=mcp-valet test CA",
+        "-keyout",
+        &ca_key,
+        "-out",
+        &ca,
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        &key,
+        "-out",
+        &csr,
+    ]);
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        &csr,
+        "-CA",
+        &ca,
+        "-CAkey",
+        &ca_key,
+        "-CAcreateserial",
+        "-days",
+        "1",
+        "-extfile",
+        &ext,
+        "-out",
+        &cert,
+    ]);
+    let server = format!(
+        r#"
+import http.server, ssl, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get('Content-Length', 0)))
+        body = '{canned}'.encode()
+        self.send_response(200); self.send_header('Content-Type', 'application/json')
+        self.send_header('Content-Length', str(len(body))); self.end_headers(); self.wfile.write(body)
+    def log_message(self, *a): pass
+s = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain({cert:?}, {key:?})
+s.socket = ctx.wrap_socket(s.socket, server_side=True)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+"#,
+        canned = CANNED,
+        cert = cert,
+        key = key
+    );
+    let mut child = Kill(
+        Command::new("python3")
+            .args(["-c", &server])
+            .stdout(Stdio::piped())
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut line = String::new();
+    BufReader::new(child.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = format!("https://localhost:{}/mcp", line.trim());
+
+    let mut v = Valet::spawn(&[&url]);
+    let r = v.call(0, "initialize", init_params("2025-11-25"));
+    let e = valet_error(&r);
+    assert_eq!(e["data"]["kind"], "tls", "{r}");
+    assert!(e["message"].as_str().unwrap().contains("--ca-file"));
+
+    let mut v = Valet::spawn(&[&url, "--ca-file", &ca]);
+    let r = v.call(0, "initialize", init_params("2025-11-25"));
+    assert_eq!(r["result"]["serverInfo"]["name"], "canned", "{r}");
+}
+
+/// Kills the child process when dropped, even when the test fails.
+struct Kill(std::process::Child);
+
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
