@@ -38,7 +38,7 @@ _mcp__valet() {
 
     case "${cmd}" in
         mcp__valet)
-            opts="-H -v -q -h -V --header --header-file --transport --allow-http --ca-file --connect-timeout --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --profile --token-store --request-timeout --max-request-time --max-message-size --verbose --quiet --log-file --help --version login logout status token completions"
+            opts="-H -v -q -h -V --header --header-file --transport --allow-http --ca-file --connect-timeout --request-timeout --max-request-time --max-message-size --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --profile --token-store --verbose --quiet --log-file --help --version login logout status token completions"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -65,6 +65,18 @@ _mcp__valet() {
                     return 0
                     ;;
                 --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-request-time)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-message-size)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -110,18 +122,6 @@ _mcp__valet() {
                     ;;
                 --token-store)
                     COMPREPLY=($(compgen -W "keyring file memory" -- "${cur}"))
-                    return 0
-                    ;;
-                --request-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --max-request-time)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --max-message-size)
-                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --log-file)

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_mcp_valet_global_optspecs
-    string join \n H/header= header-file= transport= allow-http ca-file= connect-timeout= client-id= client-secret= client-metadata-url= scope= resource= no-resource assume-pkce authorize-param= device client-credentials no-browser callback-port= redirect-uri= auth-timeout= profile= token-store= request-timeout= max-request-time= max-message-size= v/verbose q/quiet log-file= h/help V/version
+    string join \n H/header= header-file= transport= allow-http ca-file= connect-timeout= request-timeout= max-request-time= max-message-size= client-id= client-secret= client-metadata-url= scope= resource= no-resource assume-pkce authorize-param= device client-credentials no-browser callback-port= redirect-uri= auth-timeout= profile= token-store= v/verbose q/quiet log-file= h/help V/version
 end
 
 function __fish_mcp_valet_needs_command
@@ -31,6 +31,9 @@ streamable-http\t'Streamable HTTP only (MCP 2025-03-26 and later)'
 sse\t'The older HTTP+SSE transport only (MCP 2024-11-05)'"
 complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l ca-file -d 'Trust the CA certificates in this PEM file, in addition to the system\'s trust store' -r -F
 complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l connect-timeout -d 'Give up connecting to the server after this long' -r
+complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l request-timeout -d 'Give up on a request after this long without an answer (progress notifications reset the clock). Accepts e.g. `300`, `90s`, `5m`, `1h`, `500ms`' -r
+complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l max-request-time -d 'Upper bound for one request however much progress it reports' -r
+complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l max-message-size -d 'Largest JSON-RPC message accepted from the client or the server (e.g. `64MiB`)' -r
 complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l client-id -d 'Use this pre-registered OAuth client id instead of registering one' -r
 complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l client-secret -d 'The secret of the pre-registered client (prefer the environment variable: argv is visible in `ps`)' -r
 complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l client-metadata-url -d 'An https URL whose JSON document describes this client (a client ID metadata document), used when the authorization server supports them' -r
@@ -44,9 +47,6 @@ complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l profile -d 'Keep a 
 complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l token-store -d 'Where tokens are kept: the OS keyring (default, falling back to a 0600 file when no keyring is usable), a file, or memory (this run only)' -r -f -a "keyring\t'The OS keyring (Secret Service, Keychain, Credential Manager)'
 file\t'A 0600 file under the state directory'
 memory\t'This process only; nothing is written'"
-complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l request-timeout -d 'Give up on a request after this long without an answer (progress notifications reset the clock). Accepts e.g. `300`, `90s`, `5m`, `1h`, `500ms`' -r
-complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l max-request-time -d 'Upper bound for one request however much progress it reports' -r
-complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l max-message-size -d 'Largest JSON-RPC message accepted from the client or the server (e.g. `64MiB`)' -r
 complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l log-file -d 'Write logs to this file instead of stderr. MCP_VALET_LOG (e.g. `debug`) overrides the level' -r -F
 complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l allow-http -d 'Allow plain http:// to hosts other than loopback (tokens and data travel unencrypted)'
 complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l no-resource -d 'Do not send the `resource` parameter (Microsoft Entra ID v2 rejects it: AADSTS9010010)'

@@ -21,8 +21,6 @@ Exit status:
 #[command(
     name = "mcp-valet",
     version,
-    about,
-    long_about = None,
     after_help = EXIT_CODES,
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
@@ -113,9 +111,6 @@ pub struct BridgeArgs {
     #[command(flatten)]
     pub remote: RemoteArgs,
 
-    #[command(flatten)]
-    pub auth: AuthArgs,
-
     /// Give up on a request after this long without an answer (progress notifications reset
     /// the clock). Accepts e.g. `300`, `90s`, `5m`, `1h`, `500ms`.
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
@@ -128,6 +123,9 @@ pub struct BridgeArgs {
     /// Largest JSON-RPC message accepted from the client or the server (e.g. `64MiB`).
     #[arg(long, value_name = "BYTES", default_value = "64MiB", value_parser = parse_size)]
     pub max_message_size: usize,
+
+    #[command(flatten)]
+    pub auth: AuthArgs,
 }
 
 /// How to reach the remote MCP server; shared by every command that talks to it.
@@ -249,7 +247,13 @@ pub struct StoreArgs {
 
     /// Where tokens are kept: the OS keyring (default, falling back to a 0600 file when no
     /// keyring is usable), a file, or memory (this run only).
-    #[arg(long, value_enum, value_name = "STORE", env = "MCP_VALET_TOKEN_STORE")]
+    #[arg(
+        long,
+        value_enum,
+        value_name = "STORE",
+        env = "MCP_VALET_TOKEN_STORE",
+        hide_env_values = true
+    )]
     pub token_store: Option<crate::store::Backend>,
 }
 
@@ -279,6 +283,7 @@ pub enum TransportChoice {
 }
 
 #[derive(Debug, Args, Clone)]
+#[command(next_help_heading = "Logging")]
 pub struct LogArgs {
     /// More log output on stderr (-v info, -vv debug, -vvv trace).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
