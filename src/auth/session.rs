@@ -26,6 +26,9 @@ const EXPIRY_MARGIN: i64 = 60;
 /// Sign-ins in a row without a request going through, before giving up (a server that keeps
 /// refusing every token would otherwise open the browser forever).
 const MAX_AUTHORIZATIONS: u32 = 3;
+/// After a sign-in failed (declined, no browser, timed out), requests fail at once with that
+/// error for this long instead of opening one browser tab each.
+const FAILURE_COOLDOWN: std::time::Duration = std::time::Duration::from_secs(60);
 
 pub struct OAuth {
     http: HttpConfig,
@@ -38,6 +41,7 @@ pub struct OAuth {
     state: Mutex<State>,
     flight: tokio::sync::Mutex<()>,
     authorizations: AtomicU32,
+    last_failure: Mutex<Option<(std::time::Instant, AuthError)>>,
 }
 
 #[derive(Default)]
@@ -59,8 +63,17 @@ struct Held {
 }
 
 impl Held {
+    /// About to expire: within a minute, or within a fifth of its lifetime when it is short.
     fn expiring(&self) -> bool {
-        self.meta.expires_at.is_some_and(|t| unix_now() + EXPIRY_MARGIN >= t)
+        self.meta.expires_at.is_some_and(|t| {
+            let lifetime = t - self.meta.updated_at;
+            let margin = if lifetime > 0 {
+                (lifetime / 5).clamp(1, EXPIRY_MARGIN)
+            } else {
+                EXPIRY_MARGIN
+            };
+            unix_now() + margin >= t
+        })
     }
 }
 
@@ -92,6 +105,7 @@ impl OAuth {
             state: Mutex::new(State::default()),
             flight: tokio::sync::Mutex::new(()),
             authorizations: AtomicU32::new(0),
+            last_failure: Mutex::new(None),
         }
     }
 
@@ -488,9 +502,17 @@ impl OAuth {
         scopes: Option<Vec<String>>,
         fresh: bool,
     ) -> Result<(), AuthError> {
-        if self.authorizations.fetch_add(1, Ordering::Relaxed) >= MAX_AUTHORIZATIONS {
+        if !fresh {
+            let failed = self.last_failure.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            if let Some((at, e)) = failed
+                && at.elapsed() < FAILURE_COOLDOWN
+            {
+                return Err(e);
+            }
+        }
+        if self.authorizations.load(Ordering::Relaxed) >= MAX_AUTHORIZATIONS {
             return Err(AuthError::new(format!(
-                "the server kept refusing access after {MAX_AUTHORIZATIONS} sign-ins{}",
+                "the server kept refusing access after {MAX_AUTHORIZATIONS} successful sign-ins{}",
                 challenge
                     .scope
                     .as_ref()
@@ -498,6 +520,27 @@ impl OAuth {
                     .unwrap_or_default()
             )));
         }
+        let result = self.authorize_now(challenge, scopes, fresh).await;
+        match &result {
+            Ok(()) => {
+                self.authorizations.fetch_add(1, Ordering::Relaxed);
+            }
+            // Failing for want of an interactive sign-in is not a failed attempt.
+            Err(e) if !e.login_required => {
+                *self.last_failure.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some((std::time::Instant::now(), e.clone()));
+            }
+            Err(_) => {}
+        }
+        result
+    }
+
+    async fn authorize_now(
+        &self,
+        challenge: &Challenge,
+        scopes: Option<Vec<String>>,
+        fresh: bool,
+    ) -> Result<(), AuthError> {
         let _lock = self.lock().await?;
         if !fresh {
             let mine = self.state().held.as_ref().map(|h| h.secrets.access_token.clone());

@@ -55,6 +55,16 @@ if [ ! -f node_modules/@modelcontextprotocol/sdk/package.json ] \
   printf '%s\n' "$node_want" > .stamp-node
 fi
 
+# --- Node: the auth peers (oidc-provider, the protected MCP server, playwright-core) ---
+auth_want="$(sha256sum < auth/package-lock.json | cut -d' ' -f1) node$node_major"
+if [ ! -f auth/node_modules/oidc-provider/package.json ] \
+  || [ "$(cat .stamp-auth 2>/dev/null || true)" != "$auth_want" ]; then
+  say "installing the auth peers' packages (npm ci in auth/)"
+  rm -f .stamp-auth
+  run_logged "npm ci (auth)" npm ci --prefix auth --no-audit --no-fund --ignore-scripts --loglevel=error
+  printf '%s\n' "$auth_want" > .stamp-auth
+fi
+
 # --- Python: mcp (official SDK) + uvicorn ---------------------------------
 py_version="$(python3 -c 'import sys; print(sys.version.split()[0])')"
 py_want="$(sha256sum < requirements.lock | cut -d' ' -f1) python$py_version"

@@ -1,0 +1,291 @@
+//! Signing in against a real authorization server (oidc-provider) protecting a real MCP
+//! server (the official TS SDK), with the login page driven by a scripted user or by headless
+//! Chromium.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::auth::{Stack, chromium_browser, fake_browser};
+use common::valet::{Valet, bin, init_params, text, valet_error};
+use serde_json::{Value, json};
+
+fn with_browser(browser: &str, log: &std::path::Path) -> Vec<(String, String)> {
+    vec![
+        ("BROWSER".into(), browser.into()),
+        ("FAKE_BROWSER_LOG".into(), log.to_str().unwrap().into()),
+    ]
+}
+
+fn spawn(args: &[&str], env: &[(String, String)]) -> Valet {
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    Valet::spawn_env(args, &env)
+}
+
+fn grants(stats: &Value, grant: &str) -> u64 {
+    stats["token"][grant].as_u64().unwrap_or(0)
+}
+
+#[test]
+fn the_first_401_signs_in_through_the_browser_and_the_request_goes_through() {
+    let stack = Stack::start(&[], &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut v = spawn(
+        &[&stack.mcp],
+        &with_browser(&fake_browser(), &dir.path().join("browser.log")),
+    );
+    v.handshake();
+    assert_eq!(text(&v.tool(1, "echo", json!({"text": "signed in"}))), "signed in");
+    let who = v.tool(2, "whoami", json!({}));
+    assert!(text(&who).contains("ada"), "{who}");
+
+    let st = stack.as_stats();
+    assert_eq!(st["registrations"], 1, "{st}");
+    let reg = &st["registrationLog"][0];
+    assert_eq!(reg["application_type"], "native");
+    assert!(reg["grant_types"].as_array().unwrap().contains(&json!("refresh_token")));
+    assert_eq!(st["authorizationRequests"], 1);
+    let auth = &st["authorizationRequestLog"][0];
+    assert_eq!(auth["code_challenge_method"], "S256");
+    assert_eq!(auth["has_state"], true);
+    assert_eq!(
+        auth["resource"],
+        json!([stack.mcp]),
+        "the resource byte for byte as published"
+    );
+    assert!(auth["redirect_uri"].as_str().unwrap().starts_with("http://127.0.0.1:"));
+    assert_eq!(grants(&st, "authorization_code"), 1);
+    let tok = st["tokenRequestLog"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["grant_type"] == "authorization_code")
+        .unwrap();
+    assert_eq!(tok["resource"], json!(stack.mcp), "resource in the token request too");
+    let mcp = stack.mcp_stats();
+    assert!(mcp["accepted"].as_u64().unwrap() >= 3, "{mcp}");
+}
+
+#[test]
+fn login_drives_the_real_login_page_in_headless_chromium() {
+    assert!(
+        std::path::Path::new("/usr/bin/chromium").exists(),
+        "Debian's chromium is needed for this test (.ci/run installs it)"
+    );
+    let stack = Stack::start(&[], &[]);
+    let home = common::valet::temp_home();
+    let shots = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(bin())
+        .args(["login", &stack.mcp, "--token-store", "memory"])
+        .env("MCP_VALET_HOME", home.path())
+        .env("BROWSER", chromium_browser())
+        .env("CHROMIUM_SCREENSHOT", shots.path().join("signed-in.png"))
+        .env("FAKE_BROWSER_USER", "grace")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}\n{}", stack.stderr());
+    assert!(err.contains("Signed in to 127.0.0.1 as grace"), "{err}");
+    assert!(out.stdout.is_empty(), "login prints nothing on stdout");
+    let st = stack.as_stats();
+    assert_eq!(st["logins"]["grace"], 1, "{st}");
+    assert_eq!(st["consents"], 1);
+}
+
+#[test]
+fn step_up_asks_for_the_scopes_held_and_the_ones_challenged() {
+    let stack = Stack::start(&[], &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut v = spawn(
+        &[&stack.mcp],
+        &with_browser(&fake_browser(), &dir.path().join("browser.log")),
+    );
+    v.handshake();
+    let r = v.tool(1, "admin_op", json!({}));
+    assert!(r.get("result").is_some(), "{r}");
+    let st = stack.as_stats();
+    let log = st["authorizationRequestLog"].as_array().unwrap();
+    assert_eq!(log.len(), 2, "one sign-in, one step-up: {st}");
+    let first: Vec<&str> = log[0]["scope"].as_str().unwrap_or("").split(' ').collect();
+    let second: Vec<&str> = log[1]["scope"].as_str().unwrap().split(' ').collect();
+    assert!(second.contains(&"mcp:admin"), "{second:?}");
+    for s in first.iter().filter(|s| !s.is_empty()) {
+        assert!(second.contains(s), "the step-up dropped {s}: {second:?}");
+    }
+}
+
+#[test]
+fn a_server_that_keeps_refusing_gets_at_most_three_sign_ins() {
+    let stack = Stack::start(&["--withhold-scope", "mcp:admin"], &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut v = spawn(
+        &[&stack.mcp],
+        &with_browser(&fake_browser(), &dir.path().join("browser.log")),
+    );
+    v.handshake();
+    let r = v.tool(1, "admin_op", json!({}));
+    let e = valet_error(&r);
+    assert!(e["message"].as_str().unwrap().contains("kept refusing"), "{r}");
+    // The sign-in on the first 401, then three step-ups for the 403s, then the error.
+    assert_eq!(stack.as_stats()["authorizationRequests"], 4);
+    // Other requests still work with the token held.
+    assert_eq!(text(&v.tool(2, "echo", json!({"text": "ok"}))), "ok");
+}
+
+#[test]
+fn device_code_sign_in_shows_the_code_on_stderr() {
+    let stack = Stack::start(&["--auto-approve"], &[]);
+    let home = common::valet::temp_home();
+    let out = std::process::Command::new(bin())
+        .args(["login", &stack.mcp, "--device", "--token-store", "memory"])
+        .env("MCP_VALET_HOME", home.path())
+        .env_remove("BROWSER")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("enter the code"), "{err}");
+    assert!(err.contains("Signed in to 127.0.0.1 as ada"), "{err}");
+    let st = stack.as_stats();
+    assert!(grants(&st, "urn:ietf:params:oauth:grant-type:device_code") >= 1, "{st}");
+    assert_eq!(st["authorizationRequests"], 0);
+}
+
+#[test]
+fn client_credentials_need_no_user_and_no_browser() {
+    let stack = Stack::start(&[], &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("browser.log");
+    let mut env = with_browser(&fake_browser(), &log);
+    env.push(("MCP_VALET_CLIENT_SECRET".into(), "valet-service-secret".into()));
+    let mut v = spawn(
+        &[&stack.mcp, "--client-id", "valet-service", "--client-credentials"],
+        &env,
+    );
+    v.handshake();
+    assert_eq!(text(&v.tool(1, "echo", json!({"text": "unattended"}))), "unattended");
+    let st = stack.as_stats();
+    assert_eq!(grants(&st, "client_credentials"), 1, "{st}");
+    assert_eq!(st["authorizationRequests"], 0);
+    assert!(!log.exists(), "no browser was opened");
+    let tok = st["tokenRequestLog"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["grant_type"] == "client_credentials")
+        .unwrap();
+    assert_eq!(tok["client_auth"], "client_secret_basic", "{tok}");
+    assert!(!v.stderr().contains("valet-service-secret"));
+}
+
+#[test]
+fn short_lived_tokens_are_refreshed_and_rotated_without_a_new_sign_in() {
+    let stack = Stack::start(&["--access-ttl", "4"], &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut v = spawn(
+        &[&stack.mcp],
+        &with_browser(&fake_browser(), &dir.path().join("browser.log")),
+    );
+    v.handshake();
+    assert_eq!(text(&v.tool(1, "echo", json!({"text": "a"}))), "a");
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(text(&v.tool(2, "echo", json!({"text": "b"}))), "b");
+    let st = stack.as_stats();
+    assert_eq!(st["authorizationRequests"], 1, "{st}");
+    assert!(grants(&st, "refresh_token") >= 1, "{st}");
+    assert_eq!(st["refreshTokenReuse"], 0);
+}
+
+#[test]
+fn a_token_the_server_rejects_is_refreshed_once_and_the_request_retried() {
+    let stack = Stack::start(&[], &["--max-token-age", "2"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut v = spawn(
+        &[&stack.mcp],
+        &with_browser(&fake_browser(), &dir.path().join("browser.log")),
+    );
+    v.handshake();
+    std::thread::sleep(Duration::from_millis(3100));
+    assert_eq!(text(&v.tool(1, "echo", json!({"text": "again"}))), "again");
+    let st = stack.as_stats();
+    assert_eq!(st["authorizationRequests"], 1, "no new browser sign-in: {st}");
+    assert!(grants(&st, "refresh_token") >= 1);
+    assert!(stack.mcp_stats()["tooOld"].as_u64().unwrap() >= 1);
+}
+
+#[test]
+fn an_explicit_authorization_header_turns_sign_in_off() {
+    let stack = Stack::start(&[], &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("browser.log");
+    let mut v = spawn(
+        &[&stack.mcp, "-H", "Authorization: Bearer not-a-jwt"],
+        &with_browser(&fake_browser(), &log),
+    );
+    let r = v.call(0, "initialize", init_params("2025-11-25"));
+    let e = valet_error(&r);
+    assert!(e["message"].as_str().unwrap().contains("Authorization header"), "{r}");
+    assert_eq!(stack.as_stats()["authorizationRequests"], 0);
+    assert!(!log.exists());
+}
+
+#[test]
+fn with_no_display_the_error_says_so_and_suggests_device() {
+    let stack = Stack::start(&[], &[]);
+    let mut v = Valet::spawn_env(&[&stack.mcp], &[("DISPLAY", ""), ("WAYLAND_DISPLAY", "")]);
+    let r = v.call(0, "initialize", init_params("2025-11-25"));
+    let msg = valet_error(&r)["message"].as_str().unwrap().to_owned();
+    assert!(msg.contains("no graphical display") || msg.contains("SSH"), "{msg}");
+    assert!(msg.contains("--device"), "{msg}");
+    // The next request fails at once with the same explanation instead of trying again.
+    let start = Instant::now();
+    let r = v.call(1, "tools/list", json!({}));
+    assert!(valet_error(&r)["message"].as_str().unwrap().contains("--device"));
+    assert!(start.elapsed() < Duration::from_secs(2));
+}
+
+#[test]
+fn a_declined_consent_is_reported_and_not_retried_at_once() {
+    let stack = Stack::start(&[], &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut v = spawn(
+        &[&stack.mcp, "--authorize-param", "auto_approve=deny"],
+        &with_browser(&fake_browser(), &dir.path().join("browser.log")),
+    );
+    let r = v.call(0, "initialize", init_params("2025-11-25"));
+    let msg = valet_error(&r)["message"].as_str().unwrap().to_owned();
+    assert!(msg.contains("access_denied") && msg.contains("declined"), "{msg}");
+    let r = v.call(1, "tools/list", json!({}));
+    valet_error(&r);
+    assert_eq!(stack.as_stats()["authorizationRequests"], 1, "no second browser tab");
+}
+
+#[test]
+fn no_browser_prints_the_url_to_open() {
+    let stack = Stack::start(&["--auto-approve"], &[]);
+    let mut v = Valet::spawn(&[&stack.mcp, "--no-browser"]);
+    v.send(&json!({"jsonrpc":"2.0","id":0,"method":"initialize","params": init_params("2025-11-25")}));
+    // Play the user: take the URL from stderr and open it.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let url = loop {
+        let err = v.stderr();
+        if let Some(line) = err
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{}/auth?", stack.issuer)))
+        {
+            break line.trim().to_owned();
+        }
+        assert!(Instant::now() < deadline, "no URL on stderr:\n{err}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let (base, path) = url.split_at(url.find("/auth?").unwrap());
+    let r = common::peers::http_request(base, "GET", path, &[], None);
+    assert_eq!(r.status, 302, "{r:?}");
+    let back = r.header("location").unwrap().to_owned();
+    let (cb_base, cb_path) = back.split_at(back[8..].find('/').unwrap() + 8);
+    let r = common::peers::http_request(cb_base, "GET", cb_path, &[], None);
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains("signed in"), "{}", r.body);
+    let (resp, _) = v.response_to(&json!(0));
+    assert!(resp.get("result").is_some(), "{resp}");
+}
