@@ -410,6 +410,10 @@ fn keyring_large_tokens_and_chunks() {
     let r = secret_ref(home, &key(1).resource);
     let chunks = r["chunks"].as_u64().unwrap() as u32;
     assert!(chunks >= 6, "{r}");
+    println!("a {}-byte login in {chunks} chunks of at most 2560 bytes", {
+        let t = |s: &Option<Secret>| s.as_ref().map_or(0, |s| s.expose().len());
+        t(&big.access_token) + t(&big.refresh_token) + t(&big.id_token)
+    });
     let base = r["account"].as_str().unwrap().to_owned();
     if find_tool("secret-tool").is_some() {
         let mut joined = String::new();

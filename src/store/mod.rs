@@ -1055,11 +1055,18 @@ mod tests {
 
     fn meta(tag: &str) -> EntryMeta {
         EntryMeta {
+            resource_indicator: Some("https://mcp.example.com".into()),
             account: Some(format!("user-{tag}")),
             scopes: vec!["openid".into(), format!("scope-{tag}")],
             expires_at: Some(1_900_000_000),
             has_refresh_token: true,
-            ..Default::default()
+            token_endpoint: Some("https://auth.example.com/token".into()),
+            revocation_endpoint: Some("https://auth.example.com/revoke".into()),
+            era: Some("2025-11-25".into()),
+            callback_port: Some(33418),
+            updated_at: 0,
+            backend: None,
+            extra: Map::new(),
         }
     }
 
@@ -1115,9 +1122,13 @@ mod tests {
         s.save(&key(1), &meta("a"), &secrets("a")).unwrap();
         let (m, sec) = s.load(&key(1)).unwrap().unwrap();
         assert_eq!(sec, secrets("a"));
-        assert_eq!(m.account.as_deref(), Some("user-a"));
-        assert_eq!(m.backend, Some(Backend::File));
         assert!(m.updated_at > 0, "save fills updated_at");
+        let expected = EntryMeta {
+            backend: Some(Backend::File),
+            updated_at: m.updated_at,
+            ..meta("a")
+        };
+        assert_eq!(m, expected, "every field comes back");
         // A second store (another process) sees it.
         let s2 = open(&home, Backend::File);
         assert_eq!(s2.load(&key(1)).unwrap().unwrap().1, secrets("a"));
@@ -1262,6 +1273,23 @@ mod tests {
         let per = t.elapsed() / 100;
         assert!(!home.exists(), "reading created files");
         assert!(per < Duration::from_millis(15), "open + find took {per:?}");
+        // With a state file of 20 logins to read.
+        let f = open(&home, Backend::File);
+        for n in 0..20 {
+            f.save(&key(n), &meta("a"), &secrets("a")).unwrap();
+        }
+        let t = std::time::Instant::now();
+        for _ in 0..100 {
+            let s = Store::open(&StoreOptions {
+                backend: None,
+                home: Some(home.clone()),
+            })
+            .unwrap();
+            assert_eq!(s.find(&key(7).resource, None).unwrap().len(), 1);
+        }
+        let per = t.elapsed() / 100;
+        println!("open + find with 20 logins: {per:?}");
+        assert!(per < Duration::from_millis(15), "open + find took {per:?}");
     }
 
     #[test]
@@ -1312,6 +1340,14 @@ mod tests {
         // The failed save left no new item behind.
         let file: Value = serde_json::from_str(&read(d.path(), SECRETS_FILE)).unwrap();
         assert_eq!(file["secrets"].as_object().unwrap().len(), 1);
+        // A newer file whose structure we cannot read is not "damaged": not moved aside, not
+        // written.
+        let changed = br#"{"version": 3, "entries": {"by_id": {}}}"#;
+        std::fs::write(d.path().join(STATE_FILE), changed).unwrap();
+        assert!(s.entries().unwrap().is_empty());
+        assert!(s.save(&key(2), &meta("b"), &secrets("b")).is_err());
+        assert_eq!(read(d.path(), STATE_FILE).as_bytes(), changed);
+        assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 3, "state, secrets, locks");
     }
 
     #[test]

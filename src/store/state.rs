@@ -63,12 +63,24 @@ pub(crate) fn describe_json_error(e: &serde_json::Error) -> String {
 pub(crate) trait Doc: Serialize + DeserializeOwned + Clone {
     fn empty() -> Self;
     fn version(&self) -> u64;
+    fn set_version(&mut self, v: u64);
+
+    fn empty_with_version(v: u64) -> Self {
+        let mut d = Self::empty();
+        d.set_version(v);
+        d
+    }
 
     /// Parses the file. `Err` (with a reason that quotes no content) means it is damaged.
     fn parse(bytes: &[u8]) -> Result<Self, String> {
         let v: Value = serde_json::from_slice(bytes).map_err(|e| describe_json_error(&e))?;
         if !v.is_object() {
             return Err("not a JSON object".into());
+        }
+        // A newer version may have changed the structure: read what we can, never call it
+        // damaged (which would move it aside), and never write it (the caller checks).
+        if let Some(newer) = v.get("version").and_then(Value::as_u64).filter(|n| *n > VERSION) {
+            return Ok(serde_json::from_value(v).unwrap_or_else(|_| Self::empty_with_version(newer)));
         }
         let doc: Self = serde_json::from_value(v).map_err(|e| describe_json_error(&e))?;
         if doc.version() == 0 {
@@ -207,6 +219,9 @@ impl Doc for StateFile {
     }
     fn version(&self) -> u64 {
         self.version
+    }
+    fn set_version(&mut self, v: u64) {
+        self.version = v;
     }
 }
 
@@ -350,6 +365,9 @@ impl Doc for SecretsFile {
     fn version(&self) -> u64 {
         self.version
     }
+    fn set_version(&mut self, v: u64) {
+        self.version = v;
+    }
 }
 
 // No Debug for SecretsFile: it holds tokens.
@@ -466,6 +484,11 @@ mod tests {
         }
         let newer = StateFile::parse(br#"{"version": 7, "entries": [], "whatever": {}}"#).unwrap();
         assert_eq!(newer.version, 7);
+        // A newer file whose structure changed is not "damaged": it reads as empty (and the
+        // store refuses to write it).
+        let newer = StateFile::parse(br#"{"version": 2, "entries": {"by_id": {}}}"#).unwrap();
+        assert_eq!((newer.version, newer.entries.len()), (2, 0));
+        assert!(SecretsFile::parse(br#"{"version": 3, "secrets": []}"#).is_ok());
         // A damaged entries list is damage too (not something to drop silently).
         assert!(StateFile::parse(br#"{"version": 1, "entries": {}}"#).is_err());
     }
