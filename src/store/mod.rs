@@ -1556,6 +1556,14 @@ mod tests {
     }
 
     #[test]
+    fn store_and_lock_can_cross_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        fn send<T: Send>() {}
+        send_sync::<Store>();
+        send::<Lock>();
+    }
+
+    #[test]
     fn debug_output_shows_no_secret() {
         let text = format!("{:?}", secrets("a"));
         assert!(!text.contains("SECRET"), "{text}");
