@@ -6,8 +6,6 @@ mod cli;
 mod commands;
 mod http;
 mod logging;
-// The token store is wired into `auth` next; until then parts of it are unused.
-#[allow(dead_code)]
 mod store;
 mod util;
 

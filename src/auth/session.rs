@@ -18,8 +18,9 @@ use super::token::{self, Client, ClientAuth, OAuthError, Tokens};
 use super::{AuthError, ResourceChoice, Settings, browser, registration};
 use crate::bridge::remote::RemoteError;
 use crate::http::HttpConfig;
+use crate::store::ids::fnv1a64;
 use crate::store::{EntryKey, EntryMeta, Lock, Secret, Secrets, Store};
-use crate::util::{fnv1a64, unix_now};
+use crate::util::unix_now;
 
 /// Refresh this long before the access token expires.
 const EXPIRY_MARGIN: i64 = 60;

@@ -28,7 +28,16 @@ pub async fn run(args: &BridgeArgs) -> anyhow::Result<()> {
         let settings = crate::auth::Settings::from_args(&args.auth)?;
         let store =
             Arc::new(Store::open(&settings.store).map_err(|e| anyhow::anyhow!("opening the token store: {e}"))?);
-        Auth::OAuth(Arc::new(OAuth::new(http.clone(), settings, store, true)))
+        let oauth = Arc::new(OAuth::new(http.clone(), settings, store, true));
+        // Read a stored login while the client is still starting: the first keyring access
+        // costs a D-Bus session set-up, which should not delay the first request.
+        let early = oauth.clone();
+        tokio::spawn(async move {
+            if let Err(e) = early.header().await {
+                tracing::debug!("reading the stored login failed: {e}");
+            }
+        });
+        Auth::OAuth(oauth)
     };
     let (events_tx, events_rx) = mpsc::unbounded_channel();
     let ctx = remote::Ctx {

@@ -29,7 +29,9 @@ pub async fn run(args: &LogoutArgs) -> anyhow::Result<u8> {
         }
         return Ok(0);
     }
+    let mut forgotten = Vec::new();
     for (key, meta) in entries {
+        forgotten.push((key.issuer.clone(), key.profile.clone()));
         let secrets = {
             let (store, key) = (store.clone(), key.clone());
             tokio::task::spawn_blocking(move || store.load(&key)).await?
@@ -72,6 +74,27 @@ pub async fn run(args: &LogoutArgs) -> anyhow::Result<u8> {
                 .map(|p| format!(", profile {p}"))
                 .unwrap_or_default();
             eprintln!("Signed out of {}{who}{profile}{revoked}.", key.resource);
+        }
+    }
+    // `logout --all` with no server also forgets the client registrations of those servers.
+    if args.all && args.url.is_none() {
+        let mut issuers: Vec<(String, Option<String>)> = forgotten
+            .into_iter()
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        issuers.dedup();
+        for (issuer, profile) in issuers {
+            let store = store.clone();
+            let removed = tokio::task::spawn_blocking(move || {
+                store
+                    .delete_registration(&issuer, profile.as_deref())
+                    .map(|r| (r, issuer))
+            })
+            .await?;
+            if let Ok((true, issuer)) = removed {
+                eprintln!("Forgot the client registration with {issuer}.");
+            }
         }
     }
     Ok(0)

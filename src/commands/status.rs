@@ -107,5 +107,10 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<u8> {
             }
         }
     }
+    if !args.json {
+        // Settle keyring-or-file now, so the line below says which one it is.
+        let _ = store.check_keyring();
+        writeln!(out, "\n{}", store.describe())?;
+    }
     Ok(if all_usable { 0 } else { LOGIN_REQUIRED })
 }

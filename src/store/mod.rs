@@ -5,12 +5,32 @@
 //!
 //! This module knows nothing about OAuth: it stores and retrieves what `auth` gives it.
 
+mod files;
+pub(crate) mod ids;
+mod lock;
+mod os_keyring;
+mod state;
+
+use std::collections::HashMap;
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use os_keyring::KeyringError;
+use state::{Doc, EntryRecord, RegistrationRecord, SecretRef, SecretsFile, StateFile, StoredKey};
+
+/// A simulated crash: in tests, `save` stops right there when told to, cleaning nothing up.
+macro_rules! fail_point {
+    ($store:expr, $at:ident) => {
+        #[cfg(test)]
+        $store.check_fail(CrashAfter::$at)?;
+    };
+}
 
 /// A secret string: never printed, never logged.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -160,46 +180,338 @@ pub struct Lock {
     _inner: Box<dyn std::any::Any + Send>,
 }
 
-pub struct Store {
-    backend: Backend,
-    memory: Arc<Mutex<Memory>>,
+/// The environment variable that chooses the home directory (`StoreOptions::home` wins).
+pub const HOME_ENV: &str = "MCP_VALET_HOME";
+/// The environment variable that chooses the back end (`StoreOptions::backend` wins).
+pub const TOKEN_STORE_ENV: &str = "MCP_VALET_TOKEN_STORE";
+
+const STATE_FILE: &str = "state.json";
+const SECRETS_FILE: &str = "secrets.json";
+const LOCKS_DIR: &str = "locks";
+const STORE_LOCK: &str = "store.lock";
+/// The store-wide lock is held for a few file operations only; waiting longer than this means
+/// something is wrong, and we say so rather than hang.
+const STORE_LOCK_WAIT: Duration = Duration::from_secs(30);
+/// Unreferenced `secrets.json` items older than this are crash leftovers (see `file_put`).
+const ORPHAN_AGE: Duration = Duration::from_secs(3600);
+
+impl std::str::FromStr for Backend {
+    type Err = StoreError;
+    fn from_str(s: &str) -> Result<Backend> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "keyring" => Ok(Backend::Keyring),
+            "file" => Ok(Backend::File),
+            "memory" => Ok(Backend::Memory),
+            _ => Err(StoreError(format!(
+                "`{}` is not a token store; use keyring, file or memory",
+                s.trim()
+            ))),
+        }
+    }
 }
 
-#[derive(Default)]
+/// Who chose the back end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChosenBy {
+    /// `StoreOptions::backend` (`--token-store`).
+    Option,
+    /// `MCP_VALET_TOKEN_STORE`.
+    Env,
+    /// Nobody: the keyring, falling back to the file when no keyring can be used.
+    Default,
+}
+
+/// What `status` shows about the store. Asks nothing of the keyring.
+#[derive(Clone, Debug)]
+pub struct StoreInfo {
+    /// Where new secrets go, as far as this process knows (see `Store::backend`).
+    pub backend: Backend,
+    pub chosen_by: ChosenBy,
+    pub state_file: Option<PathBuf>,
+    pub secrets_file: Option<PathBuf>,
+    /// For the default choice: `None` while nothing in this process has tried the keyring,
+    /// `Some(Err(reason))` once it was found unusable.
+    pub keyring: Option<std::result::Result<(), String>>,
+}
+
+impl fmt::Display for StoreInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let file = self
+            .secrets_file
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        match (self.chosen_by, self.backend) {
+            (_, Backend::Memory) => write!(f, "token store: memory (this process only; nothing is written)")?,
+            (ChosenBy::Default, _) => match &self.keyring {
+                Some(Err(reason)) => write!(
+                    f,
+                    "token store: file {file} (mode 0600), because no OS keyring is usable: {reason}"
+                )?,
+                Some(Ok(())) => write!(f, "token store: OS keyring")?,
+                None => write!(f, "token store: OS keyring, or {file} (mode 0600) if none is usable")?,
+            },
+            (by, b) => {
+                let by = if by == ChosenBy::Env {
+                    TOKEN_STORE_ENV
+                } else {
+                    "--token-store"
+                };
+                match b {
+                    Backend::File => write!(f, "token store: file {file} (mode 0600), chosen by {by}")?,
+                    _ => write!(f, "token store: OS keyring, chosen by {by}")?,
+                }
+            }
+        }
+        if let Some(p) = &self.state_file {
+            write!(f, "\nlogin state: {}", p.display())?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Choice {
+    Chosen(Backend, ChosenBy),
+    /// Keyring, else file, decided on first use.
+    Auto,
+}
+
+/// A simulated crash point, for tests.
+#[cfg(test)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CrashAfter {
+    /// After the first keyring chunk of the new secrets was written.
+    FirstChunk,
+    /// After the new secrets were written, before `state.json` points at them.
+    Secrets,
+    /// After `state.json` points at the new secrets, before the old ones are removed.
+    State,
+}
+
+/// The secrets of one item as JSON text: `{"access_token": "…", …}` or `{"client_secret": "…"}`.
+/// Not `Debug`, not `Display`.
+struct Payload(String);
+
+// Crash safety of `save` (and `save_registration`).
+//
+// The secrets and the state live in different places (the keyring and state.json, or
+// secrets.json and state.json), and no operation updates both at once. So a save never
+// overwrites anything a reader may be using:
+//
+//   1. The new secrets are written under a NEW item name, `login-<id>-<generation>`, with a
+//      generation no other save uses (ids::new_generation). Nothing points at it yet.
+//   2. Under the store lock, state.json is replaced atomically (temp file, fsync, rename, fsync
+//      of the directory) by one whose record points at the new item.
+//   3. The old item is deleted.
+//
+// A crash before (2) completes leaves state.json pointing at the old item, which is intact:
+// the old login. A crash after (2) leaves it pointing at the new item, complete since (1)
+// finished before (2) began: the new login. The only cost of a crash is an orphaned item (the
+// unfinished new one, or the old one in (3)); a crash-free run leaves none. secrets.json
+// writes are themselves atomic (same temp+rename), so a crash inside (1) or (3) in file mode
+// leaves that file whole.
+//
+// Concurrent saves of one login by two processes write different generations, so they never
+// clobber each other's items; the one that replaces state.json last wins, and each deletes the
+// item it replaced. A reader that read state.json just before a save replaced it may find the
+// old item gone: `load` then reads state.json again and follows the new pointer.
+//
+// `delete` goes the other way round: secrets first, then the record (a crash in between leaves
+// a record whose secrets are gone, which `load` reports as "not logged in"), so that a failure
+// to reach the keyring never leaves tokens behind with nothing pointing at them.
+
+pub struct Store {
+    choice: Choice,
+    /// `None` only for the memory back end.
+    home: Option<PathBuf>,
+    memory: Arc<Mutex<Memory>>,
+    keyring_chunk_limit: usize,
+    #[cfg(test)]
+    fail_at: Mutex<Option<CrashAfter>>,
+}
+
+/// The memory back end: the same state document, and the secrets, in this process.
 struct Memory {
-    entries: Vec<(EntryKey, EntryMeta, Secrets)>,
-    registrations: Vec<(Registration, Option<String>)>,
+    state: StateFile,
+    secrets: HashMap<String, String>,
+}
+
+impl Default for Memory {
+    fn default() -> Memory {
+        Memory {
+            state: StateFile::empty(),
+            secrets: HashMap::new(),
+        }
+    }
+}
+
+fn now_secs() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn io_error(what: &str, path: &Path, e: std::io::Error) -> StoreError {
+    StoreError(format!("{what} {}: {e}", path.display()))
+}
+
+/// The back end asked for by the option, else by the environment, else the automatic choice.
+fn choose(option: Option<Backend>, env: Option<std::ffi::OsString>) -> Result<Choice> {
+    if let Some(b) = option {
+        return Ok(Choice::Chosen(b, ChosenBy::Option));
+    }
+    match env {
+        None => Ok(Choice::Auto),
+        Some(v) => {
+            let v = v
+                .into_string()
+                .map_err(|_| StoreError(format!("{TOKEN_STORE_ENV} is not valid Unicode")))?;
+            if v.trim().is_empty() {
+                return Ok(Choice::Auto);
+            }
+            let b = v
+                .parse::<Backend>()
+                .map_err(|e| StoreError(format!("{TOKEN_STORE_ENV}: {e}")))?;
+            Ok(Choice::Chosen(b, ChosenBy::Env))
+        }
+    }
+}
+
+/// `StoreOptions::home`, else `MCP_VALET_HOME`, else the platform's data directory.
+fn resolve_home(option: Option<&Path>, env: Option<std::ffi::OsString>) -> Result<PathBuf> {
+    let chosen = match (option, env) {
+        (Some(p), _) => Some(p.to_path_buf()),
+        (None, Some(v)) if !v.is_empty() => Some(PathBuf::from(v)),
+        _ => None,
+    };
+    let home = match chosen {
+        Some(p) => p,
+        None => directories::ProjectDirs::from("", "", "mcp-valet")
+            .map(|d| d.data_dir().to_path_buf())
+            .ok_or_else(|| {
+                StoreError(format!(
+                    "cannot find your home directory to keep logins in; set {HOME_ENV} to a directory"
+                ))
+            })?,
+    };
+    std::path::absolute(&home).map_err(|e| io_error("cannot use the directory", &home, e))
+}
+
+fn login_payload(s: &Secrets) -> Option<Payload> {
+    let mut m = Map::new();
+    for (name, v) in [
+        ("access_token", &s.access_token),
+        ("refresh_token", &s.refresh_token),
+        ("id_token", &s.id_token),
+    ] {
+        if let Some(v) = v {
+            m.insert(name.into(), Value::String(v.expose().to_owned()));
+        }
+    }
+    (!m.is_empty()).then(|| Payload(Value::Object(m).to_string()))
+}
+
+fn client_payload(secret: Option<&Secret>) -> Option<Payload> {
+    let secret = secret?;
+    let mut m = Map::new();
+    m.insert("client_secret".into(), Value::String(secret.expose().to_owned()));
+    Some(Payload(Value::Object(m).to_string()))
+}
+
+fn payload_fields(p: &Payload, what: &str) -> Result<Map<String, Value>> {
+    match serde_json::from_str::<Value>(&p.0) {
+        Ok(Value::Object(m)) => Ok(m),
+        _ => Err(StoreError(format!(
+            "the stored secrets of {what} are damaged (not what mcp-valet wrote); sign in again"
+        ))),
+    }
+}
+
+fn field(m: &Map<String, Value>, name: &str) -> Option<Secret> {
+    m.get(name).and_then(Value::as_str).map(Secret::new)
 }
 
 impl Store {
     /// Opens the store. Cheap: the keyring is only touched when a secret is read or written.
     pub fn open(opts: &StoreOptions) -> Result<Store> {
-        let _ = &opts.home;
+        let choice = choose(opts.backend, std::env::var_os(TOKEN_STORE_ENV))?;
+        let home = match choice {
+            Choice::Chosen(Backend::Memory, _) => None,
+            _ => Some(resolve_home(opts.home.as_deref(), std::env::var_os(HOME_ENV))?),
+        };
         Ok(Store {
-            backend: opts.backend.unwrap_or(Backend::Memory),
+            choice,
+            home,
             memory: Arc::default(),
+            keyring_chunk_limit: os_keyring::DEFAULT_CHUNK_LIMIT,
+            #[cfg(test)]
+            fail_at: Mutex::new(None),
         })
     }
 
+    /// Where new secrets go. With the default choice this is `Keyring` until something in this
+    /// process found the keyring unusable, then `File`; it never touches the keyring itself
+    /// (see `check_keyring`). Each login records where its own secrets are
+    /// (`EntryMeta::backend`).
     pub fn backend(&self) -> Backend {
-        self.backend
+        match self.choice {
+            Choice::Chosen(b, _) => b,
+            Choice::Auto => match os_keyring::known_auto_availability() {
+                Some(Err(_)) => Backend::File,
+                _ => Backend::Keyring,
+            },
+        }
+    }
+
+    /// Paths and choices, for `status`. Does not touch the keyring.
+    pub fn describe(&self) -> StoreInfo {
+        let (chosen_by, keyring) = match self.choice {
+            Choice::Chosen(_, by) => (by, None),
+            Choice::Auto => (ChosenBy::Default, os_keyring::known_auto_availability()),
+        };
+        StoreInfo {
+            backend: self.backend(),
+            chosen_by,
+            state_file: self.home.as_ref().map(|h| h.join(STATE_FILE)),
+            secrets_file: self.home.as_ref().map(|h| h.join(SECRETS_FILE)),
+            keyring,
+        }
+    }
+
+    /// Whether the OS keyring can be used, deciding it now if nothing in this process did yet
+    /// (a blocking D-Bus connection on Linux; call it from `spawn_blocking`). `Err` holds a
+    /// reason fit to show.
+    pub fn check_keyring(&self) -> std::result::Result<(), String> {
+        os_keyring::auto_availability()
     }
 
     /// Takes the cross-process lock named `scope` (e.g. a resource URL, or an issuer),
     /// waiting at most `timeout`. `Ok(None)` when the time ran out.
     pub fn lock(&self, scope: &str, timeout: Duration) -> Result<Option<Lock>> {
-        let _ = (scope, timeout);
-        Ok(Some(Lock { _inner: Box::new(()) }))
+        let Some(home) = &self.home else {
+            return Ok(lock::lock_local(scope, timeout).map(|l| Lock { _inner: Box::new(l) }));
+        };
+        let dir = home.join(LOCKS_DIR);
+        self.ensure_dirs()?;
+        let path = dir.join(ids::lock_name(scope));
+        match lock::lock_file(&path, timeout) {
+            Ok(Some(mut f)) => {
+                lock::note_holder(&mut f, scope);
+                Ok(Some(Lock { _inner: Box::new(f) }))
+            }
+            Ok(None) => Ok(None),
+            Err(e) => Err(io_error("cannot lock", &path, e)),
+        }
     }
 
     /// The logins for a server (and profile), newest first.
     pub fn find(&self, resource: &str, profile: Option<&str>) -> Result<Vec<(EntryKey, EntryMeta)>> {
-        let m = self.memory.lock().unwrap_or_else(|e| e.into_inner());
-        let mut v: Vec<_> = m
-            .entries
-            .iter()
-            .filter(|(k, _, _)| k.resource == resource && k.profile.as_deref() == profile)
-            .map(|(k, meta, _)| (k.clone(), meta.clone()))
+        let mut v: Vec<_> = self
+            .entries()?
+            .into_iter()
+            .filter(|(k, _)| k.resource == resource && k.profile.as_deref() == profile)
             .collect();
         v.sort_by_key(|(_, m)| std::cmp::Reverse(m.updated_at));
         Ok(v)
@@ -207,58 +519,1122 @@ impl Store {
 
     /// Every login.
     pub fn entries(&self) -> Result<Vec<(EntryKey, EntryMeta)>> {
-        let m = self.memory.lock().unwrap_or_else(|e| e.into_inner());
-        Ok(m.entries.iter().map(|(k, meta, _)| (k.clone(), meta.clone())).collect())
+        let st = self.read_state()?;
+        Ok(st.entry_records().map(|r| (r.key.to_key(), r.public_meta())).collect())
     }
 
     pub fn load(&self, key: &EntryKey) -> Result<Option<(EntryMeta, Secrets)>> {
-        let m = self.memory.lock().unwrap_or_else(|e| e.into_inner());
-        Ok(m.entries
-            .iter()
-            .find(|(k, _, _)| k == key)
-            .map(|(_, meta, s)| (meta.clone(), s.clone())))
+        let found = self.read_consistent(&key.resource, |st| {
+            st.find_entry(key).map(|r| (r.public_meta(), r.secrets))
+        })?;
+        let Some((meta, payload)) = found else {
+            return Ok(None);
+        };
+        let Some(payload) = payload else {
+            return Ok(Some((meta, Secrets::default())));
+        };
+        let m = payload_fields(&payload, &format!("the login for {}", key.resource))?;
+        let secrets = Secrets {
+            access_token: field(&m, "access_token"),
+            refresh_token: field(&m, "refresh_token"),
+            id_token: field(&m, "id_token"),
+        };
+        Ok(Some((meta, secrets)))
     }
 
     /// Saves a login; a crash at any point leaves either the old or the new one.
     pub fn save(&self, key: &EntryKey, meta: &EntryMeta, secrets: &Secrets) -> Result<()> {
-        let mut m = self.memory.lock().unwrap_or_else(|e| e.into_inner());
+        self.check_state_writable()?;
         let mut meta = meta.clone();
-        meta.backend = Some(self.backend);
-        m.entries.retain(|(k, _, _)| k != key);
-        m.entries.push((key.clone(), meta, secrets.clone()));
+        if meta.updated_at == 0 {
+            meta.updated_at = now_secs();
+        }
+        let base = format!("login-{}-{}", ids::entry_id(key), ids::new_generation());
+        let new_ref = match login_payload(secrets) {
+            Some(p) => Some(self.put_secret(&base, &p)?),
+            None => None,
+        };
+        meta.backend = Some(new_ref.as_ref().map_or_else(|| self.backend(), |r| r.backend));
+        fail_point!(self, Secrets);
+        let rec = EntryRecord {
+            key: StoredKey::from_key(key),
+            meta,
+            secrets: new_ref.clone(),
+            extra: Map::new(),
+        };
+        let old = match self.modify_state(|st| Ok((st.put_entry(rec), true))) {
+            Ok(old) => old,
+            Err(e) => {
+                if let Some(r) = &new_ref {
+                    let _ = self.delete_secret(r);
+                }
+                return Err(e);
+            }
+        };
+        fail_point!(self, State);
+        self.drop_replaced(old.and_then(|o| o.secrets), new_ref.as_ref(), &key.resource);
         Ok(())
     }
 
     /// Removes a login; `false` when there was none.
     pub fn delete(&self, key: &EntryKey) -> Result<bool> {
-        let mut m = self.memory.lock().unwrap_or_else(|e| e.into_inner());
-        let before = m.entries.len();
-        m.entries.retain(|(k, _, _)| k != key);
-        Ok(m.entries.len() != before)
+        let st = self.read_state()?;
+        let Some(rec) = st.find_entry(key) else {
+            return Ok(false);
+        };
+        // Check before removing secrets: a record we may not remove must keep its secrets.
+        self.check_state_writable_doc(&st)?;
+        if let Some(r) = &rec.secrets {
+            self.delete_secret(r)?;
+        }
+        let removed = self.modify_state(|st| {
+            let v = st.remove_entry(key);
+            let changed = !v.is_empty();
+            Ok((v, changed))
+        })?;
+        for r in removed {
+            self.drop_replaced(r.secrets, rec.secrets.as_ref(), &key.resource);
+        }
+        Ok(true)
     }
 
     /// The registration kept for an authorization server (and profile).
     pub fn registration(&self, issuer: &str, profile: Option<&str>) -> Result<Option<Registration>> {
-        let m = self.memory.lock().unwrap_or_else(|e| e.into_inner());
-        Ok(m.registrations
-            .iter()
-            .find(|(r, p)| r.issuer == issuer && p.as_deref() == profile)
-            .map(|(r, _)| r.clone()))
+        let found = self.read_consistent(issuer, |st| {
+            st.find_registration(issuer, profile)
+                .map(|r| (r.registration, r.secrets))
+        })?;
+        let Some((mut reg, payload)) = found else {
+            return Ok(None);
+        };
+        reg.client_secret = match payload {
+            Some(p) => field(
+                &payload_fields(&p, &format!("the client registration at {issuer}"))?,
+                "client_secret",
+            ),
+            None => None,
+        };
+        Ok(Some(reg))
     }
 
     pub fn save_registration(&self, reg: &Registration, profile: Option<&str>) -> Result<()> {
-        let mut m = self.memory.lock().unwrap_or_else(|e| e.into_inner());
-        m.registrations
-            .retain(|(r, p)| !(r.issuer == reg.issuer && p.as_deref() == profile));
-        m.registrations.push((reg.clone(), profile.map(str::to_owned)));
+        self.check_state_writable()?;
+        let base = format!(
+            "client-{}-{}",
+            ids::registration_id(&reg.issuer, &reg.client_id, profile),
+            ids::new_generation()
+        );
+        let new_ref = match client_payload(reg.client_secret.as_ref()) {
+            Some(p) => Some(self.put_secret(&base, &p)?),
+            None => None,
+        };
+        fail_point!(self, Secrets);
+        let issuer = reg.issuer.clone();
+        let mut reg = reg.clone();
+        if reg.created_at == 0 {
+            reg.created_at = now_secs();
+        }
+        let rec = RegistrationRecord {
+            profile: profile.map(str::to_owned),
+            registration: reg,
+            secrets: new_ref.clone(),
+            extra: Map::new(),
+        };
+        let old = match self.modify_state(|st| Ok((st.put_registration(rec), true))) {
+            Ok(old) => old,
+            Err(e) => {
+                if let Some(r) = &new_ref {
+                    let _ = self.delete_secret(r);
+                }
+                return Err(e);
+            }
+        };
+        fail_point!(self, State);
+        self.drop_replaced(old.and_then(|o| o.secrets), new_ref.as_ref(), &issuer);
         Ok(())
     }
 
     pub fn delete_registration(&self, issuer: &str, profile: Option<&str>) -> Result<bool> {
-        let mut m = self.memory.lock().unwrap_or_else(|e| e.into_inner());
-        let before = m.registrations.len();
-        m.registrations
-            .retain(|(r, p)| !(r.issuer == issuer && p.as_deref() == profile));
-        Ok(m.registrations.len() != before)
+        let st = self.read_state()?;
+        let Some(rec) = st.find_registration(issuer, profile) else {
+            return Ok(false);
+        };
+        self.check_state_writable_doc(&st)?;
+        if let Some(r) = &rec.secrets {
+            self.delete_secret(r)?;
+        }
+        let removed = self.modify_state(|st| {
+            let v = st.remove_registration(issuer, profile);
+            let changed = !v.is_empty();
+            Ok((v, changed))
+        })?;
+        for r in removed {
+            self.drop_replaced(r.secrets, rec.secrets.as_ref(), issuer);
+        }
+        Ok(true)
+    }
+}
+
+/// Announces, once per process, that tokens go to the file because no keyring is usable.
+fn announce_fallback(reason: &str, file: &Path) {
+    static ANNOUNCED: AtomicBool = AtomicBool::new(false);
+    if !ANNOUNCED.swap(true, Ordering::SeqCst) {
+        #[cfg(unix)]
+        let how = "mode 0600";
+        #[cfg(not(unix))]
+        let how = "readable by your user only";
+        tracing::warn!(
+            "no usable OS keyring ({reason}); storing tokens in {} ({how})",
+            file.display()
+        );
+    }
+}
+
+impl Store {
+    #[cfg(test)]
+    pub(crate) fn inject_failure(&self, at: Option<CrashAfter>) {
+        *self.fail_at.lock().unwrap_or_else(|e| e.into_inner()) = at;
+    }
+
+    #[cfg(test)]
+    fn check_fail(&self, at: CrashAfter) -> Result<()> {
+        if *self.fail_at.lock().unwrap_or_else(|e| e.into_inner()) == Some(at) {
+            return Err(StoreError(os_keyring::INJECTED.into()));
+        }
+        Ok(())
+    }
+
+    /// Splits keyring secrets into items of at most `n` bytes (Windows' limit, to test it here).
+    /// Used by tests/store_keyring.rs, which compiles this module on its own.
+    #[cfg(test)]
+    #[allow(dead_code)]
+    pub(crate) fn set_keyring_chunk_limit(&mut self, n: usize) {
+        self.keyring_chunk_limit = n;
+    }
+
+    fn mem(&self) -> std::sync::MutexGuard<'_, Memory> {
+        self.memory.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn home_path(&self, name: &str) -> PathBuf {
+        self.home.as_ref().expect("a disk store has a home").join(name)
+    }
+
+    fn ensure_dirs(&self) -> Result<()> {
+        let home = self.home.as_ref().expect("a disk store has a home");
+        let locks = home.join(LOCKS_DIR);
+        files::ensure_dir(home).map_err(|e| io_error("cannot create", home, e))?;
+        files::ensure_dir(&locks).map_err(|e| io_error("cannot create", &locks, e))
+    }
+
+    fn store_lock(&self) -> Result<std::fs::File> {
+        self.ensure_dirs()?;
+        let path = self.home_path(LOCKS_DIR).join(STORE_LOCK);
+        match lock::lock_file(&path, STORE_LOCK_WAIT) {
+            Ok(Some(f)) => Ok(f),
+            Ok(None) => Err(StoreError(format!(
+                "another mcp-valet process has held the store lock {} for over {}s",
+                path.display(),
+                STORE_LOCK_WAIT.as_secs()
+            ))),
+            Err(e) => Err(io_error("cannot lock", &path, e)),
+        }
+    }
+
+    /// Reads a versioned document; a damaged one is moved aside (under the store lock) and
+    /// read as empty. `held`: the caller holds the store lock.
+    fn read_doc<T: Doc>(&self, name: &str, held: bool) -> Result<T> {
+        let path = self.home_path(name);
+        let Some(bytes) = files::read_optional(&path).map_err(|e| io_error("cannot read", &path, e))? else {
+            return Ok(T::empty());
+        };
+        match T::parse(&bytes) {
+            Ok(doc) => Ok(doc),
+            Err(_) if !held => {
+                let _lock = self.store_lock()?;
+                self.read_doc(name, true)
+            }
+            Err(reason) => {
+                let aside =
+                    files::move_aside(&path, now_secs()).map_err(|e| io_error("cannot move aside", &path, e))?;
+                let lost = if name == STATE_FILE {
+                    "the logins listed in it must sign in again"
+                } else {
+                    "the logins whose tokens were in it must sign in again"
+                };
+                tracing::warn!(
+                    "{} was damaged ({reason}); moved it to {} and started a new one; {lost}",
+                    path.display(),
+                    aside.display()
+                );
+                Ok(T::empty())
+            }
+        }
+    }
+
+    /// Read-modify-write of a document under the store lock, written atomically. `f` returns
+    /// its result and whether it changed anything.
+    fn modify_doc<T: Doc, R>(&self, name: &str, f: impl FnOnce(&mut T) -> Result<(R, bool)>) -> Result<R> {
+        let _lock = self.store_lock()?;
+        let mut doc: T = self.read_doc(name, true)?;
+        let path = self.home_path(name);
+        check_writable(&path, doc.version())?;
+        let (r, changed) = f(&mut doc)?;
+        if changed {
+            files::remove_stale_temps(&path);
+            files::write_atomic(&path, &doc.to_bytes()).map_err(|e| io_error("cannot write", &path, e))?;
+        }
+        Ok(r)
+    }
+
+    /// Fails early, before any secret is written or removed, when state.json may not be changed.
+    fn check_state_writable(&self) -> Result<()> {
+        let st = self.read_state()?;
+        self.check_state_writable_doc(&st)
+    }
+
+    fn check_state_writable_doc(&self, st: &StateFile) -> Result<()> {
+        match &self.home {
+            Some(_) => check_writable(&self.home_path(STATE_FILE), st.version),
+            None => Ok(()),
+        }
+    }
+
+    fn read_state(&self) -> Result<StateFile> {
+        if self.home.is_none() {
+            return Ok(self.mem().state.clone());
+        }
+        self.read_doc(STATE_FILE, false)
+    }
+
+    fn modify_state<R>(&self, f: impl FnOnce(&mut StateFile) -> Result<(R, bool)>) -> Result<R> {
+        if self.home.is_none() {
+            return f(&mut self.mem().state).map(|(r, _)| r);
+        }
+        self.modify_doc(STATE_FILE, f)
+    }
+
+    /// Finds a record with `find` and reads the secrets it points at. When they are missing,
+    /// reads state.json again: if a concurrent save moved the record to new secrets, follows
+    /// it; if not, the secrets are really gone (removed by hand): warns and answers `None`.
+    fn read_consistent<T>(
+        &self,
+        what: &str,
+        find: impl Fn(&StateFile) -> Option<(T, Option<SecretRef>)>,
+    ) -> Result<Option<(T, Option<Payload>)>> {
+        let mut st = self.read_state()?;
+        for _ in 0..5 {
+            let Some((t, r)) = find(&st) else {
+                return Ok(None);
+            };
+            let Some(r) = r else {
+                return Ok(Some((t, None)));
+            };
+            if let Some(p) = self.get_secret(&r)? {
+                return Ok(Some((t, Some(p))));
+            }
+            let again = self.read_state()?;
+            if find(&again).map(|(_, r2)| r2) == Some(Some(r.clone())) {
+                tracing::warn!(
+                    "the tokens of the login for {what} are missing from the {} (removed outside mcp-valet?); sign in again",
+                    match r.backend {
+                        Backend::Keyring => "OS keyring",
+                        Backend::File => "token file",
+                        Backend::Memory => "memory store",
+                    }
+                );
+                return Ok(None);
+            }
+            st = again;
+        }
+        Err(StoreError(format!(
+            "the login for {what} kept changing while it was read; try again"
+        )))
+    }
+
+    /// Where new secrets go, deciding the automatic choice if needed (this may start the keyring).
+    fn put_secret(&self, base: &str, p: &Payload) -> Result<SecretRef> {
+        let chosen_by = match self.choice {
+            Choice::Chosen(Backend::Memory, _) => {
+                self.mem().secrets.insert(base.to_owned(), p.0.clone());
+                return Ok(secret_ref(Backend::Memory, base, 1));
+            }
+            Choice::Chosen(Backend::File, _) => return self.file_put(base, p),
+            Choice::Chosen(Backend::Keyring, by) => Some(by),
+            Choice::Auto => None,
+        };
+        if chosen_by.is_none()
+            && let Err(reason) = os_keyring::auto_availability()
+        {
+            announce_fallback(&reason, &self.home_path(SECRETS_FILE));
+            return self.file_put(base, p);
+        }
+        let mut after_chunk = |i: u32| -> std::result::Result<(), KeyringError> {
+            let _ = i;
+            #[cfg(test)]
+            if i == 0 && self.check_fail(CrashAfter::FirstChunk).is_err() {
+                return Err(KeyringError::Failed(os_keyring::INJECTED.into()));
+            }
+            Ok(())
+        };
+        match os_keyring::put(base, &p.0, self.keyring_chunk_limit, &mut after_chunk) {
+            Ok(chunks) => Ok(secret_ref(Backend::Keyring, base, chunks)),
+            Err(KeyringError::Unavailable(reason)) if chosen_by.is_none() => {
+                os_keyring::mark_unusable(&reason);
+                announce_fallback(&reason, &self.home_path(SECRETS_FILE));
+                self.file_put(base, p)
+            }
+            Err(KeyringError::Unavailable(reason)) => {
+                let how = match chosen_by {
+                    Some(ChosenBy::Env) => format!("{TOKEN_STORE_ENV}=keyring"),
+                    _ => "--token-store keyring".to_owned(),
+                };
+                Err(StoreError(format!(
+                    "the OS keyring cannot be used ({reason}); {how} asks for it, so the tokens were not stored. \
+                     Use --token-store file (or {TOKEN_STORE_ENV}=file) to keep them in a 0600 file under {}",
+                    self.home.as_ref().map(|h| h.display().to_string()).unwrap_or_default()
+                )))
+            }
+            Err(KeyringError::Failed(m)) if m == os_keyring::INJECTED => Err(StoreError(m)),
+            Err(KeyringError::Failed(m)) => Err(StoreError(format!("cannot store the tokens in the OS keyring: {m}"))),
+        }
+    }
+
+    /// The secrets an item holds, from the back end that holds them (whatever the current
+    /// choice). `None` when the item is gone.
+    fn get_secret(&self, r: &SecretRef) -> Result<Option<Payload>> {
+        match r.backend {
+            Backend::Memory => Ok(self.mem().secrets.get(&r.account).cloned().map(Payload)),
+            Backend::File => {
+                if self.home.is_none() {
+                    return Ok(None);
+                }
+                let doc: SecretsFile = self.read_doc(SECRETS_FILE, false)?;
+                Ok(doc
+                    .secrets
+                    .get(&r.account)
+                    .and_then(|item| item.get("secrets"))
+                    .map(|v| Payload(v.to_string())))
+            }
+            Backend::Keyring => match os_keyring::get(&r.account, r.chunks) {
+                Ok(s) => Ok(s.map(Payload)),
+                Err(KeyringError::Unavailable(reason)) => Err(StoreError(format!(
+                    "this login's tokens are in the OS keyring, which cannot be used here ({reason}); \
+                     sign in again to keep new tokens elsewhere, or run where the keyring is available"
+                ))),
+                Err(KeyringError::Failed(m)) => {
+                    Err(StoreError(format!("cannot read the tokens from the OS keyring: {m}")))
+                }
+            },
+        }
+    }
+
+    /// Removes an item; one already gone is fine.
+    fn delete_secret(&self, r: &SecretRef) -> Result<()> {
+        match r.backend {
+            Backend::Memory => {
+                self.mem().secrets.remove(&r.account);
+                Ok(())
+            }
+            Backend::File => {
+                if self.home.is_none() {
+                    return Ok(());
+                }
+                self.modify_doc(SECRETS_FILE, |doc: &mut SecretsFile| {
+                    let before = doc.secrets.len();
+                    doc.secrets.remove(&r.account);
+                    self.collect_file_orphans(doc);
+                    Ok(((), doc.secrets.len() != before))
+                })
+            }
+            Backend::Keyring => os_keyring::delete(&r.account, r.chunks).map_err(|e| {
+                StoreError(format!(
+                    "cannot remove the tokens from the OS keyring ({}); nothing was changed, try again where the keyring is usable",
+                    e.message()
+                ))
+            }),
+        }
+    }
+
+    /// Removes the secrets a save or a delete replaced, unless they are the ones kept. A
+    /// failure only leaves an orphaned item behind, so it is logged, not returned.
+    fn drop_replaced(&self, old: Option<SecretRef>, kept: Option<&SecretRef>, what: &str) {
+        if let Some(old) = old
+            && Some(&old) != kept
+            && let Err(e) = self.delete_secret(&old)
+        {
+            tracing::debug!("could not remove the replaced secrets of {what}: {e}");
+        }
+    }
+
+    /// Adds an item to `secrets.json`: `{"written_at": <unix seconds>, "secrets": {…}}`.
+    fn file_put(&self, base: &str, p: &Payload) -> Result<SecretRef> {
+        let secrets: Value = serde_json::from_str(&p.0).expect("a payload is JSON");
+        let mut item = Map::new();
+        item.insert("written_at".into(), Value::from(now_secs()));
+        item.insert("secrets".into(), secrets);
+        self.modify_doc(SECRETS_FILE, |doc: &mut SecretsFile| {
+            doc.secrets.insert(base.to_owned(), Value::Object(item));
+            self.collect_file_orphans(doc);
+            Ok(((), true))
+        })?;
+        Ok(secret_ref(Backend::File, base, 1))
+    }
+
+    /// Drops `secrets.json` items that nothing in state.json points at and that are older than
+    /// `ORPHAN_AGE` (left by a crash between the steps of a save; a save in progress is far
+    /// younger). Called under the store lock. Skipped when state.json cannot be read plainly.
+    fn collect_file_orphans(&self, doc: &mut SecretsFile) {
+        let Ok(st) = self.read_doc::<StateFile>(STATE_FILE, true) else {
+            return;
+        };
+        if st.version > state::VERSION {
+            return;
+        }
+        let used = st.referenced_accounts();
+        let cutoff = now_secs() - ORPHAN_AGE.as_secs() as i64;
+        doc.secrets.retain(|name, item| {
+            used.contains(name.as_str())
+                || item
+                    .get("written_at")
+                    .and_then(Value::as_i64)
+                    .is_none_or(|t| t > cutoff)
+        });
+    }
+}
+
+/// Refuses to change a file written by a newer mcp-valet.
+fn check_writable(path: &Path, version: u64) -> Result<()> {
+    if version > state::VERSION {
+        return Err(StoreError(format!(
+            "{} was written by a newer mcp-valet (format version {version}; this one knows up to {}), \
+             so this one will not change it; upgrade mcp-valet, or set {HOME_ENV} to another directory",
+            path.display(),
+            state::VERSION
+        )));
+    }
+    Ok(())
+}
+
+fn secret_ref(backend: Backend, account: &str, chunks: u32) -> SecretRef {
+    SecretRef {
+        backend,
+        account: account.to_owned(),
+        chunks,
+        extra: Map::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write as _;
+
+    fn key(n: u32) -> EntryKey {
+        EntryKey {
+            resource: format!("https://mcp{n}.example.com/mcp"),
+            issuer: "https://auth.example.com".into(),
+            client_id: "client-1".into(),
+            profile: None,
+        }
+    }
+
+    fn secrets(tag: &str) -> Secrets {
+        Secrets {
+            access_token: Some(Secret::new(format!("at-SECRET-{tag}"))),
+            refresh_token: Some(Secret::new(format!("rt-SECRET-{tag}"))),
+            id_token: Some(Secret::new(format!("id-SECRET-{tag}"))),
+        }
+    }
+
+    fn meta(tag: &str) -> EntryMeta {
+        EntryMeta {
+            resource_indicator: Some("https://mcp.example.com".into()),
+            account: Some(format!("user-{tag}")),
+            scopes: vec!["openid".into(), format!("scope-{tag}")],
+            expires_at: Some(1_900_000_000),
+            has_refresh_token: true,
+            token_endpoint: Some("https://auth.example.com/token".into()),
+            revocation_endpoint: Some("https://auth.example.com/revoke".into()),
+            era: Some("2025-11-25".into()),
+            callback_port: Some(33418),
+            updated_at: 0,
+            backend: None,
+            extra: Map::new(),
+        }
+    }
+
+    fn open(home: &Path, backend: Backend) -> Store {
+        Store::open(&StoreOptions {
+            backend: Some(backend),
+            home: Some(home.to_path_buf()),
+        })
+        .unwrap()
+    }
+
+    fn read(home: &Path, name: &str) -> String {
+        std::fs::read_to_string(home.join(name)).unwrap_or_default()
+    }
+
+    #[cfg(unix)]
+    fn mode(p: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+    }
+
+    /// Runs `f` with this thread's warnings collected.
+    fn capture_warnings<R>(f: impl FnOnce() -> R) -> (R, String) {
+        #[derive(Clone, Default)]
+        struct Buf(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Buf {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buf = Buf::default();
+        let w = buf.clone();
+        let sub = tracing_subscriber::fmt()
+            .with_writer(move || w.clone())
+            .with_ansi(false)
+            .with_max_level(tracing::Level::WARN)
+            .finish();
+        let r = tracing::subscriber::with_default(sub, f);
+        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        (r, text)
+    }
+
+    #[test]
+    fn file_back_end_round_trip() {
+        let d = tempfile::tempdir().unwrap();
+        let home = d.path().join("home");
+        let s = open(&home, Backend::File);
+        assert!(s.load(&key(1)).unwrap().is_none());
+        s.save(&key(1), &meta("a"), &secrets("a")).unwrap();
+        let (m, sec) = s.load(&key(1)).unwrap().unwrap();
+        assert_eq!(sec, secrets("a"));
+        assert!(m.updated_at > 0, "save fills updated_at");
+        let expected = EntryMeta {
+            backend: Some(Backend::File),
+            updated_at: m.updated_at,
+            ..meta("a")
+        };
+        assert_eq!(m, expected, "every field comes back");
+        // A second store (another process) sees it.
+        let s2 = open(&home, Backend::File);
+        assert_eq!(s2.load(&key(1)).unwrap().unwrap().1, secrets("a"));
+        let found = s2.find(&key(1).resource, None).unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].1.backend, Some(Backend::File));
+        assert!(s2.find(&key(1).resource, Some("work")).unwrap().is_empty());
+        // state.json has no token; secrets.json has them, 0600; the directories are 0700.
+        let state = read(&home, STATE_FILE);
+        assert!(!state.contains("SECRET"), "{state}");
+        assert!(state.contains("\"version\": 1"));
+        assert!(read(&home, SECRETS_FILE).contains("rt-SECRET-a"));
+        #[cfg(unix)]
+        {
+            assert_eq!(mode(&home), 0o700);
+            assert_eq!(mode(&home.join(LOCKS_DIR)), 0o700);
+            assert_eq!(mode(&home.join(STATE_FILE)), 0o600);
+            assert_eq!(mode(&home.join(SECRETS_FILE)), 0o600);
+        }
+        // Replacing the login leaves exactly one secret item: the old one is removed.
+        s.save(&key(1), &meta("b"), &secrets("b")).unwrap();
+        assert_eq!(s2.load(&key(1)).unwrap().unwrap().1, secrets("b"));
+        let file: Value = serde_json::from_str(&read(&home, SECRETS_FILE)).unwrap();
+        assert_eq!(file["secrets"].as_object().unwrap().len(), 1);
+        assert!(!read(&home, SECRETS_FILE).contains("SECRET-a"));
+        // Delete removes both; a second delete says there was nothing.
+        assert!(s2.delete(&key(1)).unwrap());
+        assert!(!s2.delete(&key(1)).unwrap());
+        assert!(s.load(&key(1)).unwrap().is_none());
+        assert!(s.entries().unwrap().is_empty());
+        assert!(!read(&home, SECRETS_FILE).contains("SECRET"));
+    }
+
+    #[test]
+    fn logins_without_secrets_and_partial_secrets() {
+        let d = tempfile::tempdir().unwrap();
+        let s = open(d.path(), Backend::File);
+        s.save(&key(1), &meta("a"), &Secrets::default()).unwrap();
+        assert_eq!(s.load(&key(1)).unwrap().unwrap().1, Secrets::default());
+        let only_access = Secrets {
+            access_token: Some(Secret::new("at-SECRET")),
+            ..Default::default()
+        };
+        s.save(&key(1), &meta("a"), &only_access).unwrap();
+        assert_eq!(s.load(&key(1)).unwrap().unwrap().1, only_access);
+    }
+
+    #[test]
+    fn profiles_and_newest_first() {
+        let d = tempfile::tempdir().unwrap();
+        let s = open(d.path(), Backend::File);
+        let mut older = key(1);
+        older.client_id = "old-client".into();
+        let mut m = meta("old");
+        m.updated_at = 100;
+        s.save(&older, &m, &secrets("old")).unwrap();
+        let mut m = meta("new");
+        m.updated_at = 200;
+        s.save(&key(1), &m, &secrets("new")).unwrap();
+        let mut work = key(1);
+        work.profile = Some("work".into());
+        s.save(&work, &meta("work"), &secrets("work")).unwrap();
+        let found = s.find(&key(1).resource, None).unwrap();
+        assert_eq!(
+            found.iter().map(|(k, _)| k.client_id.as_str()).collect::<Vec<_>>(),
+            ["client-1", "old-client"]
+        );
+        let found = s.find(&key(1).resource, Some("work")).unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(s.load(&work).unwrap().unwrap().1, secrets("work"));
+        assert_eq!(s.entries().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn registrations_keep_the_client_secret_out_of_the_state_file() {
+        let d = tempfile::tempdir().unwrap();
+        let s = open(d.path(), Backend::File);
+        let reg = Registration {
+            issuer: "https://auth.example.com".into(),
+            client_id: "dyn-1".into(),
+            kind: "dynamic".into(),
+            redirect_uris: vec!["http://127.0.0.1:33418/callback".into()],
+            token_endpoint_auth_method: Some("client_secret_basic".into()),
+            client_secret: Some(Secret::new("cs-SECRET-1")),
+            created_at: 0,
+            extra: Map::new(),
+        };
+        s.save_registration(&reg, None).unwrap();
+        let mut public = reg.clone();
+        public.client_secret = None;
+        public.client_id = "pub-1".into();
+        s.save_registration(&public, Some("work")).unwrap();
+        let got = s.registration(&reg.issuer, None).unwrap().unwrap();
+        assert_eq!(got.client_secret, reg.client_secret);
+        assert_eq!(got.redirect_uris, reg.redirect_uris);
+        assert!(got.created_at > 0);
+        let got = s.registration(&reg.issuer, Some("work")).unwrap().unwrap();
+        assert_eq!(got.client_id, "pub-1");
+        assert_eq!(got.client_secret, None);
+        assert!(!read(d.path(), STATE_FILE).contains("SECRET"));
+        assert!(read(d.path(), SECRETS_FILE).contains("cs-SECRET-1"));
+        assert!(s.delete_registration(&reg.issuer, None).unwrap());
+        assert!(!s.delete_registration(&reg.issuer, None).unwrap());
+        assert!(s.registration(&reg.issuer, None).unwrap().is_none());
+        assert!(s.registration(&reg.issuer, Some("work")).unwrap().is_some());
+        assert!(!read(d.path(), SECRETS_FILE).contains("SECRET"));
+    }
+
+    #[test]
+    fn memory_back_end_writes_nothing() {
+        let d = tempfile::tempdir().unwrap();
+        let home = d.path().join("home");
+        let s = open(&home, Backend::Memory);
+        s.save(&key(1), &meta("a"), &secrets("a")).unwrap();
+        assert_eq!(s.load(&key(1)).unwrap().unwrap().1, secrets("a"));
+        assert_eq!(s.load(&key(1)).unwrap().unwrap().0.backend, Some(Backend::Memory));
+        let l = s.lock("scope", Duration::ZERO).unwrap().expect("free");
+        assert!(s.lock("scope", Duration::from_millis(30)).unwrap().is_none());
+        drop(l);
+        assert!(s.delete(&key(1)).unwrap());
+        assert!(!home.exists(), "memory mode created {}", home.display());
+        assert!(s.describe().state_file.is_none());
+        // Another store (as another process would be) sees nothing.
+        s.save(&key(1), &meta("a"), &secrets("a")).unwrap();
+        assert!(open(&home, Backend::Memory).load(&key(1)).unwrap().is_none());
+    }
+
+    #[test]
+    fn open_is_lazy_and_cheap() {
+        let d = tempfile::tempdir().unwrap();
+        let home = d.path().join("home");
+        let t = std::time::Instant::now();
+        for _ in 0..100 {
+            let s = Store::open(&StoreOptions {
+                backend: None,
+                home: Some(home.clone()),
+            })
+            .unwrap();
+            assert!(s.find("https://x", None).unwrap().is_empty());
+            assert!(s.describe().state_file.is_some());
+        }
+        let per = t.elapsed() / 100;
+        assert!(!home.exists(), "reading created files");
+        assert!(per < Duration::from_millis(15), "open + find took {per:?}");
+        // With a state file of 20 logins to read.
+        let f = open(&home, Backend::File);
+        for n in 0..20 {
+            f.save(&key(n), &meta("a"), &secrets("a")).unwrap();
+        }
+        let t = std::time::Instant::now();
+        for _ in 0..100 {
+            let s = Store::open(&StoreOptions {
+                backend: None,
+                home: Some(home.clone()),
+            })
+            .unwrap();
+            assert_eq!(s.find(&key(7).resource, None).unwrap().len(), 1);
+        }
+        let per = t.elapsed() / 100;
+        println!("open + find with 20 logins: {per:?}");
+        assert!(per < Duration::from_millis(15), "open + find took {per:?}");
+    }
+
+    #[test]
+    fn choosing_the_back_end_and_the_home() {
+        use std::ffi::OsString;
+        assert_eq!(choose(None, None).unwrap(), Choice::Auto);
+        assert_eq!(choose(None, Some(OsString::from(" "))).unwrap(), Choice::Auto);
+        assert_eq!(
+            choose(None, Some(OsString::from("File"))).unwrap(),
+            Choice::Chosen(Backend::File, ChosenBy::Env)
+        );
+        assert_eq!(
+            choose(Some(Backend::Memory), Some(OsString::from("file"))).unwrap(),
+            Choice::Chosen(Backend::Memory, ChosenBy::Option)
+        );
+        let e = choose(None, Some(OsString::from("vault"))).unwrap_err().to_string();
+        assert!(e.contains(TOKEN_STORE_ENV) && e.contains("vault"), "{e}");
+        let p = resolve_home(Some(Path::new("/x/y")), Some(OsString::from("/z"))).unwrap();
+        assert_eq!(p, Path::new("/x/y"));
+        let p = resolve_home(None, Some(OsString::from("/z"))).unwrap();
+        assert_eq!(p, Path::new("/z"));
+        let p = resolve_home(None, Some(OsString::from("rel"))).unwrap();
+        assert!(p.is_absolute() && p.ends_with("rel"));
+        if std::env::var_os("HOME").is_some() {
+            let p = resolve_home(None, None).unwrap();
+            assert!(p.ends_with("mcp-valet"), "{}", p.display());
+        }
+    }
+
+    #[test]
+    fn a_newer_state_file_is_read_but_never_written() {
+        let d = tempfile::tempdir().unwrap();
+        let s = open(d.path(), Backend::File);
+        s.save(&key(1), &meta("a"), &secrets("a")).unwrap();
+        let mut v: Value = serde_json::from_str(&read(d.path(), STATE_FILE)).unwrap();
+        v["version"] = Value::from(2);
+        v["new_thing"] = Value::from(true);
+        let newer = serde_json::to_string(&v).unwrap();
+        std::fs::write(d.path().join(STATE_FILE), &newer).unwrap();
+        assert_eq!(s.entries().unwrap().len(), 1);
+        assert_eq!(s.load(&key(1)).unwrap().unwrap().1, secrets("a"));
+        let e = s.save(&key(2), &meta("b"), &secrets("b")).unwrap_err().to_string();
+        assert!(e.contains("newer mcp-valet") && e.contains("version 2"), "{e}");
+        let e = s.delete(&key(1)).unwrap_err().to_string();
+        assert!(e.contains("newer mcp-valet"), "{e}");
+        assert_eq!(read(d.path(), STATE_FILE), newer, "never clobbered");
+        assert_eq!(s.load(&key(1)).unwrap().unwrap().1, secrets("a"));
+        // The failed save left no new item behind.
+        let file: Value = serde_json::from_str(&read(d.path(), SECRETS_FILE)).unwrap();
+        assert_eq!(file["secrets"].as_object().unwrap().len(), 1);
+        // A newer file whose structure we cannot read is not "damaged": not moved aside, not
+        // written.
+        let changed = br#"{"version": 3, "entries": {"by_id": {}}}"#;
+        std::fs::write(d.path().join(STATE_FILE), changed).unwrap();
+        assert!(s.entries().unwrap().is_empty());
+        assert!(s.save(&key(2), &meta("b"), &secrets("b")).is_err());
+        assert_eq!(read(d.path(), STATE_FILE).as_bytes(), changed);
+        assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 3, "state, secrets, locks");
+    }
+
+    #[test]
+    fn a_damaged_state_file_is_moved_aside_with_a_warning() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join(STATE_FILE), b"{\"version\": 1, \"entries\": [").unwrap();
+        let s = open(d.path(), Backend::File);
+        let (r, warnings) = capture_warnings(|| s.entries());
+        assert!(r.unwrap().is_empty());
+        assert!(warnings.contains("state.json was damaged"), "{warnings}");
+        assert!(warnings.contains("state.json.corrupt-"), "{warnings}");
+        assert_eq!(warnings.lines().count(), 1, "{warnings}");
+        let aside: Vec<_> = std::fs::read_dir(d.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.starts_with("state.json.corrupt-"))
+            .collect();
+        assert_eq!(aside.len(), 1);
+        assert_eq!(
+            std::fs::read(d.path().join(&aside[0])).unwrap(),
+            b"{\"version\": 1, \"entries\": ["
+        );
+        s.save(&key(1), &meta("a"), &secrets("a")).unwrap();
+        assert_eq!(s.load(&key(1)).unwrap().unwrap().1, secrets("a"));
+    }
+
+    #[test]
+    fn a_damaged_secrets_file_costs_those_logins_only() {
+        let d = tempfile::tempdir().unwrap();
+        let s = open(d.path(), Backend::File);
+        s.save(&key(1), &meta("a"), &secrets("a")).unwrap();
+        std::fs::write(d.path().join(SECRETS_FILE), b"\x00garbage rt-SECRET").unwrap();
+        let (r, warnings) = capture_warnings(|| s.load(&key(1)));
+        assert!(r.unwrap().is_none());
+        assert!(warnings.contains("secrets.json was damaged"), "{warnings}");
+        assert!(!warnings.contains("SECRET"), "{warnings}");
+        s.save(&key(1), &meta("b"), &secrets("b")).unwrap();
+        assert_eq!(s.load(&key(1)).unwrap().unwrap().1, secrets("b"));
+    }
+
+    #[test]
+    fn secrets_removed_by_hand_read_as_logged_out_and_delete_tolerates_it() {
+        let d = tempfile::tempdir().unwrap();
+        let s = open(d.path(), Backend::File);
+        s.save(&key(1), &meta("a"), &secrets("a")).unwrap();
+        std::fs::write(d.path().join(SECRETS_FILE), b"{\"version\": 1, \"secrets\": {}}").unwrap();
+        let (r, warnings) = capture_warnings(|| s.load(&key(1)));
+        assert!(r.unwrap().is_none());
+        assert!(warnings.contains("missing from the token file"), "{warnings}");
+        assert_eq!(s.find(&key(1).resource, None).unwrap().len(), 1);
+        assert!(s.delete(&key(1)).unwrap());
+        assert!(s.entries().unwrap().is_empty());
+    }
+
+    #[test]
+    fn unknown_fields_written_by_another_version_survive_save_and_delete() {
+        let d = tempfile::tempdir().unwrap();
+        let s = open(d.path(), Backend::File);
+        s.save(&key(1), &meta("a"), &secrets("a")).unwrap();
+        s.save(&key(2), &meta("b"), &secrets("b")).unwrap();
+        let mut v: Value = serde_json::from_str(&read(d.path(), STATE_FILE)).unwrap();
+        v["future"] = serde_json::json!({"x": 1});
+        v["entries"][0]["meta"]["future_meta"] = Value::from("kept");
+        v["entries"][0]["future_record"] = Value::from(7);
+        v["entries"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({"key": {"resource": "r"}, "format": "v9"}));
+        std::fs::write(d.path().join(STATE_FILE), serde_json::to_vec(&v).unwrap()).unwrap();
+        // A caller that builds a fresh EntryMeta (no extra) does not erase the newer fields.
+        s.save(&key(1), &meta("c"), &secrets("c")).unwrap();
+        assert!(s.delete(&key(2)).unwrap());
+        let back: Value = serde_json::from_str(&read(d.path(), STATE_FILE)).unwrap();
+        assert_eq!(back["future"], serde_json::json!({"x": 1}));
+        assert_eq!(back["entries"][0]["meta"]["future_meta"], "kept");
+        assert_eq!(back["entries"][0]["future_record"], 7);
+        assert_eq!(back["entries"][0]["meta"]["account"], "user-c");
+        assert_eq!(back["entries"][1]["format"], "v9");
+        assert_eq!(back["entries"].as_array().unwrap().len(), 2);
+        let (m, sec) = s.load(&key(1)).unwrap().unwrap();
+        assert_eq!(sec, secrets("c"));
+        assert_eq!(m.extra["future_meta"], "kept");
+    }
+
+    #[test]
+    fn old_orphaned_items_in_the_secrets_file_are_collected() {
+        let d = tempfile::tempdir().unwrap();
+        let s = open(d.path(), Backend::File);
+        s.save(&key(1), &meta("a"), &secrets("a")).unwrap();
+        let mut v: Value = serde_json::from_str(&read(d.path(), SECRETS_FILE)).unwrap();
+        let items = v["secrets"].as_object_mut().unwrap();
+        items.insert(
+            "login-dead-old".into(),
+            serde_json::json!({"written_at": 1, "secrets": {"access_token": "at-SECRET-orphan"}}),
+        );
+        items.insert(
+            "login-dead-young".into(),
+            serde_json::json!({"written_at": now_secs(), "secrets": {"access_token": "x"}}),
+        );
+        std::fs::write(d.path().join(SECRETS_FILE), serde_json::to_vec(&v).unwrap()).unwrap();
+        s.save(&key(2), &meta("b"), &secrets("b")).unwrap();
+        let file = read(d.path(), SECRETS_FILE);
+        assert!(!file.contains("login-dead-old"), "{file}");
+        assert!(
+            file.contains("login-dead-young"),
+            "a save in progress elsewhere is left alone"
+        );
+        assert_eq!(s.load(&key(1)).unwrap().unwrap().1, secrets("a"));
+        assert_eq!(s.load(&key(2)).unwrap().unwrap().1, secrets("b"));
+    }
+
+    #[test]
+    fn a_crash_between_the_steps_of_a_save_leaves_the_old_or_the_new_login() {
+        for (at, expect_new) in [(CrashAfter::Secrets, false), (CrashAfter::State, true)] {
+            for backend in [Backend::File, Backend::Memory] {
+                let d = tempfile::tempdir().unwrap();
+                let s = open(d.path(), backend);
+                s.save(&key(1), &meta("old"), &secrets("old")).unwrap();
+                s.inject_failure(Some(at));
+                let e = s.save(&key(1), &meta("new"), &secrets("new")).unwrap_err();
+                assert_eq!(e.to_string(), os_keyring::INJECTED);
+                s.inject_failure(None);
+                // What a process started after the crash sees:
+                let after = if backend == Backend::Memory {
+                    &s
+                } else {
+                    &open(d.path(), backend)
+                };
+                let (m, sec) = after.load(&key(1)).unwrap().expect("a login survives");
+                let tag = if expect_new { "new" } else { "old" };
+                assert_eq!(sec, secrets(tag), "{at:?} {backend}");
+                assert_eq!(m.account.unwrap(), format!("user-{tag}"), "{at:?} {backend}");
+                // And the next save works and cleans up after itself.
+                after.save(&key(1), &meta("next"), &secrets("next")).unwrap();
+                assert_eq!(after.load(&key(1)).unwrap().unwrap().1, secrets("next"));
+            }
+        }
+    }
+
+    #[test]
+    fn concurrent_writers_lose_nothing() {
+        let d = tempfile::tempdir().unwrap();
+        let home = Arc::new(d.path().to_path_buf());
+        let threads: Vec<_> = (0..6)
+            .map(|t| {
+                let home = home.clone();
+                std::thread::spawn(move || {
+                    let s = open(&home, Backend::File); // one store per thread, as processes would
+                    for i in 0..8 {
+                        let n = t * 100 + i;
+                        s.save(&key(n), &meta(&n.to_string()), &secrets(&n.to_string()))
+                            .unwrap();
+                        // And the same login over and over, racing the other threads.
+                        s.save(&key(9999), &meta(&n.to_string()), &secrets(&n.to_string()))
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let s = open(&home, Backend::File);
+        assert_eq!(s.entries().unwrap().len(), 6 * 8 + 1);
+        for t in 0..6 {
+            for i in 0..8 {
+                let n = t * 100 + i;
+                assert_eq!(s.load(&key(n)).unwrap().unwrap().1, secrets(&n.to_string()));
+            }
+        }
+        let (m, sec) = s.load(&key(9999)).unwrap().unwrap();
+        let tag = m.account.unwrap().trim_start_matches("user-").to_owned();
+        assert_eq!(sec, secrets(&tag), "meta and secrets come from the same save");
+        // Every replaced item was removed: one item per login.
+        let file: Value = serde_json::from_str(&read(&home, SECRETS_FILE)).unwrap();
+        assert_eq!(file["secrets"].as_object().unwrap().len(), 6 * 8 + 1);
+    }
+
+    #[test]
+    fn store_locks_are_per_scope() {
+        let d = tempfile::tempdir().unwrap();
+        let s = open(d.path(), Backend::File);
+        let a = s
+            .lock("https://mcp.example.com/mcp", Duration::ZERO)
+            .unwrap()
+            .expect("free");
+        let s2 = open(d.path(), Backend::File);
+        assert!(
+            s2.lock("https://mcp.example.com/mcp", Duration::from_millis(60))
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            s2.lock("https://other.example.com/mcp", Duration::ZERO)
+                .unwrap()
+                .is_some()
+        );
+        drop(a);
+        assert!(
+            s2.lock("https://mcp.example.com/mcp", Duration::ZERO)
+                .unwrap()
+                .is_some()
+        );
+        let lock_files = std::fs::read_dir(d.path().join(LOCKS_DIR)).unwrap().count();
+        assert_eq!(lock_files, 2);
+    }
+
+    #[test]
+    fn store_and_lock_can_cross_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        fn send<T: Send>() {}
+        send_sync::<Store>();
+        send::<Lock>();
+    }
+
+    #[test]
+    fn debug_output_shows_no_secret() {
+        let text = format!("{:?}", secrets("a"));
+        assert!(!text.contains("SECRET"), "{text}");
+        let d = tempfile::tempdir().unwrap();
+        let s = open(d.path(), Backend::File);
+        s.save(&key(1), &meta("a"), &secrets("a")).unwrap();
+        let text = format!("{:?} {:?}", s.load(&key(1)).unwrap(), s.describe());
+        assert!(!text.contains("SECRET"), "{text}");
+    }
+
+    /// The child half of `kill_9_during_saves_leaves_a_whole_login`: saves one login over and
+    /// over until it is killed. Does nothing in a normal test run.
+    #[test]
+    fn crash_child_saves_forever() {
+        let Ok(home) = std::env::var("MCP_VALET_TEST_CRASH_HOME") else {
+            return;
+        };
+        let s = open(Path::new(&home), Backend::File);
+        let start: u64 = std::env::var("MCP_VALET_TEST_CRASH_START").unwrap().parse().unwrap();
+        for i in start.. {
+            s.save(&key(1), &meta(&i.to_string()), &secrets(&i.to_string()))
+                .unwrap();
+            println!("\nSAVED {i}");
+            std::io::stdout().flush().unwrap();
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn kill_9_during_saves_leaves_a_whole_login() {
+        use std::io::BufRead;
+        use std::process::{Command, Stdio};
+        if env!("CARGO_CRATE_NAME") != "mcp_valet" {
+            return; // runs in the unit tests; not again where an integration test includes this module
+        }
+        let d = tempfile::tempdir().unwrap();
+        let mut last = 0u64;
+        for round in 0..8u64 {
+            let mut child = Command::new(std::env::current_exe().unwrap())
+                .args([
+                    "--exact",
+                    "store::tests::crash_child_saves_forever",
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
+                .env("MCP_VALET_TEST_CRASH_HOME", d.path())
+                .env("MCP_VALET_TEST_CRASH_START", (last + 1).to_string())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+            let mut line = String::new();
+            while !line.starts_with("SAVED") {
+                line.clear();
+                assert_ne!(out.read_line(&mut line).unwrap(), 0, "the child died");
+            }
+            // Let it run on for a while, then kill it at some point of some save.
+            std::thread::sleep(Duration::from_millis(3 + round * 11));
+            child.kill().unwrap();
+            child.wait().unwrap();
+            let s = open(d.path(), Backend::File);
+            let (m, sec) = s.load(&key(1)).unwrap().expect("a login survives the kill");
+            let tag = m.account.unwrap().trim_start_matches("user-").to_owned();
+            assert_eq!(sec, secrets(&tag), "round {round}: meta and secrets from one save");
+            last = tag.parse().unwrap();
+        }
+        assert!(last > 8, "the child saved {last} times");
+        // A normal save afterwards leaves no temporary file behind.
+        open(d.path(), Backend::File)
+            .save(&key(1), &meta("z"), &secrets("z"))
+            .unwrap();
+        let temps: Vec<_> = std::fs::read_dir(d.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.contains(".tmp-"))
+            .collect();
+        assert!(temps.is_empty(), "{temps:?}");
     }
 }
