@@ -1,5 +1,6 @@
 #![allow(dead_code)]
 
 pub mod auth;
+pub mod keyring;
 pub mod peers;
 pub mod valet;

@@ -46,8 +46,13 @@ impl Valet {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        // An empty value removes the variable.
         for (k, v) in envs {
-            cmd.env(k, v);
+            if v.is_empty() {
+                cmd.env_remove(k);
+            } else {
+                cmd.env(k, v);
+            }
         }
         let mut child = cmd.spawn().expect("starting mcp-valet");
         let stdout = child.stdout.take().unwrap();

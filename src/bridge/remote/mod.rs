@@ -177,6 +177,7 @@ impl Ctx {
                 }
             };
             let status = resp.status().as_u16();
+            tracing::trace!(status, version = ?resp.version(), with_token = generation.is_some(), "HTTP answer");
             if status == 401 && rounds < 3 {
                 rounds += 1;
                 self.auth
