@@ -93,3 +93,26 @@ fn plain_http_is_refused_with_a_way_out() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--allow-http"), "{err}");
 }
+
+#[test]
+fn the_readme_documents_every_option() {
+    let readme = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    for cmd in [&[][..], &["login"], &["logout"], &["status"], &["token"]] {
+        let out = valet().args(cmd).arg("--help").output().unwrap();
+        let help = String::from_utf8_lossy(&out.stdout);
+        for word in help.split(|c: char| c.is_whitespace() || c == ',' || c == '[' || c == ']') {
+            let Some(flag) = word.strip_prefix("--") else { continue };
+            let flag: String = flag
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .collect();
+            if flag.is_empty() || ["help", "version"].contains(&flag.as_str()) {
+                continue;
+            }
+            assert!(
+                readme.contains(&format!("--{flag}")),
+                "README.md does not mention --{flag} (mcp-valet {cmd:?})"
+            );
+        }
+    }
+}
