@@ -578,3 +578,28 @@ fn a_real_mcp_client_works_end_to_end_through_the_bridge() {
         assert_eq!(s["sample"], "sampled-text", "{kind:?}: {s}");
     }
 }
+
+#[test]
+fn input_from_a_file_works_too() {
+    // stdin a regular file: served by a thread instead of the runtime's poller.
+    let peer = Peer::start(PeerKind::StatefulJson);
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("requests.jsonl");
+    let init = json!({"jsonrpc":"2.0","id":1,"method":"initialize","params": init_params("2025-11-25")});
+    let call = json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","arguments":{"text":"from a file"}}});
+    std::fs::write(&input, format!("{init}\n{call}")).unwrap();
+    let out = std::process::Command::new(bin())
+        .arg(&peer.url)
+        .env("MCP_VALET_TOKEN_STORE", "memory")
+        .stdin(std::fs::File::open(&input).unwrap())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(common::valet::parse_line)
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(text(lines.iter().find(|m| m["id"] == 2).unwrap()), "from a file");
+}

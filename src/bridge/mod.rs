@@ -51,10 +51,9 @@ pub async fn run(args: &BridgeArgs) -> anyhow::Result<()> {
     let remote = remote::Remote::new(ctx, args.remote.transport);
 
     let (in_tx, in_rx) = mpsc::channel(256);
-    stdio::spawn_reader(std::io::stdin(), args.max_message_size, in_tx);
     let (out_tx, out_rx) = mpsc::channel(1024);
     let (broken_tx, broken_rx) = oneshot::channel();
-    let writer = stdio::spawn_writer(std::io::stdout(), out_rx, broken_tx);
+    let (writer, _restore) = start_stdio(args.max_message_size, in_tx, out_rx, broken_tx);
 
     let opts = relay::Options {
         request_timeout: args.request_timeout,
@@ -63,6 +62,48 @@ pub async fn run(args: &BridgeArgs) -> anyhow::Result<()> {
     };
     relay::run(remote, events_rx, in_rx, out_tx, broken_rx, opts).await;
     // The relay dropped its end of the stdout queue: wait until everything is written.
-    let _ = tokio::task::spawn_blocking(move || writer.join()).await;
+    match writer {
+        Writer::Task(t) => {
+            let _ = t.await;
+        }
+        Writer::Thread(t) => {
+            let _ = tokio::task::spawn_blocking(move || t.join()).await;
+        }
+    }
     Ok(())
+}
+
+enum Writer {
+    Task(tokio::task::JoinHandle<()>),
+    Thread(std::thread::JoinHandle<()>),
+}
+
+/// Pipes and sockets are served on the runtime's thread; anything else by a thread each.
+/// The second value restores the descriptors' flags when dropped.
+fn start_stdio(
+    max: usize,
+    input: mpsc::Sender<stdio::Input>,
+    output: mpsc::Receiver<bytes::Bytes>,
+    broken: oneshot::Sender<std::io::Error>,
+) -> (Writer, Option<Box<dyn std::any::Any>>) {
+    #[cfg(unix)]
+    if let Some(restore) = stdio::pipes::take() {
+        match stdio::pipes::start(max, input.clone(), output, broken) {
+            Ok(task) => return (Writer::Task(task), Some(Box::new(restore))),
+            Err((e, output_back, broken_back)) => {
+                tracing::debug!("stdio cannot be polled ({e}); using threads");
+                drop(restore);
+                stdio::spawn_reader(std::io::stdin(), max, input);
+                return (
+                    Writer::Thread(stdio::spawn_writer(std::io::stdout(), output_back, broken_back)),
+                    None,
+                );
+            }
+        }
+    }
+    stdio::spawn_reader(std::io::stdin(), max, input);
+    (
+        Writer::Thread(stdio::spawn_writer(std::io::stdout(), output, broken)),
+        None,
+    )
 }

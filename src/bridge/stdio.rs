@@ -1,5 +1,9 @@
-//! The stdio side: newline-delimited JSON-RPC read from stdin on one thread and written to
-//! stdout on another, so the async runtime never blocks on the pipes.
+//! The stdio side: newline-delimited JSON-RPC in on stdin, out on stdout.
+//!
+//! When stdin and stdout are pipes or sockets (as a desktop client starts us), they are read and
+//! written by tasks on the runtime's own thread, non-blocking: no thread hop per message. Their
+//! flags are restored on the way out. Anything else (a file, a terminal) gets a thread each, so
+//! the runtime never blocks on them.
 
 use std::io::{self, BufRead, Write};
 
@@ -7,7 +11,7 @@ use bytes::Bytes;
 use serde_json::value::RawValue;
 use tokio::sync::{mpsc, oneshot};
 
-/// What the reader thread delivers.
+/// What the reader delivers.
 #[derive(Debug)]
 pub enum Input {
     Line(Bytes),
@@ -20,8 +24,81 @@ pub enum Input {
     Failed(io::Error),
 }
 
-/// Reads `reader` line by line on a thread of its own. Blank lines are skipped; a trailing
-/// `\r` is dropped; a line over `max` bytes is discarded without being held in memory.
+/// Cuts a byte stream into lines. Blank lines are skipped; a trailing `\r` is dropped; a line
+/// over `max` bytes is discarded as it streams past, keeping only its top-level id.
+pub struct Framer {
+    max: usize,
+    line: Vec<u8>,
+    skipping: Option<(IdScanner, usize)>,
+}
+
+impl Framer {
+    pub fn new(max: usize) -> Framer {
+        Framer {
+            max,
+            line: Vec::new(),
+            skipping: None,
+        }
+    }
+
+    pub fn feed(&mut self, mut buf: &[u8], out: &mut Vec<Input>) {
+        while !buf.is_empty() {
+            let (chunk, end) = match memchr::memchr(b'\n', buf) {
+                Some(i) => (&buf[..i], Some(i + 1)),
+                None => (buf, None),
+            };
+            match &mut self.skipping {
+                Some((scan, len)) => {
+                    scan.feed(chunk);
+                    *len += chunk.len();
+                }
+                None if self.line.len() + chunk.len() > self.max => {
+                    let mut scan = IdScanner::default();
+                    scan.feed(&self.line);
+                    scan.feed(chunk);
+                    self.skipping = Some((scan, self.line.len() + chunk.len()));
+                    self.line = Vec::new();
+                }
+                None if self.line.is_empty() && end.is_some() => {
+                    // The common case: a whole line in the buffer, copied once.
+                    push_line(chunk.to_vec(), out);
+                }
+                None => self.line.extend_from_slice(chunk),
+            }
+            match end {
+                Some(n) => {
+                    self.end_line(out);
+                    buf = &buf[n..];
+                }
+                None => buf = &[],
+            }
+        }
+    }
+
+    fn end_line(&mut self, out: &mut Vec<Input>) {
+        if let Some((scan, len)) = self.skipping.take() {
+            out.push(Input::TooLong { id: scan.id(), len });
+        } else if !self.line.is_empty() {
+            push_line(std::mem::take(&mut self.line), out);
+        }
+    }
+
+    /// End of input: a last line without a newline still counts.
+    pub fn finish(&mut self, out: &mut Vec<Input>) {
+        self.end_line(out);
+    }
+}
+
+fn push_line(mut line: Vec<u8>, out: &mut Vec<Input>) {
+    if line.last() == Some(&b'\r') {
+        line.pop();
+    }
+    if !line.iter().all(u8::is_ascii_whitespace) {
+        out.push(Input::Line(Bytes::from(line)));
+    }
+}
+
+/// Reads `reader` on a thread of its own.
 pub fn spawn_reader<R: io::Read + Send + 'static>(
     reader: R,
     max: usize,
@@ -30,79 +107,33 @@ pub fn spawn_reader<R: io::Read + Send + 'static>(
     std::thread::Builder::new()
         .name("stdin".into())
         .spawn(move || {
-            let last = match read_lines(reader, max, &tx) {
-                Ok(()) => Input::Eof,
-                Err(e) => Input::Failed(e),
+            let mut r = io::BufReader::with_capacity(64 * 1024, reader);
+            let mut framer = Framer::new(max);
+            let mut out = Vec::new();
+            let last = loop {
+                let buf = match r.fill_buf() {
+                    Ok(b) => b,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => break Input::Failed(e),
+                };
+                if buf.is_empty() {
+                    framer.finish(&mut out);
+                    break Input::Eof;
+                }
+                let n = buf.len();
+                framer.feed(buf, &mut out);
+                r.consume(n);
+                for i in out.drain(..) {
+                    if tx.blocking_send(i).is_err() {
+                        return; // the bridge stopped listening
+                    }
+                }
             };
-            let _ = tx.blocking_send(last);
+            for i in out.drain(..).chain(std::iter::once(last)) {
+                let _ = tx.blocking_send(i);
+            }
         })
         .expect("spawning the stdin thread")
-}
-
-fn read_lines<R: io::Read>(reader: R, max: usize, tx: &mpsc::Sender<Input>) -> io::Result<()> {
-    let mut r = io::BufReader::with_capacity(64 * 1024, reader);
-    let mut line: Vec<u8> = Vec::new();
-    // Set while skipping an oversized line.
-    let mut skipping: Option<(IdScanner, usize)> = None;
-    loop {
-        let buf = match r.fill_buf() {
-            Ok(b) => b,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if buf.is_empty() {
-            // EOF: a last line without a newline still counts.
-            if let Some((scan, len)) = skipping.take() {
-                send(tx, Input::TooLong { id: scan.id(), len })?;
-            } else if !line.is_empty() {
-                send_line(tx, std::mem::take(&mut line))?;
-            }
-            return Ok(());
-        }
-        let (chunk, end) = match memchr::memchr(b'\n', buf) {
-            Some(i) => (&buf[..i], Some(i + 1)),
-            None => (buf, None),
-        };
-        let consumed = end.unwrap_or(buf.len());
-        match &mut skipping {
-            Some((scan, len)) => {
-                scan.feed(chunk);
-                *len += chunk.len();
-            }
-            None if line.len() + chunk.len() > max => {
-                let mut scan = IdScanner::default();
-                scan.feed(&line);
-                scan.feed(chunk);
-                skipping = Some((scan, line.len() + chunk.len()));
-                line = Vec::new();
-            }
-            None => line.extend_from_slice(chunk),
-        }
-        r.consume(consumed);
-        if end.is_some() {
-            if let Some((scan, len)) = skipping.take() {
-                send(tx, Input::TooLong { id: scan.id(), len })?;
-            } else {
-                send_line(tx, std::mem::take(&mut line))?;
-            }
-        }
-    }
-}
-
-fn send_line(tx: &mpsc::Sender<Input>, mut line: Vec<u8>) -> io::Result<()> {
-    if line.last() == Some(&b'\r') {
-        line.pop();
-    }
-    if line.iter().all(u8::is_ascii_whitespace) {
-        return Ok(());
-    }
-    send(tx, Input::Line(Bytes::from(line)))
-}
-
-fn send(tx: &mpsc::Sender<Input>, input: Input) -> io::Result<()> {
-    // The bridge has stopped listening: nothing more to read for.
-    tx.blocking_send(input)
-        .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "bridge stopped"))
 }
 
 /// Writes each message as one line on a thread of its own, flushing when the queue is empty.
@@ -136,6 +167,175 @@ pub fn spawn_writer<W: Write + Send + 'static>(
 fn write_line<W: Write>(w: &mut W, msg: &[u8]) -> io::Result<()> {
     w.write_all(msg)?;
     w.write_all(b"\n")
+}
+
+/// stdin and stdout as non-blocking pipes served on the runtime's thread.
+#[cfg(unix)]
+pub mod pipes {
+    use std::io;
+    use std::os::fd::{AsRawFd, RawFd};
+
+    use bytes::{Buf, Bytes, BytesMut};
+    use tokio::io::Interest;
+    use tokio::io::unix::AsyncFd;
+    use tokio::sync::{mpsc, oneshot};
+
+    use super::{Framer, Input};
+
+    struct Fd(RawFd);
+
+    impl AsRawFd for Fd {
+        fn as_raw_fd(&self) -> RawFd {
+            self.0
+        }
+    }
+
+    /// Puts fds 0 and 1 in non-blocking mode, and back as they were when dropped.
+    pub struct Restore(Vec<(RawFd, libc::c_int)>);
+
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            for &(fd, flags) in &self.0 {
+                // SAFETY: fcntl on our own standard descriptors, with flags read from them.
+                unsafe { libc::fcntl(fd, libc::F_SETFL, flags) };
+            }
+        }
+    }
+
+    fn pipe_or_socket(fd: RawFd) -> bool {
+        // SAFETY: fstat writes into a zeroed stat buffer we own.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        if unsafe { libc::fstat(fd, &mut st) } != 0 {
+            return false;
+        }
+        let kind = st.st_mode & libc::S_IFMT;
+        kind == libc::S_IFIFO || kind == libc::S_IFSOCK
+    }
+
+    /// Only when both are pipes or sockets: a terminal or a file may be shared with other
+    /// processes that would not expect non-blocking mode.
+    pub fn take() -> Option<Restore> {
+        if !(pipe_or_socket(0) && pipe_or_socket(1)) {
+            return None;
+        }
+        let mut restore = Restore(Vec::new());
+        for fd in [0, 1] {
+            // SAFETY: fcntl on fds 0 and 1, which exist (fstat succeeded).
+            let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+            if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) } < 0 {
+                return None; // `restore` puts back what was changed
+            }
+            restore.0.push((fd, flags));
+        }
+        Some(restore)
+    }
+
+    fn io_read(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
+        // SAFETY: reading into a buffer we own, at most its length.
+        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+        if n < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(n as usize)
+        }
+    }
+
+    fn io_write(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
+        // SAFETY: writing from a buffer we own, at most its length.
+        let n = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
+        if n < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(n as usize)
+        }
+    }
+
+    fn register(fd: RawFd, interest: Interest) -> io::Result<AsyncFd<Fd>> {
+        // SAFETY: fds 0 and 1 stay open for the life of the process; nothing closes them.
+        unsafe { AsyncFd::register_with_interest(Fd(fd), interest) }.map_err(io::Error::from)
+    }
+
+    /// Serves stdin and stdout on the runtime's thread; fails, changing nothing, when either
+    /// cannot be polled.
+    #[allow(clippy::type_complexity)]
+    pub fn start(
+        max: usize,
+        tx: mpsc::Sender<Input>,
+        rx: mpsc::Receiver<Bytes>,
+        broken: oneshot::Sender<io::Error>,
+    ) -> Result<tokio::task::JoinHandle<()>, (io::Error, mpsc::Receiver<Bytes>, oneshot::Sender<io::Error>)> {
+        let fds = register(0, Interest::READABLE).and_then(|i| Ok((i, register(1, Interest::WRITABLE)?)));
+        match fds {
+            Ok((input, output)) => {
+                tokio::spawn(read(input, max, tx));
+                Ok(tokio::spawn(write(output, rx, broken)))
+            }
+            Err(e) => Err((e, rx, broken)),
+        }
+    }
+
+    async fn read(afd: AsyncFd<Fd>, max: usize, tx: mpsc::Sender<Input>) {
+        let mut framer = Framer::new(max);
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut out = Vec::new();
+        let last = loop {
+            let mut guard = match afd.readable().await {
+                Ok(g) => g,
+                Err(e) => break Input::Failed(e),
+            };
+            match guard.try_io(|fd| io_read(fd.get_ref().0, &mut buf)) {
+                Err(_would_block) => continue,
+                Ok(Ok(0)) => {
+                    framer.finish(&mut out);
+                    break Input::Eof;
+                }
+                Ok(Ok(n)) => framer.feed(&buf[..n], &mut out),
+                Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Ok(Err(e)) => break Input::Failed(e),
+            }
+            for i in out.drain(..) {
+                if tx.send(i).await.is_err() {
+                    return;
+                }
+            }
+        };
+        for i in out.drain(..).chain(std::iter::once(last)) {
+            let _ = tx.send(i).await;
+        }
+    }
+
+    /// Writes the queued messages, gathering what is waiting into one write.
+    async fn write(afd: AsyncFd<Fd>, mut rx: mpsc::Receiver<Bytes>, broken: oneshot::Sender<io::Error>) {
+        let mut pending = BytesMut::new();
+        while let Some(msg) = rx.recv().await {
+            pending.extend_from_slice(&msg);
+            pending.extend_from_slice(b"\n");
+            while pending.len() < 256 * 1024
+                && let Ok(more) = rx.try_recv()
+            {
+                pending.extend_from_slice(&more);
+                pending.extend_from_slice(b"\n");
+            }
+            while !pending.is_empty() {
+                let mut guard = match afd.writable().await {
+                    Ok(g) => g,
+                    Err(e) => {
+                        let _ = broken.send(e);
+                        return;
+                    }
+                };
+                match guard.try_io(|fd| io_write(fd.get_ref().0, &pending)) {
+                    Err(_would_block) => continue,
+                    Ok(Ok(n)) => pending.advance(n),
+                    Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Ok(Err(e)) => {
+                        let _ = broken.send(e);
+                        return;
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Finds the top-level `"id"` of a JSON object as it streams past, so that an oversized
