@@ -218,8 +218,9 @@ fn build_client(
     b.build().context("setting up the HTTP client")
 }
 
-/// Follows 307/308 only (they keep the method and body), never from https to plain http
-/// (except loopback, or with --allow-http); reqwest drops `Authorization` when the host changes.
+/// Follows 307/308 only (they keep the method and body), and only on the same origin: a
+/// redirect elsewhere would carry the user's headers and credentials to another host. Never
+/// from https to plain http (except loopback, or with --allow-http).
 fn redirect_policy(allow_http: bool) -> reqwest::redirect::Policy {
     reqwest::redirect::Policy::custom(move |attempt| {
         let status = attempt.status().as_u16();
@@ -230,6 +231,16 @@ fn redirect_policy(allow_http: bool) -> reqwest::redirect::Policy {
             return attempt.error("too many redirects");
         }
         let to = attempt.url();
+        if attempt
+            .previous()
+            .first()
+            .is_some_and(|from| from.origin() != to.origin())
+        {
+            let host = to.host_str().unwrap_or("?").to_owned();
+            return attempt.error(format!(
+                "the server redirects to another host ({host}); credentials are not sent there. Use that URL directly if you trust it"
+            ));
+        }
         let downgrade = to.scheme() == "http"
             && attempt.previous().iter().any(|u| u.scheme() == "https")
             && !allow_http

@@ -219,3 +219,50 @@ impl Drop for Kill {
         let _ = self.0.wait();
     }
 }
+
+#[test]
+fn a_redirect_to_another_host_is_not_followed_with_the_credentials() {
+    // The place the redirect points at: counts what reaches it.
+    let elsewhere = TcpListener::bind("127.0.0.1:0").unwrap();
+    let elsewhere_port = elsewhere.local_addr().unwrap().port();
+    let hits = Arc::new(Mutex::new(0));
+    let h = hits.clone();
+    std::thread::spawn(move || {
+        for s in elsewhere.incoming().flatten() {
+            *h.lock().unwrap() += 1;
+            drop(s);
+        }
+    });
+    // The server: answers every POST with a 307 to the other place.
+    let server = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = server.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for s in server.incoming().flatten() {
+            let mut r = BufReader::new(s.try_clone().unwrap());
+            let mut w = s;
+            let mut len = 0;
+            loop {
+                let mut h = String::new();
+                if r.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
+                    break;
+                }
+                if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap();
+                }
+            }
+            let mut body = vec![0; len];
+            let _ = r.read_exact(&mut body);
+            let resp = format!(
+                "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://127.0.0.1:{elsewhere_port}/mcp\r\nContent-Length: 0\r\n\r\n"
+            );
+            let _ = w.write_all(resp.as_bytes());
+        }
+    });
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let mut v = Valet::spawn(&[&url, "-H", "X-Api-Key: do-not-leak"]);
+    let r = v.call(0, "initialize", init_params("2025-11-25"));
+    let e = valet_error(&r);
+    assert_eq!(e["data"]["kind"], "redirect", "{r}");
+    assert!(e["message"].as_str().unwrap().contains("another host"), "{r}");
+    assert_eq!(*hits.lock().unwrap(), 0, "nothing reached the other host");
+}
