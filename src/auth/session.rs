@@ -874,37 +874,17 @@ impl OAuth {
             expires_in: Option<u64>,
             interval: Option<u64>,
         }
-        let url = Url::parse(endpoint).map_err(|_| AuthError::new("the device endpoint is not a URL"))?;
-        discovery::check_endpoint(&self.http, &url)?;
         let joined = scopes.join(" ");
-        let mut form: Vec<(&str, &str)> = vec![("client_id", &client.id)];
+        let mut form: Vec<(&str, &str)> = Vec::new();
         if !scopes.is_empty() {
             form.push(("scope", &joined));
         }
         if let Some(r) = resource {
             form.push(("resource", r));
         }
-        if let (ClientAuth::Post, Some(s)) = (client.auth, &client.secret) {
-            form.push(("client_secret", s.expose()));
-        }
-        let resp = self
-            .http
-            .client
-            .post(url.clone())
-            .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .header(reqwest::header::ACCEPT, "application/json")
-            .body(token::serde_urlencoded(&form))
-            .timeout(Duration::from_secs(30))
-            .send()
-            .await
-            .map_err(|e| AuthError::network(&e, &url))?;
-        let status = resp.status();
-        let bytes = resp.bytes().await.map_err(|e| AuthError::network(&e, &url))?;
+        let (status, bytes) = token::post_form(&self.http, endpoint, client, form).await?;
         if !status.is_success() {
-            return Err(match serde_json::from_slice::<OAuthError>(&bytes) {
-                Ok(e) => e.into_auth_error("starting the device sign-in"),
-                Err(_) => AuthError::new(format!("starting the device sign-in failed (HTTP {})", status.as_u16())),
-            });
+            return Err(token::failure(status, &bytes, "starting the device sign-in"));
         }
         let da: DeviceAuth = serde_json::from_slice(&bytes)
             .map_err(|_| AuthError::new("the device authorization answer is not usable"))?;

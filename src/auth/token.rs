@@ -149,21 +149,22 @@ pub fn pkce() -> (Secret, String) {
     (Secret::new(verifier), challenge)
 }
 
-/// POSTs a form to the token endpoint with the client's authentication.
-pub async fn request(
+/// POSTs a form to an OAuth endpoint (token, device authorization, revocation) with the
+/// client's authentication; returns the status and the body.
+pub async fn post_form(
     http: &HttpConfig,
     endpoint: &str,
     client: &Client,
     mut form: Vec<(&str, &str)>,
-    what: &str,
-) -> Result<Tokens, AuthError> {
+) -> Result<(reqwest::StatusCode, bytes::Bytes), AuthError> {
     let url =
-        Url::parse(endpoint).map_err(|_| AuthError::new(format!("the token endpoint `{endpoint}` is not a URL")))?;
+        Url::parse(endpoint).map_err(|_| AuthError::new(format!("the OAuth endpoint `{endpoint}` is not a URL")))?;
     super::discovery::check_endpoint(http, &url)?;
     let mut rb = http
         .client
         .post(url.clone())
         .header(ACCEPT, HeaderValue::from_static("application/json"))
+        .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .timeout(std::time::Duration::from_secs(60));
     match (client.auth, &client.secret) {
         (ClientAuth::Basic, Some(secret)) => {
@@ -184,40 +185,52 @@ pub async fn request(
         }
         _ => form.push(("client_id", &client.id)),
     }
-    let body = serde_urlencoded(&form);
     let resp = rb
-        .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(body)
+        .body(serde_urlencoded(&form))
         .send()
         .await
         .map_err(|e| AuthError::network(&e, &url))?;
     let status = resp.status();
     let bytes = resp.bytes().await.map_err(|e| AuthError::network(&e, &url))?;
-    if status.is_success() {
-        let tokens: Tokens = serde_json::from_slice(&bytes).map_err(|_| {
-            AuthError::new(format!(
-                "{what} failed: the token endpoint's answer is not a token response"
-            ))
-        })?;
-        if let Some(t) = &tokens.token_type
-            && !t.eq_ignore_ascii_case("bearer")
-        {
-            return Err(AuthError::new(format!(
-                "{what} failed: the server issued a `{t}` token; mcp-valet supports Bearer tokens only"
-            )));
-        }
-        return Ok(tokens);
-    }
-    match serde_json::from_slice::<OAuthError>(&bytes) {
-        Ok(e) => Err(e.into_auth_error(what)),
-        Err(_) => Err(AuthError::new(format!(
-            "{what} failed: the token endpoint answered HTTP {}",
-            status.as_u16()
-        ))),
+    Ok((status, bytes))
+}
+
+/// The OAuth error in a failed answer, or a plain one naming the status.
+pub fn failure(status: reqwest::StatusCode, body: &[u8], what: &str) -> AuthError {
+    match serde_json::from_slice::<OAuthError>(body) {
+        Ok(e) => e.into_auth_error(what),
+        Err(_) => AuthError::new(format!("{what} failed: the server answered HTTP {}", status.as_u16())),
     }
 }
 
-/// RFC 7009: asks the server to forget a token. Best effort.
+/// A token request (code exchange, refresh, client credentials, device code).
+pub async fn request(
+    http: &HttpConfig,
+    endpoint: &str,
+    client: &Client,
+    form: Vec<(&str, &str)>,
+    what: &str,
+) -> Result<Tokens, AuthError> {
+    let (status, bytes) = post_form(http, endpoint, client, form).await?;
+    if !status.is_success() {
+        return Err(failure(status, &bytes, what));
+    }
+    let tokens: Tokens = serde_json::from_slice(&bytes).map_err(|_| {
+        AuthError::new(format!(
+            "{what} failed: the token endpoint's answer is not a token response"
+        ))
+    })?;
+    if let Some(t) = &tokens.token_type
+        && !t.eq_ignore_ascii_case("bearer")
+    {
+        return Err(AuthError::new(format!(
+            "{what} failed: the server issued a `{t}` token; mcp-valet supports Bearer tokens only"
+        )));
+    }
+    Ok(tokens)
+}
+
+/// RFC 7009: asks the server to forget a token.
 pub async fn revoke(
     http: &HttpConfig,
     endpoint: &str,
@@ -225,43 +238,12 @@ pub async fn revoke(
     token: &Secret,
     hint: &str,
 ) -> Result<(), AuthError> {
-    let url = Url::parse(endpoint).map_err(|_| AuthError::new("the revocation endpoint is not a URL"))?;
-    super::discovery::check_endpoint(http, &url)?;
-    let mut form = vec![("token", token.expose()), ("token_type_hint", hint)];
-    let mut rb = http
-        .client
-        .post(url.clone())
-        .timeout(std::time::Duration::from_secs(30));
-    match (client.auth, &client.secret) {
-        (ClientAuth::Basic, Some(secret)) => {
-            let v = format!("{}:{}", form_urlencode(&client.id), form_urlencode(secret.expose()));
-            let mut h = HeaderValue::from_str(&format!(
-                "Basic {}",
-                base64::engine::general_purpose::STANDARD.encode(v)
-            ))
-            .map_err(|_| AuthError::new("the client credentials cannot be sent in a header"))?;
-            h.set_sensitive(true);
-            rb = rb.header(reqwest::header::AUTHORIZATION, h);
-        }
-        (ClientAuth::Post, Some(secret)) => {
-            form.push(("client_id", &client.id));
-            form.push(("client_secret", secret.expose()));
-        }
-        _ => form.push(("client_id", &client.id)),
-    }
-    let resp = rb
-        .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(serde_urlencoded(&form))
-        .send()
-        .await
-        .map_err(|e| AuthError::network(&e, &url))?;
-    if resp.status().is_success() {
+    let form = vec![("token", token.expose()), ("token_type_hint", hint)];
+    let (status, body) = post_form(http, endpoint, client, form).await?;
+    if status.is_success() {
         Ok(())
     } else {
-        Err(AuthError::new(format!(
-            "the server refused to revoke the token (HTTP {})",
-            resp.status().as_u16()
-        )))
+        Err(failure(status, &body, "revoking the token"))
     }
 }
 

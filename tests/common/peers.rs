@@ -114,18 +114,7 @@ impl Peer {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start the {} peer ({cmd:?}): {e}", kind.name()));
 
-        let stderr = Arc::new(Mutex::new(Vec::new()));
-        let mut err_pipe = child.stderr.take().unwrap();
-        let sink = Arc::clone(&stderr);
-        let stderr_thread = thread::spawn(move || {
-            let mut buf = [0u8; 8192];
-            while let Ok(n) = err_pipe.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock().unwrap().extend_from_slice(&buf[..n]);
-            }
-        });
+        let (stderr, stderr_thread) = super::capture(child.stderr.take().unwrap());
 
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = mpsc::channel();

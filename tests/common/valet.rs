@@ -2,7 +2,7 @@
 //! stdout read line by line. Every stdout line is checked to be one JSON-RPC message: stdout
 //! belongs to the protocol.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
@@ -65,18 +65,7 @@ impl Valet {
                 }
             }
         });
-        let stderr = Arc::new(Mutex::new(Vec::new()));
-        let mut err = child.stderr.take().unwrap();
-        let sink = stderr.clone();
-        thread::spawn(move || {
-            let mut buf = [0u8; 8192];
-            while let Ok(n) = err.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock().unwrap().extend_from_slice(&buf[..n]);
-            }
-        });
+        let (stderr, _) = super::capture(child.stderr.take().unwrap());
         Valet {
             stdin: child.stdin.take(),
             child,
