@@ -175,7 +175,9 @@ pub mod pipes {
     use std::io;
     use std::os::fd::{AsRawFd, RawFd};
 
-    use bytes::{Buf, Bytes, BytesMut};
+    use std::collections::VecDeque;
+
+    use bytes::{Buf, Bytes};
     use tokio::io::Interest;
     use tokio::io::unix::AsyncFd;
     use tokio::sync::{mpsc, oneshot};
@@ -240,15 +242,6 @@ pub mod pipes {
         }
     }
 
-    fn io_write(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
-        // SAFETY: writing from a buffer we own, at most its length.
-        let n = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
-        if n < 0 {
-            Err(io::Error::last_os_error())
-        } else {
-            Ok(n as usize)
-        }
-    }
 
     fn register(fd: RawFd, interest: Interest) -> io::Result<AsyncFd<Fd>> {
         // SAFETY: fds 0 and 1 stay open for the life of the process; nothing closes them.
@@ -304,19 +297,21 @@ pub mod pipes {
         }
     }
 
-    /// Writes the queued messages, gathering what is waiting into one write.
+    /// Writes the queued messages, gathering what is waiting into one `writev` (the messages
+    /// themselves are not copied).
     async fn write(afd: AsyncFd<Fd>, mut rx: mpsc::Receiver<Bytes>, broken: oneshot::Sender<io::Error>) {
-        let mut pending = BytesMut::new();
+        const NEWLINE: Bytes = Bytes::from_static(b"\n");
+        let mut queue: VecDeque<Bytes> = VecDeque::new();
         while let Some(msg) = rx.recv().await {
-            pending.extend_from_slice(&msg);
-            pending.extend_from_slice(b"\n");
-            while pending.len() < 256 * 1024
+            queue.push_back(msg);
+            queue.push_back(NEWLINE);
+            while queue.len() < 512
                 && let Ok(more) = rx.try_recv()
             {
-                pending.extend_from_slice(&more);
-                pending.extend_from_slice(b"\n");
+                queue.push_back(more);
+                queue.push_back(NEWLINE);
             }
-            while !pending.is_empty() {
+            while !queue.is_empty() {
                 let mut guard = match afd.writable().await {
                     Ok(g) => g,
                     Err(e) => {
@@ -324,9 +319,20 @@ pub mod pipes {
                         return;
                     }
                 };
-                match guard.try_io(|fd| io_write(fd.get_ref().0, &pending)) {
+                match guard.try_io(|fd| io_writev(fd.get_ref().0, &queue)) {
                     Err(_would_block) => continue,
-                    Ok(Ok(n)) => pending.advance(n),
+                    Ok(Ok(mut n)) => {
+                        while n > 0 {
+                            let front = queue.front_mut().expect("written bytes were queued");
+                            if n >= front.len() {
+                                n -= front.len();
+                                queue.pop_front();
+                            } else {
+                                front.advance(n);
+                                n = 0;
+                            }
+                        }
+                    }
                     Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
                     Ok(Err(e)) => {
                         let _ = broken.send(e);
@@ -335,6 +341,20 @@ pub mod pipes {
                 }
             }
         }
+    }
+
+    fn io_writev(fd: RawFd, queue: &VecDeque<Bytes>) -> io::Result<usize> {
+        let iov: Vec<libc::iovec> = queue
+            .iter()
+            .take(1024)
+            .map(|b| libc::iovec {
+                iov_base: b.as_ptr() as *mut libc::c_void,
+                iov_len: b.len(),
+            })
+            .collect();
+        // SAFETY: the iovecs point into buffers the queue keeps alive for the call.
+        let n = unsafe { libc::writev(fd, iov.as_ptr(), iov.len() as libc::c_int) };
+        if n < 0 { Err(io::Error::last_os_error()) } else { Ok(n as usize) }
     }
 }
 

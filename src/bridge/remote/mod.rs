@@ -411,26 +411,35 @@ pub fn status_error(status: u16, body: &[u8], ctx: &Ctx) -> RemoteError {
 /// Reads a whole body, refusing one larger than `max`.
 pub async fn read_body(resp: reqwest::Response, max: usize) -> Result<Bytes, RemoteError> {
     use futures_util::StreamExt;
-    if resp.content_length().is_some_and(|n| n as usize > max) {
+    let announced = resp.content_length().map(|n| n as usize);
+    if announced.is_some_and(|n| n > max) {
         return Err(too_large(max));
     }
-    let mut buf = bytes::BytesMut::new();
+    let broke = |e: reqwest::Error| {
+        RemoteError::new("network", format!("the server's answer broke off ({})", e.without_url()))
+    };
     let mut stream = resp.bytes_stream();
+    // A body in one chunk (the usual case) is passed on as it is, without a copy.
+    let Some(first) = stream.next().await.transpose().map_err(broke)? else {
+        return Ok(Bytes::new());
+    };
+    let Some(second) = stream.next().await.transpose().map_err(broke)? else {
+        return if first.len() > max { Err(too_large(max)) } else { Ok(first) };
+    };
+    // Else one buffer of the announced size (no growing by doubling).
+    let mut buf = bytes::BytesMut::with_capacity(announced.unwrap_or(0).max(first.len() + second.len()));
+    buf.extend_from_slice(&first);
+    buf.extend_from_slice(&second);
+    drop((first, second));
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| {
-            RemoteError::new(
-                "network",
-                format!("the server's answer broke off ({})", e.without_url()),
-            )
-        })?;
+        let chunk = chunk.map_err(broke)?;
         if buf.len() + chunk.len() > max {
             return Err(too_large(max));
         }
-        if buf.is_empty() {
-            buf = bytes::BytesMut::from(&chunk[..]);
-        } else {
-            buf.extend_from_slice(&chunk);
-        }
+        buf.extend_from_slice(&chunk);
+    }
+    if buf.len() > max {
+        return Err(too_large(max));
     }
     Ok(buf.freeze())
 }
