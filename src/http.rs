@@ -206,15 +206,18 @@ fn build_client(
     if loopback {
         b = b.no_proxy();
     }
+    let mut roots = Vec::new();
     if let Some(path) = ca_file {
+        use rustls::pki_types::pem::PemObject;
         let pem = std::fs::read(path).with_context(|| format!("reading the CA file {}", path.display()))?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem)
-            .with_context(|| format!("{} holds no usable PEM certificate", path.display()))?;
-        if certs.is_empty() {
+        for cert in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
+            roots.push(cert.with_context(|| format!("{} holds a PEM block that is not a certificate", path.display()))?);
+        }
+        if roots.is_empty() {
             bail!("{} holds no PEM certificate", path.display());
         }
-        b = b.tls_certs_merge(certs);
     }
+    b = b.tls_backend_preconfigured(crate::tls::client_config(roots).context("setting up TLS")?);
     b.build().context("setting up the HTTP client")
 }
 

@@ -7,6 +7,7 @@ mod commands;
 mod http;
 mod logging;
 mod store;
+mod tls;
 mod util;
 
 use std::process::ExitCode;
@@ -21,8 +22,6 @@ fn main() -> ExitCode {
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
     }
-    // TLS through ring: smaller and quicker to build than aws-lc, and all we need.
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = cli::Cli::parse();
     if let Err(e) = logging::init(&cli.log) {
         eprintln!("mcp-valet: {e:#}");
