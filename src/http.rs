@@ -211,7 +211,8 @@ fn build_client(
         use rustls::pki_types::pem::PemObject;
         let pem = std::fs::read(path).with_context(|| format!("reading the CA file {}", path.display()))?;
         for cert in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
-            roots.push(cert.with_context(|| format!("{} holds a PEM block that is not a certificate", path.display()))?);
+            roots
+                .push(cert.with_context(|| format!("{} holds a PEM block that is not a certificate", path.display()))?);
         }
         if roots.is_empty() {
             bail!("{} holds no PEM certificate", path.display());

@@ -38,8 +38,11 @@ struct LazyVerifier {
 impl LazyVerifier {
     fn get(&self) -> Result<&rustls_platform_verifier::Verifier, rustls::Error> {
         let v = self.inner.get_or_init(|| {
-            rustls_platform_verifier::Verifier::new_with_extra_roots(self.extra_roots.iter().cloned(), self.provider.clone())
-                .map(Arc::new)
+            rustls_platform_verifier::Verifier::new_with_extra_roots(
+                self.extra_roots.iter().cloned(),
+                self.provider.clone(),
+            )
+            .map(Arc::new)
         });
         v.as_deref().map_err(Clone::clone)
     }

@@ -603,3 +603,35 @@ fn input_from_a_file_works_too() {
     assert_eq!(lines.len(), 2, "{lines:?}");
     assert_eq!(text(lines.iter().find(|m| m["id"] == 2).unwrap()), "from a file");
 }
+
+#[test]
+fn many_concurrent_requests_that_need_the_client_all_complete() {
+    // More calls at once than mcp-valet lets wait for answer headers (16), each waiting for
+    // the client's answer to an elicitation: the answers must never queue behind the calls.
+    let peer = Peer::start(PeerKind::StatefulJson);
+    let mut v = Valet::spawn(&[&peer.url]);
+    v.handshake();
+    peer.log_until(Duration::from_secs(5), |l| l.iter().any(|e| e["method"] == "GET"));
+    let n = 24;
+    for i in 0..n {
+        v.send(&json!({"jsonrpc":"2.0","id":100 + i,"method":"tools/call","params":{"name":"elicit","arguments":{"message":"Who?"}}}));
+    }
+    let mut done = 0;
+    while done < n {
+        let m = v.recv_within(Duration::from_secs(30));
+        if m["method"] == "elicitation/create" {
+            v.send(&json!({"jsonrpc":"2.0","id":m["id"],"result":{"action":"accept","content":{"name":"valet"}}}));
+        } else if m.get("id").is_some() && m.get("method").is_none() {
+            assert!(text(&m).contains("valet"), "{m}");
+            done += 1;
+        }
+    }
+    // And plain calls beyond the limit queue and complete.
+    for i in 0..40 {
+        v.send(&json!({"jsonrpc":"2.0","id":200 + i,"method":"tools/call","params":{"name":"slow","arguments":{"ms":100}}}));
+    }
+    for _ in 0..40 {
+        let m = v.recv();
+        assert_eq!(text(&m), "slept");
+    }
+}

@@ -47,6 +47,7 @@ pub async fn run(args: &BridgeArgs) -> anyhow::Result<()> {
         max_message: args.max_message_size,
         request_timeout: args.request_timeout,
         max_request_time: args.max_request_time,
+        awaiting: tokio::sync::Semaphore::new(remote::MAX_AWAITING),
     };
     let remote = remote::Remote::new(ctx, args.remote.transport);
 

@@ -242,7 +242,6 @@ pub mod pipes {
         }
     }
 
-
     fn register(fd: RawFd, interest: Interest) -> io::Result<AsyncFd<Fd>> {
         // SAFETY: fds 0 and 1 stay open for the life of the process; nothing closes them.
         unsafe { AsyncFd::register_with_interest(Fd(fd), interest) }.map_err(io::Error::from)
@@ -354,7 +353,11 @@ pub mod pipes {
             .collect();
         // SAFETY: the iovecs point into buffers the queue keeps alive for the call.
         let n = unsafe { libc::writev(fd, iov.as_ptr(), iov.len() as libc::c_int) };
-        if n < 0 { Err(io::Error::last_os_error()) } else { Ok(n as usize) }
+        if n < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(n as usize)
+        }
     }
 }
 

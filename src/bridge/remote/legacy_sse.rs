@@ -77,7 +77,7 @@ impl LegacySse {
             headers.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
             self.ctx.http.client.get(url.clone()).headers(headers)
         };
-        let resp = self.ctx.send(build, deadline).await?;
+        let resp = self.ctx.send(build, false, deadline).await?;
         let status = resp.status().as_u16();
         if !resp.status().is_success() {
             let body = read_body(resp, 64 * 1024).await.unwrap_or_default();
@@ -270,7 +270,7 @@ impl LegacySse {
                     .headers(headers)
                     .body(msg.raw.clone())
             };
-            let resp = self.ctx.send(build, deadline).await?;
+            let resp = self.ctx.send(build, false, deadline).await?;
             let status = resp.status().as_u16();
             match status {
                 200..=299 => return Ok(PostOk::Delivered),

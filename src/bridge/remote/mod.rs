@@ -96,7 +96,16 @@ pub struct Ctx {
     pub request_timeout: Duration,
     /// Bounds one response stream, however long it keeps reporting progress.
     pub max_request_time: Duration,
+    /// Requests waiting for the server's answer headers at once (see `MAX_AWAITING`).
+    pub awaiting: tokio::sync::Semaphore,
 }
+
+/// At most this many requests wait for a server's answer headers at once. On HTTP/1.1 each
+/// one needs a connection of its own (about 40 KB of buffers): like a browser's per-host limit,
+/// this bounds memory without costing throughput, since a server answers the first ones
+/// meanwhile. A request whose answer has started (an SSE stream) no longer counts, nor do the
+/// client's notifications and answers to the server's requests.
+pub const MAX_AWAITING: usize = 16;
 
 impl Ctx {
     pub fn emit(&self, e: Event) {
@@ -151,16 +160,27 @@ impl Ctx {
     /// Sends one request to the MCP server with our credentials. On a 401 (or a 403 for
     /// missing scopes) it signs in, refreshes or asks for more scopes, then sends again; the
     /// client's request simply waits meanwhile. A 401 is never a reason to change transport.
+    /// `queued`: the request takes a turn among `MAX_AWAITING` (POSTs of client requests do;
+    /// notifications and the client's answers, which a waiting request may depend on, never wait).
     pub async fn send(
         &self,
         build: impl Fn(HeaderMap) -> reqwest::RequestBuilder,
+        queued: bool,
         deadline: Instant,
     ) -> Result<reqwest::Response, RemoteError> {
         let mut rounds = 0u32;
         loop {
             let mut headers = self.http.headers.clone();
             let generation = self.auth.apply(&mut headers).await?;
-            let resp = match tokio::time::timeout_at(deadline.into(), build(headers).send()).await {
+            let waiting = async {
+                let _turn = if queued {
+                    self.awaiting.acquire().await.ok()
+                } else {
+                    None
+                };
+                build(headers).send().await
+            };
+            let resp = match tokio::time::timeout_at(deadline.into(), waiting).await {
                 Ok(Ok(r)) => r,
                 Ok(Err(e)) => {
                     let (kind, msg) = crate::http::describe_error(&e, &self.http.url, None);
@@ -416,7 +436,10 @@ pub async fn read_body(resp: reqwest::Response, max: usize) -> Result<Bytes, Rem
         return Err(too_large(max));
     }
     let broke = |e: reqwest::Error| {
-        RemoteError::new("network", format!("the server's answer broke off ({})", e.without_url()))
+        RemoteError::new(
+            "network",
+            format!("the server's answer broke off ({})", e.without_url()),
+        )
     };
     let mut stream = resp.bytes_stream();
     // A body in one chunk (the usual case) is passed on as it is, without a copy.
@@ -424,7 +447,11 @@ pub async fn read_body(resp: reqwest::Response, max: usize) -> Result<Bytes, Rem
         return Ok(Bytes::new());
     };
     let Some(second) = stream.next().await.transpose().map_err(broke)? else {
-        return if first.len() > max { Err(too_large(max)) } else { Ok(first) };
+        return if first.len() > max {
+            Err(too_large(max))
+        } else {
+            Ok(first)
+        };
     };
     // Else one buffer of the announced size (no growing by doubling).
     let mut buf = bytes::BytesMut::with_capacity(announced.unwrap_or(0).max(first.len() + second.len()));

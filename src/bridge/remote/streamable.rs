@@ -236,7 +236,8 @@ impl Streamable {
                 }
             }
         };
-        self.ctx.send(build, deadline).await
+        let queued = body.is_some_and(|m| matches!(m.kind, Kind::Request { .. } | Kind::Batch { .. }));
+        self.ctx.send(build, queued, deadline).await
     }
 
     async fn exchange(&self, msg: &Message, snap: &Snapshot, deadline: Instant) -> Result<Response, RemoteError> {
