@@ -26,7 +26,9 @@ pub struct EventTooLarge;
 #[derive(Debug)]
 pub struct Parser {
     line: BytesMut,
-    data: BytesMut,
+    /// The `data:` lines of the event being read, and their total length with separators.
+    data: Vec<Bytes>,
+    data_len: usize,
     event: String,
     last_id: Option<String>,
     pending_id: Option<String>,
@@ -40,7 +42,8 @@ impl Parser {
     pub fn new(max_event: usize) -> Parser {
         Parser {
             line: BytesMut::new(),
-            data: BytesMut::new(),
+            data: Vec::new(),
+            data_len: 0,
             event: String::new(),
             last_id: None,
             pending_id: None,
@@ -66,53 +69,59 @@ impl Parser {
     pub fn reset_stream(&mut self) {
         self.line.clear();
         self.data.clear();
+        self.data_len = 0;
         self.event.clear();
         self.pending_id = None;
         self.skip_lf = false;
         self.at_start = true;
     }
 
-    /// Feeds a chunk; complete events are appended to `out`.
-    pub fn feed(&mut self, mut chunk: &[u8], out: &mut Vec<Event>) -> Result<(), EventTooLarge> {
+    /// Feeds a chunk; complete events are appended to `out`. A line that lies whole in one
+    /// chunk, and the data of an event with one `data:` line, are not copied.
+    pub fn feed(&mut self, chunk: &Bytes, out: &mut Vec<Event>) -> Result<(), EventTooLarge> {
+        let mut pos = 0;
         if self.at_start && !chunk.is_empty() {
             // A UTF-8 byte order mark may start the stream; it may arrive split, so only
             // strip it when whole (servers do not split three bytes in practice).
-            if let Some(rest) = chunk.strip_prefix(b"\xEF\xBB\xBF") {
-                chunk = rest;
+            if chunk.starts_with(b"\xEF\xBB\xBF") {
+                pos = 3;
             }
             self.at_start = false;
         }
-        while !chunk.is_empty() {
+        while pos < chunk.len() {
             if self.skip_lf {
                 self.skip_lf = false;
-                if chunk[0] == b'\n' {
-                    chunk = &chunk[1..];
+                if chunk[pos] == b'\n' {
+                    pos += 1;
                     continue;
                 }
             }
-            match memchr::memchr2(b'\n', b'\r', chunk) {
+            match memchr::memchr2(b'\n', b'\r', &chunk[pos..]) {
                 Some(i) => {
-                    self.line.extend_from_slice(&chunk[..i]);
-                    if chunk[i] == b'\r' {
-                        self.skip_lf = true;
-                    }
-                    chunk = &chunk[i + 1..];
-                    let line = self.line.split().freeze();
-                    self.process_line(&line, out);
+                    let end = pos + i;
+                    self.skip_lf = chunk[end] == b'\r';
+                    let line = if self.line.is_empty() {
+                        chunk.slice(pos..end)
+                    } else {
+                        self.line.extend_from_slice(&chunk[pos..end]);
+                        self.line.split().freeze()
+                    };
+                    pos = end + 1;
+                    self.process_line(line, out);
                 }
                 None => {
-                    self.line.extend_from_slice(chunk);
-                    chunk = &[];
+                    self.line.extend_from_slice(&chunk[pos..]);
+                    pos = chunk.len();
                 }
             }
-            if self.line.len() + self.data.len() > self.max_event {
+            if self.line.len() + self.data_len > self.max_event {
                 return Err(EventTooLarge);
             }
         }
         Ok(())
     }
 
-    fn process_line(&mut self, line: &[u8], out: &mut Vec<Event>) {
+    fn process_line(&mut self, line: Bytes, out: &mut Vec<Event>) {
         if line.is_empty() {
             self.dispatch(out);
             return;
@@ -120,24 +129,24 @@ impl Parser {
         if line[0] == b':' {
             return; // comment, e.g. a keep-alive
         }
-        let (field, value) = match memchr::memchr(b':', line) {
+        let (field, value) = match memchr::memchr(b':', &line) {
             Some(i) => {
-                let v = &line[i + 1..];
-                (&line[..i], v.strip_prefix(b" ").unwrap_or(v))
+                let start = if line.get(i + 1) == Some(&b' ') { i + 2 } else { i + 1 };
+                (line.slice(..i), line.slice(start..))
             }
-            None => (line, &b""[..]),
+            None => (line.clone(), Bytes::new()),
         };
-        match field {
+        match &field[..] {
             b"data" => {
-                self.data.extend_from_slice(value);
-                self.data.extend_from_slice(b"\n");
+                self.data_len += value.len() + 1;
+                self.data.push(value);
             }
-            b"event" => self.event = String::from_utf8_lossy(value).into_owned(),
+            b"event" => self.event = String::from_utf8_lossy(&value).into_owned(),
             b"id" if !value.contains(&0) => {
-                self.pending_id = Some(String::from_utf8_lossy(value).into_owned());
+                self.pending_id = Some(String::from_utf8_lossy(&value).into_owned());
             }
             b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
-                if let Ok(ms) = std::str::from_utf8(value).unwrap_or("").parse::<u64>() {
+                if let Ok(ms) = std::str::from_utf8(&value).unwrap_or("").parse::<u64>() {
                     self.retry = Some(Duration::from_millis(ms));
                 }
             }
@@ -150,18 +159,25 @@ impl Parser {
             self.last_id = if id.is_empty() { None } else { Some(id) };
         }
         let event = std::mem::take(&mut self.event);
-        if self.data.is_empty() {
-            return; // e.g. a priming event that only carries an id
-        }
-        let mut data = self.data.split();
-        data.truncate(data.len() - 1); // the final "\n"
+        self.data_len = 0;
+        let data = match self.data.len() {
+            0 => return, // e.g. a priming event that only carries an id
+            1 => self.data.pop().expect("one data line"),
+            _ => {
+                let mut joined = BytesMut::with_capacity(self.data.iter().map(|d| d.len() + 1).sum());
+                for (n, d) in self.data.drain(..).enumerate() {
+                    if n > 0 {
+                        joined.extend_from_slice(b"\n");
+                    }
+                    joined.extend_from_slice(&d);
+                }
+                joined.freeze()
+            }
+        };
         if data.is_empty() {
             return; // nothing a JSON-RPC peer could use
         }
-        out.push(Event {
-            event,
-            data: data.freeze(),
-        });
+        out.push(Event { event, data });
     }
 }
 
@@ -173,7 +189,7 @@ mod tests {
         let mut p = Parser::new(1 << 20);
         let mut out = Vec::new();
         for c in chunks {
-            p.feed(c, &mut out).unwrap();
+            p.feed(&Bytes::copy_from_slice(c), &mut out).unwrap();
         }
         (out, p)
     }
@@ -218,9 +234,22 @@ mod tests {
     }
 
     #[test]
+    fn a_data_line_within_one_chunk_is_not_copied() {
+        let chunk = Bytes::from_static(b"event: message\ndata: {\"a\":1}\n\n");
+        let mut p = Parser::new(1 << 20);
+        let mut out = Vec::new();
+        p.feed(&chunk, &mut out).unwrap();
+        assert_eq!(&out[0].data[..], br#"{"a":1}"#);
+        assert!(chunk.as_ptr_range().contains(&out[0].data.as_ptr()));
+    }
+
+    #[test]
     fn oversized_event_is_refused() {
         let mut p = Parser::new(16);
         let mut out = Vec::new();
-        assert!(p.feed(b"data: 0123456789abcdef0123\n", &mut out).is_err());
+        assert!(
+            p.feed(&Bytes::from_static(b"data: 0123456789abcdef0123\n"), &mut out)
+                .is_err()
+        );
     }
 }
