@@ -61,7 +61,12 @@ pub async fn run(args: &BridgeArgs) -> anyhow::Result<()> {
         max_request_time: args.max_request_time,
         max_message: args.max_message_size,
     };
-    relay::run(remote, events_rx, in_rx, out_tx, broken_rx, opts).await;
+    // A task of its own rather than the runtime's `block_on` future: waking that one makes
+    // the scheduler poll for I/O once more before running it, a system call per message.
+    let relay = tokio::spawn(relay::run(remote, events_rx, in_rx, out_tx, broken_rx, opts));
+    if let Err(e) = relay.await {
+        tracing::error!("the relay stopped: {e}");
+    }
     // The relay dropped its end of the stdout queue: wait until everything is written.
     match writer {
         Writer::Task(t) => {

@@ -281,7 +281,14 @@ pub mod pipes {
                     framer.finish(&mut out);
                     break Input::Eof;
                 }
-                Ok(Ok(n)) => framer.feed(&buf[..n], &mut out),
+                Ok(Ok(n)) => {
+                    framer.feed(&buf[..n], &mut out);
+                    // A short read emptied the pipe: wait for the poller instead of reading
+                    // again only to hear "would block".
+                    if n < buf.len() {
+                        guard.clear_ready();
+                    }
+                }
                 Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Ok(Err(e)) => break Input::Failed(e),
             }
