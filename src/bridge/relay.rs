@@ -50,6 +50,7 @@ enum Closing {
 }
 
 pub struct Relay {
+    queued: Arc<Queued>,
     remote: Arc<Remote>,
     out: mpsc::Sender<Bytes>,
     dispatch: mpsc::Sender<Message>,
@@ -72,8 +73,10 @@ pub async fn run(
     opts: Options,
 ) {
     let (dispatch, queue) = mpsc::channel(1024);
-    tokio::spawn(dispatcher(remote.clone(), queue));
+    let queued = Arc::new(Queued::default());
+    tokio::spawn(dispatcher(remote.clone(), queue, queued.clone()));
     let mut relay = Relay {
+        queued,
         remote: remote.clone(),
         out,
         dispatch,
@@ -137,10 +140,27 @@ pub async fn run(
 }
 
 /// Hands messages to the remote in the order the client sent them.
-async fn dispatcher(remote: Arc<Remote>, mut queue: mpsc::Receiver<Message>) {
+async fn dispatcher(remote: Arc<Remote>, mut queue: mpsc::Receiver<Message>, queued: Arc<Queued>) {
     while let Some(msg) = queue.recv().await {
         let permit = remote.admit(&msg).await;
         tokio::spawn(remote.clone().send(msg, permit));
+        queued.done();
+    }
+}
+
+/// Messages handed to the dispatcher and not yet sent on their way.
+#[derive(Default)]
+struct Queued(std::sync::atomic::AtomicUsize);
+
+impl Queued {
+    fn get(&self) -> usize {
+        self.0.load(std::sync::atomic::Ordering::Acquire)
+    }
+    fn add(&self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+    fn done(&self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
     }
 }
 
@@ -150,8 +170,17 @@ impl Relay {
         let _ = self.out.send(msg).await;
     }
 
+    /// Hands a message to the remote side, in order: straight away when nothing is queued
+    /// before it and its turn is free (the usual case), else through the dispatcher.
     async fn forward(&mut self, msg: Message) {
         self.inflight += 1;
+        if self.queued.get() == 0
+            && let Some(permit) = self.remote.try_admit(&msg)
+        {
+            tokio::spawn(self.remote.clone().send(msg, permit));
+            return;
+        }
+        self.queued.add();
         if self.dispatch.send(msg).await.is_err() {
             self.inflight -= 1;
         }

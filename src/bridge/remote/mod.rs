@@ -262,14 +262,27 @@ impl Remote {
         })
     }
 
+    fn exclusive(&self, msg: &Message) -> bool {
+        let lifecycle = msg.is_request("initialize") || msg.is_notification("notifications/initialized");
+        self.active.get().is_none() || lifecycle
+    }
+
     /// Waits for this message's turn. Call in the order the client sent the messages.
     pub async fn admit(&self, msg: &Message) -> Permit {
-        let lifecycle = msg.is_request("initialize") || msg.is_notification("notifications/initialized");
-        if self.active.get().is_some() && !lifecycle {
+        if self.exclusive(msg) {
+            Permit::Exclusive(self.gate.clone().write_owned().await)
+        } else {
             drop(self.gate.read().await);
             Permit::Shared
+        }
+    }
+
+    /// The message's turn if it is free right now.
+    pub fn try_admit(&self, msg: &Message) -> Option<Permit> {
+        if self.exclusive(msg) {
+            self.gate.clone().try_write_owned().ok().map(Permit::Exclusive)
         } else {
-            Permit::Exclusive(self.gate.clone().write_owned().await)
+            self.gate.try_read().ok().map(|_| Permit::Shared)
         }
     }
 
