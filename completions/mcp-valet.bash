@@ -154,7 +154,7 @@ _mcp__valet() {
             return 0
             ;;
         mcp__subcmd__valet__subcmd__login)
-            opts="-H -v -q -h --header --header-file --transport --allow-http --ca-file --connect-timeout --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --profile --token-store --verbose --quiet --log-file --help"
+            opts="-H -v -q -h --header --header-file --transport --allow-http --ca-file --connect-timeout --with-token --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --profile --token-store --verbose --quiet --log-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

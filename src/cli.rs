@@ -60,6 +60,11 @@ pub struct LoginArgs {
     #[command(flatten)]
     pub remote: RemoteArgs,
 
+    /// Read a token (an API key the server accepts as a bearer token) from stdin and keep it
+    /// in the token store instead of signing in: `mcp-valet login URL --with-token < key.txt`.
+    #[arg(long)]
+    pub with_token: bool,
+
     #[command(flatten)]
     pub auth: AuthArgs,
 }

@@ -325,6 +325,70 @@ fn a_rejected_authorization_header_is_named_in_the_error() {
 }
 
 #[test]
+fn a_token_kept_with_login_with_token_is_sent_and_a_rejected_one_says_what_to_do() {
+    let key = "api-key-0123456789abcdef";
+    let peer = Peer::start_with(PeerKind::StatefulJson, &["--require-bearer", key]);
+    let home = common::valet::temp_home();
+    let home_s = home.path().to_str().unwrap();
+    let env = [("MCP_VALET_HOME", home_s), ("MCP_VALET_TOKEN_STORE", "file")];
+    let keep = |input: &str| {
+        let mut c = std::process::Command::new(bin());
+        c.args(["login", &peer.url, "--with-token"])
+            .envs(env)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let run = |args: &[&str]| {
+        std::process::Command::new(bin())
+            .args(args)
+            .envs(env)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    };
+
+    let out = keep("");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("got nothing"));
+
+    let out = keep(&format!("{key}\n"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("Kept the token") && !err.contains(key), "{err}");
+    assert!(out.stdout.is_empty());
+
+    // The bridge sends it, with no -H.
+    let mut v = Valet::spawn_env(&[&peer.url], &env);
+    v.handshake();
+    assert_eq!(text(&echo(&mut v, 1, "kept")), "kept");
+    let (status, _) = v.wait_within(Duration::from_secs(10));
+    assert!(status.success());
+    assert!(peer.log().iter().all(|e| e["headers"]["authorization-present"] == true));
+
+    let s = String::from_utf8(run(&["status", &peer.url]).stdout).unwrap();
+    assert!(s.contains("kept with `login --with-token`") && !s.contains(key), "{s}");
+    let out = run(&["token", &peer.url]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), key);
+
+    // A token the server rejects: one clear error, no sign-in attempt.
+    assert!(keep("not-the-key").status.success());
+    let mut v = Valet::spawn_env(&[&peer.url], &env);
+    let r = v.call(0, "initialize", init_params("2025-11-25"));
+    let e = valet_error(&r);
+    assert_eq!(e["data"]["kind"], "login_required", "{r}");
+    assert!(e["message"].as_str().unwrap().contains("--with-token"), "{r}");
+    assert!(!v.stderr().contains("not-the-key"));
+
+    // Signing out forgets it.
+    assert!(run(&["logout", &peer.url]).status.success());
+    assert_eq!(run(&["token", &peer.url]).status.code(), Some(4));
+}
+
+#[test]
 fn logs_go_to_stderr_or_to_the_log_file_never_to_stdout() {
     let peer = Peer::start(PeerKind::StatefulSse);
     let dir = tempfile::tempdir().unwrap();

@@ -22,6 +22,10 @@ use crate::store::ids::fnv1a64;
 use crate::store::{EntryKey, EntryMeta, Lock, Secret, Secrets, Store};
 use crate::util::unix_now;
 
+/// The issuer recorded for a token the user gave (`login --with-token`): no authorization
+/// server stands behind it.
+pub const STATIC_ISSUER: &str = "";
+
 /// Refresh this long before the access token expires.
 const EXPIRY_MARGIN: i64 = 60;
 /// Sign-ins in a row without a request going through, before giving up (a server that keeps
@@ -167,17 +171,23 @@ impl OAuth {
     /// A 401: refresh once if we sent a token that can be refreshed, else sign in.
     pub async fn unauthorized(&self, challenge: &Challenge, sent: Option<u64>) -> Result<(), AuthError> {
         let _one = self.flight.lock().await;
-        let (changed, refreshable) = {
+        let (changed, refreshable, kept) = {
             let st = self.state();
             let changed = match sent {
                 Some(g) => g != st.generation,
                 None => st.held.is_some(),
             };
             let refreshable = sent.is_some() && st.held.as_ref().is_some_and(|h| h.secrets.refresh_token.is_some());
-            (changed, refreshable)
+            let kept = sent.is_some() && st.held.as_ref().is_some_and(|h| h.key.issuer == STATIC_ISSUER);
+            (changed, refreshable, kept)
         };
         if changed {
             return Ok(()); // the token changed while this request was out: just send again
+        }
+        if kept {
+            return Err(AuthError::login_required(
+                "the server rejected the token kept with `login --with-token`; keep a new one the same way",
+            ));
         }
         if refreshable {
             match self.refresh().await {
@@ -438,6 +448,36 @@ impl OAuth {
             secret,
             auth,
         })
+    }
+
+    /// Keeps a token given by the user (`login --with-token`) for this server.
+    pub async fn keep_static_token(&self, token: Secret) -> Result<crate::store::Backend, AuthError> {
+        let key = EntryKey {
+            resource: self.resource_key.clone(),
+            issuer: STATIC_ISSUER.into(),
+            client_id: String::new(),
+            profile: self.settings.profile.clone(),
+        };
+        let secrets = Secrets {
+            access_token: Some(token),
+            ..Secrets::default()
+        };
+        let _lock = self.lock().await?;
+        // The kept token replaces any sign-in for this server, so that a later refresh of an
+        // older login cannot make that login the newest again.
+        let store = self.store.clone();
+        let (resource, profile) = (self.resource_key.clone(), self.settings.profile.clone());
+        tokio::task::spawn_blocking(move || -> crate::store::Result<()> {
+            for (old, _) in store.find(&resource, profile.as_deref())? {
+                store.delete(&old)?;
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| AuthError::new(format!("updating the token store failed: {e}")))?
+        .map_err(AuthError::store)?;
+        self.save(key, EntryMeta::default(), secrets).await?;
+        Ok(self.store.backend())
     }
 
     /// A usable access token for scripts (`mcp-valet token`): refreshed when it is about to

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::auth::{OAuth, Settings};
 use crate::cli::LoginArgs;
 use crate::http::HttpConfig;
-use crate::store::Store;
+use crate::store::{Secret, Store};
 
 pub async fn run(args: &LoginArgs) -> anyhow::Result<u8> {
     let http = HttpConfig::from_args(&args.remote)?;
@@ -17,6 +17,20 @@ pub async fn run(args: &LoginArgs) -> anyhow::Result<u8> {
     let store = Arc::new(Store::open(&settings.store).map_err(|e| anyhow::anyhow!("opening the token store: {e}"))?);
     let host = http.url.host_str().unwrap_or("the server").to_owned();
     let oauth = OAuth::new(http, settings, store, true);
+    if args.with_token {
+        let mut token = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut token)?;
+        let token = token.trim();
+        if token.is_empty() || token.contains(char::is_whitespace) {
+            anyhow::bail!(
+                "--with-token reads one token from stdin, and got {}",
+                if token.is_empty() { "nothing" } else { "several words" }
+            );
+        }
+        let backend = oauth.keep_static_token(Secret::new(token)).await?;
+        eprintln!("Kept the token for {host} (in the {backend} store); it is sent as a bearer token.");
+        return Ok(0);
+    }
     let outcome = oauth.login().await?;
     if !outcome.signed_in {
         eprintln!("{host} does not require signing in.");

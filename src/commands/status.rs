@@ -82,8 +82,12 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<u8> {
                 "  account:       {}",
                 r.account.unwrap_or("(not disclosed by the server)")
             )?;
-            writeln!(out, "  issuer:        {}", r.issuer)?;
-            writeln!(out, "  client id:     {}", r.client_id)?;
+            if r.issuer.is_empty() {
+                writeln!(out, "  token:         kept with `login --with-token`")?;
+            } else {
+                writeln!(out, "  issuer:        {}", r.issuer)?;
+                writeln!(out, "  client id:     {}", r.client_id)?;
+            }
             if !r.scopes.is_empty() {
                 writeln!(out, "  scopes:        {}", r.scopes.join(" "))?;
             }
