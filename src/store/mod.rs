@@ -562,17 +562,9 @@ impl Store {
             secrets: new_ref.clone(),
             extra: Map::new(),
         };
-        let old = match self.modify_state(|st| Ok((st.put_entry(rec), true))) {
-            Ok(old) => old,
-            Err(e) => {
-                if let Some(r) = &new_ref {
-                    let _ = self.delete_secret(r);
-                }
-                return Err(e);
-            }
-        };
+        let old = self.put_or_undo(new_ref.as_ref(), |st| st.put_entry(rec).and_then(|o| o.secrets))?;
         fail_point!(self, State);
-        self.drop_replaced(old.and_then(|o| o.secrets), new_ref.as_ref(), &key.resource);
+        self.drop_replaced(old, new_ref.as_ref(), &key.resource);
         Ok(())
     }
 
@@ -640,17 +632,9 @@ impl Store {
             secrets: new_ref.clone(),
             extra: Map::new(),
         };
-        let old = match self.modify_state(|st| Ok((st.put_registration(rec), true))) {
-            Ok(old) => old,
-            Err(e) => {
-                if let Some(r) = &new_ref {
-                    let _ = self.delete_secret(r);
-                }
-                return Err(e);
-            }
-        };
+        let old = self.put_or_undo(new_ref.as_ref(), |st| st.put_registration(rec).and_then(|o| o.secrets))?;
         fail_point!(self, State);
-        self.drop_replaced(old.and_then(|o| o.secrets), new_ref.as_ref(), &issuer);
+        self.drop_replaced(old, new_ref.as_ref(), &issuer);
         Ok(())
     }
 
@@ -954,6 +938,21 @@ impl Store {
                 ))
             }),
         }
+    }
+
+    /// Records a login or registration in the state file (`put` returns the secret reference of
+    /// the record it replaced); when that fails, removes the secret just written for it, so
+    /// that nothing points nowhere and nothing is orphaned.
+    fn put_or_undo(
+        &self,
+        written: Option<&SecretRef>,
+        put: impl FnOnce(&mut StateFile) -> Option<SecretRef>,
+    ) -> Result<Option<SecretRef>> {
+        self.modify_state(|st| Ok((put(st), true))).inspect_err(|_| {
+            if let Some(r) = written {
+                let _ = self.delete_secret(r);
+            }
+        })
     }
 
     /// Removes the secrets a save or a delete replaced, unless they are the ones kept. A
