@@ -1250,39 +1250,25 @@ mod tests {
     }
 
     #[test]
-    fn open_is_lazy_and_cheap() {
+    fn open_is_lazy() {
+        // Opening reads nothing and creates nothing until a login is asked for; how fast that
+        // is, is the benchmark's business, not a test's.
         let d = tempfile::tempdir().unwrap();
         let home = d.path().join("home");
-        let t = std::time::Instant::now();
-        for _ in 0..100 {
-            let s = Store::open(&StoreOptions {
-                backend: None,
-                home: Some(home.clone()),
-            })
-            .unwrap();
-            assert!(s.find("https://x", None).unwrap().is_empty());
-            assert!(s.describe().state_file.is_some());
-        }
-        let per = t.elapsed() / 100;
+        let opts = StoreOptions {
+            backend: None,
+            home: Some(home.clone()),
+        };
+        let s = Store::open(&opts).unwrap();
+        assert!(s.find("https://x", None).unwrap().is_empty());
+        assert!(s.describe().state_file.is_some());
         assert!(!home.exists(), "reading created files");
-        assert!(per < Duration::from_millis(15), "open + find took {per:?}");
-        // With a state file of 20 logins to read.
         let f = open(&home, Backend::File);
         for n in 0..20 {
             f.save(&key(n), &meta("a"), &secrets("a")).unwrap();
         }
-        let t = std::time::Instant::now();
-        for _ in 0..100 {
-            let s = Store::open(&StoreOptions {
-                backend: None,
-                home: Some(home.clone()),
-            })
-            .unwrap();
-            assert_eq!(s.find(&key(7).resource, None).unwrap().len(), 1);
-        }
-        let per = t.elapsed() / 100;
-        println!("open + find with 20 logins: {per:?}");
-        assert!(per < Duration::from_millis(15), "open + find took {per:?}");
+        let s = Store::open(&opts).unwrap();
+        assert_eq!(s.find(&key(7).resource, None).unwrap().len(), 1);
     }
 
     #[test]
