@@ -16,7 +16,7 @@ use anyhow::{Context, bail};
 use reqwest::header::HeaderMap;
 use url::Url;
 
-pub use session::{OAuth, resource_key};
+pub use session::{OAuth, STATIC_ISSUER, resource_key};
 
 use crate::bridge::remote::RemoteError;
 use crate::cli::AuthArgs;

@@ -82,7 +82,7 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<u8> {
                 "  account:       {}",
                 r.account.unwrap_or("(not disclosed by the server)")
             )?;
-            if r.issuer.is_empty() {
+            if r.issuer == crate::auth::STATIC_ISSUER {
                 writeln!(out, "  token:         kept with `login --with-token`")?;
             } else {
                 writeln!(out, "  issuer:        {}", r.issuer)?;
