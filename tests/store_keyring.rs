@@ -25,7 +25,7 @@ use serde_json::Value;
 
 mod common;
 
-use common::keyring::{find_tool, is_child, passed, private_home, run_child, run_in_keyring_session, this_test};
+use common::keyring::{find_tool, in_keyring_session, is_child, passed, private_home, run_child, this_test};
 use store::{Backend, CrashAfter, EntryKey, EntryMeta, Registration, Secret, Secrets, Store, StoreOptions};
 
 /// Warnings to stderr, as the real program logs them.
@@ -136,8 +136,7 @@ fn no_secret_in_state(home: &Path) {
 #[test]
 fn keyring_round_trip() {
     const NAME: &str = "keyring_round_trip";
-    if !is_child(NAME) {
-        run_in_keyring_session(NAME);
+    if !in_keyring_session(NAME) {
         return;
     }
     init_logging();
@@ -269,8 +268,7 @@ fn keyring_round_trip() {
 #[test]
 fn keyring_large_tokens_and_chunks() {
     const NAME: &str = "keyring_large_tokens_and_chunks";
-    if !is_child(NAME) {
-        run_in_keyring_session(NAME);
+    if !in_keyring_session(NAME) {
         return;
     }
     init_logging();
@@ -371,8 +369,7 @@ fn keyring_saver_grandchild() {
 #[test]
 fn keyring_kill_9_during_saves() {
     const NAME: &str = "keyring_kill_9_during_saves";
-    if !is_child(NAME) {
-        run_in_keyring_session(NAME);
+    if !in_keyring_session(NAME) {
         return;
     }
     let d = tempfile::tempdir().unwrap();

@@ -86,6 +86,16 @@ pub fn run_child(mut c: Command) -> (bool, String) {
     }
 }
 
+/// `true` in the child, where scenario `name` runs; in the parent, runs the scenario in its own
+/// keyring session (or skips it, see below) and returns `false`.
+pub fn in_keyring_session(name: &str) -> bool {
+    if is_child(name) {
+        return true;
+    }
+    run_in_keyring_session(name);
+    false
+}
+
 /// In the parent: runs scenario `name` in a fresh D-Bus session with an unlocked
 /// gnome-keyring. Returns `false` when it was skipped.
 pub fn run_in_keyring_session(name: &str) -> bool {
