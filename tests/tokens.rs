@@ -10,7 +10,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::auth::{Stack, fake_browser};
-use common::keyring::{is_child, run_in_keyring_session};
+use common::keyring::in_keyring_session;
 use common::valet::{Valet, bin, init_params, text};
 use serde_json::{Value, json};
 
@@ -188,6 +188,46 @@ fn status_token_and_logout() {
 }
 
 #[test]
+fn a_kept_token_replaces_the_sign_in_and_revokes_it() {
+    let stack = Stack::start(&[], &[]);
+    let home = tempfile::tempdir().unwrap();
+    let env = env(home.path());
+    assert!(run(&["login", &stack.mcp], &env).status.success());
+    assert_eq!(stack.as_stats()["revocations"].as_u64().unwrap_or(0), 0);
+
+    let mut c = Command::new(bin());
+    c.args(["login", &stack.mcp, "--with-token"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in &env {
+        c.env(k, v);
+    }
+    let mut child = c.spawn().unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"an-api-key\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && err.contains("replaces the earlier sign-in"),
+        "{err}"
+    );
+    assert!(
+        stack.as_stats()["revocations"].as_u64().unwrap() >= 1,
+        "the replaced sign-in was revoked at the server"
+    );
+
+    let s = String::from_utf8(run(&["status", &stack.mcp], &env).stdout).unwrap();
+    assert!(
+        s.contains("kept with `login --with-token`") && !s.contains("issuer:"),
+        "{s}"
+    );
+    let rows: Value = serde_json::from_slice(&run(&["status", "--json"], &env).stdout).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 1, "{rows}");
+    let out = run(&["token", &stack.mcp], &env);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "an-api-key");
+}
+
+#[test]
 fn a_dead_refresh_token_means_login_required_not_a_crash() {
     let stack = Stack::start(&["--access-ttl", "2", "--refresh-ttl", "3"], &[]);
     let home = tempfile::tempdir().unwrap();
@@ -207,8 +247,7 @@ fn a_dead_refresh_token_means_login_required_not_a_crash() {
 #[test]
 fn no_token_in_any_file_or_log_when_the_keyring_holds_them() {
     const NAME: &str = "no_token_in_any_file_or_log_when_the_keyring_holds_them";
-    if !is_child(NAME) {
-        run_in_keyring_session(NAME);
+    if !in_keyring_session(NAME) {
         return;
     }
     let stack = Stack::start(&["--access-ttl", "3"], &[]);

@@ -450,8 +450,9 @@ impl OAuth {
         })
     }
 
-    /// Keeps a token given by the user (`login --with-token`) for this server.
-    pub async fn keep_static_token(&self, token: Secret) -> Result<crate::store::Backend, AuthError> {
+    /// Keeps a token given by the user (`login --with-token`) for this server; returns where,
+    /// and how many earlier logins it replaced.
+    pub async fn keep_static_token(&self, token: Secret) -> Result<(crate::store::Backend, usize), AuthError> {
         let key = EntryKey {
             resource: self.resource_key.clone(),
             issuer: STATIC_ISSUER.into(),
@@ -463,21 +464,35 @@ impl OAuth {
             ..Secrets::default()
         };
         let _lock = self.lock().await?;
-        // The kept token replaces any sign-in for this server, so that a later refresh of an
-        // older login cannot make that login the newest again.
+        // The kept token replaces any sign-in for this server (so that a later refresh of an
+        // older login cannot make that login the newest again); like `logout`, the replaced
+        // tokens are revoked where the server offers it.
         let store = self.store.clone();
         let (resource, profile) = (self.resource_key.clone(), self.settings.profile.clone());
-        tokio::task::spawn_blocking(move || -> crate::store::Result<()> {
+        let replaced = tokio::task::spawn_blocking(move || -> crate::store::Result<Vec<_>> {
+            let mut v = Vec::new();
             for (old, _) in store.find(&resource, profile.as_deref())? {
-                store.delete(&old)?;
+                if let Some((meta, secrets)) = store.load(&old)? {
+                    v.push((old, meta, secrets));
+                }
             }
-            Ok(())
+            Ok(v)
         })
         .await
-        .map_err(|e| AuthError::new(format!("updating the token store failed: {e}")))?
+        .map_err(|e| AuthError::new(format!("reading the token store failed: {e}")))?
         .map_err(AuthError::store)?;
+        for (old, meta, secrets) in &replaced {
+            if let Err(e) = self.revoke(old, meta, secrets).await {
+                tracing::warn!("revoking the replaced sign-in failed ({e}); its tokens expire on their own");
+            }
+            let (store, old) = (self.store.clone(), old.clone());
+            tokio::task::spawn_blocking(move || store.delete(&old))
+                .await
+                .map_err(|e| AuthError::new(format!("updating the token store failed: {e}")))?
+                .map_err(AuthError::store)?;
+        }
         self.save(key, EntryMeta::default(), secrets).await?;
-        Ok(self.store.backend())
+        Ok((self.store.backend(), replaced.len()))
     }
 
     /// A usable access token for scripts (`mcp-valet token`): refreshed when it is about to

@@ -27,8 +27,13 @@ pub async fn run(args: &LoginArgs) -> anyhow::Result<u8> {
                 if token.is_empty() { "nothing" } else { "several words" }
             );
         }
-        let backend = oauth.keep_static_token(Secret::new(token)).await?;
-        eprintln!("Kept the token for {host} (in the {backend} store); it is sent as a bearer token.");
+        let (backend, replaced) = oauth.keep_static_token(Secret::new(token)).await?;
+        let replaced = match replaced {
+            0 => String::new(),
+            1 => " It replaces the earlier sign-in.".into(),
+            n => format!(" It replaces {n} earlier sign-ins."),
+        };
+        eprintln!("Kept the token for {host} (in the {backend} store); it is sent as a bearer token.{replaced}");
         return Ok(0);
     }
     let outcome = oauth.login().await?;
