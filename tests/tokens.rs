@@ -32,7 +32,11 @@ fn run(args: &[&str], env: &[(String, String)]) -> Output {
     let mut c = Command::new(bin());
     c.args(args).stdin(Stdio::null());
     for (k, v) in env {
-        c.env(k, v);
+        if v.is_empty() {
+            c.env_remove(k);
+        } else {
+            c.env(k, v);
+        }
     }
     c.output().unwrap()
 }
@@ -339,4 +343,95 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
+}
+
+/// The line of /proc/keys for the live key described `desc` (among the keys the caller may
+/// view; an invalidated, revoked or dead key stays listed until the kernel collects it).
+#[cfg(target_os = "linux")]
+fn proc_key(desc: &str) -> Option<String> {
+    std::fs::read_to_string("/proc/keys")
+        .unwrap()
+        .lines()
+        .find(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            f.get(8) == Some(&format!("{desc}:").as_str()) && !f[1].contains(['i', 'R', 'D'])
+        })
+        .map(str::to_owned)
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_keyring_login_starts_from_the_kernel_copy_of_its_access_token() {
+    const NAME: &str = "a_keyring_login_starts_from_the_kernel_copy_of_its_access_token";
+    if !in_keyring_session(NAME) {
+        return;
+    }
+    let stack = Stack::start(&["--access-ttl", "40"], &[]);
+    let home = tempfile::tempdir().unwrap();
+    let env = vec![
+        ("MCP_VALET_HOME".to_owned(), home.path().to_str().unwrap().to_owned()),
+        ("BROWSER".to_owned(), fake_browser()),
+        ("MCP_VALET_TOKEN_STORE".to_owned(), String::new()), // the default: the OS keyring
+    ];
+    let out = run(&["login", &stack.mcp], &env);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // The keyring holds every token; the kernel a copy of the access token alone, for no
+    // longer than the token lives, readable by this user only.
+    let state: Value = serde_json::from_slice(&std::fs::read(home.path().join("state.json")).unwrap()).unwrap();
+    let account = state["entries"][0]["secrets"]["account"].as_str().unwrap().to_owned();
+    assert_eq!(state["entries"][0]["secrets"]["backend"], "keyring", "{state}");
+    let out = Command::new("secret-tool")
+        .args(["lookup", "service", "mcp-valet", "username", &account])
+        .output()
+        .unwrap();
+    let payload: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let access = payload["access_token"].as_str().unwrap().to_owned();
+    assert!(payload["refresh_token"].is_string());
+    let desc = format!("mcp-valet:{account}");
+    let line = proc_key(&desc).unwrap_or_else(|| panic!("no kernel key {desc}"));
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    let ttl: u64 = fields[3]
+        .strip_suffix('s')
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(u64::MAX);
+    assert!(ttl <= 40, "the copy outlives the token: {line}");
+    assert!(fields[4].ends_with("0000"), "group and others get nothing: {line}");
+    assert_eq!(fields[7], "user", "{line}");
+    // Its size (the last column) is the access token's: nothing else is copied.
+    assert_eq!(fields[9].parse::<usize>().ok(), Some(access.len()), "{line}");
+
+    // With no D-Bus session at all, a new process still gets the token: no keyring round trip.
+    let mut no_bus = env.clone();
+    no_bus.push((
+        "DBUS_SESSION_BUS_ADDRESS".to_owned(),
+        format!("unix:path={}/no-bus", home.path().display()),
+    ));
+    let out = run(&["token", &stack.mcp], &no_bus);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), access);
+    let envs: Vec<(&str, &str)> = no_bus.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut v = Valet::spawn_env(&[&stack.mcp], &envs);
+    v.handshake();
+    assert!(text(&v.tool(1, "whoami", json!({}))).contains("ada"));
+    let (st, _) = v.wait_within(Duration::from_secs(10));
+    assert!(st.success());
+    // Turned off, the keyring is the only source, and it is not reachable.
+    let mut off = no_bus.clone();
+    off.push(("MCP_VALET_KERNEL_CACHE".to_owned(), "0".to_owned()));
+    let out = run(&["token", &stack.mcp], &off);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("keyring"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stack.as_stats()["authorizationRequests"], 1, "nobody signed in again");
+
+    // Logging out removes the copy with the item.
+    assert!(run(&["logout", &stack.mcp], &env).status.success());
+    assert_eq!(proc_key(&desc), None, "the copy went with the login");
+    let out = run(&["token", &stack.mcp], &no_bus);
+    assert_eq!(out.status.code(), Some(4));
+    common::keyring::passed(NAME);
 }

@@ -68,6 +68,12 @@ struct Held {
 }
 
 impl Held {
+    /// Whether the login has a refresh token. The held secrets may be the access token alone
+    /// (`Store::load_access`); the stored meta says whether there is more.
+    fn refreshable(&self) -> bool {
+        self.secrets.refresh_token.is_some() || self.meta.has_refresh_token
+    }
+
     /// About to expire: within a minute, or within a fifth of its lifetime when it is short.
     fn expiring(&self) -> bool {
         self.meta.expires_at.is_some_and(|t| {
@@ -134,7 +140,7 @@ impl OAuth {
             if st.loaded {
                 match &st.held {
                     None => return Ok(None),
-                    Some(h) if !h.expiring() || h.secrets.refresh_token.is_none() => {
+                    Some(h) if !h.expiring() || !h.refreshable() => {
                         return Ok(Some((h.header.clone(), st.generation)));
                     }
                     Some(_) => {}
@@ -156,7 +162,7 @@ impl OAuth {
             .state()
             .held
             .as_ref()
-            .is_some_and(|h| h.expiring() && h.secrets.refresh_token.is_some());
+            .is_some_and(|h| h.expiring() && h.refreshable());
         if expiring {
             match self.refresh().await {
                 Ok(()) => {}
@@ -177,7 +183,7 @@ impl OAuth {
                 Some(g) => g != st.generation,
                 None => st.held.is_some(),
             };
-            let refreshable = sent.is_some() && st.held.as_ref().is_some_and(|h| h.secrets.refresh_token.is_some());
+            let refreshable = sent.is_some() && st.held.as_ref().is_some_and(Held::refreshable);
             let kept = sent.is_some() && st.held.as_ref().is_some_and(|h| h.key.issuer == STATIC_ISSUER);
             (changed, refreshable, kept)
         };
@@ -315,14 +321,15 @@ impl OAuth {
         })
     }
 
-    /// The newest stored login for this server and profile.
+    /// The newest stored login for this server and profile, with its access token (the other
+    /// secrets only if the store had to be read for it: `refresh` reads them again).
     async fn read_store(&self) -> Result<Option<Held>, AuthError> {
         let store = self.store.clone();
         let resource = self.resource_key.clone();
         let profile = self.settings.profile.clone();
         tokio::task::spawn_blocking(move || -> crate::store::Result<Option<Held>> {
             for (key, _) in store.find(&resource, profile.as_deref())? {
-                if let Some((meta, secrets)) = store.load(&key)?
+                if let Some((meta, secrets)) = store.load_access(&key)?
                     && let Some(h) = held(key, meta, secrets)
                 {
                     return Ok(Some(h));

@@ -7,6 +7,7 @@
 
 mod files;
 pub(crate) mod ids;
+mod kernel_cache;
 mod lock;
 mod os_keyring;
 mod state;
@@ -346,6 +347,21 @@ impl Default for Memory {
     }
 }
 
+/// Copies the access token of a login kept in the OS keyring to the kernel's short-lived cache,
+/// for as long as the token is valid (capped by the cache).
+fn copy_to_kernel_cache(r: &SecretRef, expires_at: Option<i64>, secrets: &Secrets) {
+    if r.backend != Backend::Keyring {
+        return;
+    }
+    let Some(token) = &secrets.access_token else {
+        return;
+    };
+    let left = expires_at.map_or(i64::MAX, |t| t - now_secs());
+    if left > 0 {
+        kernel_cache::put(&r.account, token.expose(), left as u64);
+    }
+}
+
 fn now_secs() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -523,11 +539,13 @@ impl Store {
         Ok(st.entry_records().map(|r| (r.key.to_key(), r.public_meta())).collect())
     }
 
+    /// A login and all its secrets, read from the back end that holds them.
     pub fn load(&self, key: &EntryKey) -> Result<Option<(EntryMeta, Secrets)>> {
         let found = self.read_consistent(&key.resource, |st| {
-            st.find_entry(key).map(|r| (r.public_meta(), r.secrets))
+            st.find_entry(key)
+                .map(|r| ((r.public_meta(), r.secrets.clone()), r.secrets))
         })?;
-        let Some((meta, payload)) = found else {
+        let Some(((meta, at), payload)) = found else {
             return Ok(None);
         };
         let Some(payload) = payload else {
@@ -539,7 +557,30 @@ impl Store {
             refresh_token: field(&m, "refresh_token"),
             id_token: field(&m, "id_token"),
         };
+        if let Some(r) = at {
+            copy_to_kernel_cache(&r, meta.expires_at, &secrets);
+        }
         Ok(Some((meta, secrets)))
+    }
+
+    /// A login and its access token, for use now. When the secrets are in the OS keyring, the
+    /// token comes from the kernel's short-lived copy if there is one (Linux; see
+    /// `kernel_cache`: two system calls instead of a keyring session), and then ONLY
+    /// `access_token` is filled in: whoever needs the refresh or ID token (to refresh, to
+    /// revoke) calls `load`. Otherwise this is `load`.
+    pub fn load_access(&self, key: &EntryKey) -> Result<Option<(EntryMeta, Secrets)>> {
+        if let Some(rec) = self.read_state()?.find_entry(key)
+            && let Some(r) = &rec.secrets
+            && r.backend == Backend::Keyring
+            && let Some(token) = kernel_cache::get(&r.account)
+        {
+            let secrets = Secrets {
+                access_token: Some(Secret(token)),
+                ..Secrets::default()
+            };
+            return Ok(Some((rec.public_meta(), secrets)));
+        }
+        self.load(key)
     }
 
     /// Saves a login; a crash at any point leaves either the old or the new one.
@@ -555,6 +596,7 @@ impl Store {
             None => None,
         };
         meta.backend = Some(new_ref.as_ref().map_or_else(|| self.backend(), |r| r.backend));
+        let expires_at = meta.expires_at;
         fail_point!(self, Secrets);
         let rec = EntryRecord {
             key: StoredKey::from_key(key),
@@ -564,6 +606,9 @@ impl Store {
         };
         let old = self.put_or_undo(new_ref.as_ref(), |st| st.put_entry(rec).and_then(|o| o.secrets))?;
         fail_point!(self, State);
+        if let Some(r) = &new_ref {
+            copy_to_kernel_cache(r, expires_at, secrets);
+        }
         self.drop_replaced(old, new_ref.as_ref(), &key.resource);
         Ok(())
     }
@@ -931,12 +976,15 @@ impl Store {
                     Ok(((), doc.secrets.len() != before))
                 })
             }
-            Backend::Keyring => os_keyring::delete(&r.account, r.chunks).map_err(|e| {
+            Backend::Keyring => {
+                kernel_cache::remove(&r.account);
+                os_keyring::delete(&r.account, r.chunks).map_err(|e| {
                 StoreError(format!(
                     "cannot remove the tokens from the OS keyring ({}); nothing was changed, try again where the keyring is usable",
                     e.message()
                 ))
-            }),
+                })
+            }
         }
     }
 
