@@ -52,6 +52,12 @@ mod imp {
     }
 
     pub(super) fn put(desc: &str, token: &str, ttl: u64) -> bool {
+        if !super::leaves_half_the_quota(
+            &std::fs::read_to_string("/proc/key-users").unwrap_or_default(),
+            desc.len() + token.len(),
+        ) {
+            return false;
+        }
         let Some(ring) = user_keyring() else {
             return false;
         };
@@ -82,6 +88,38 @@ mod imp {
             }
         }
     }
+}
+
+/// Whether a copy of `bytes` more leaves at least half of this user's key quota free: the
+/// quota (by default 200 keys and 20000 bytes for a user other than root) is shared with other
+/// software (Kerberos credential caches, fscrypt, …), which a cache must never starve.
+/// `key_users` is /proc/key-users (`uid: usage nkeys/nikeys qnkeys/maxkeys qnbytes/maxbytes`);
+/// when it cannot be read, the kernel's own quota check is the only one.
+#[cfg(target_os = "linux")]
+fn leaves_half_the_quota(key_users: &str, bytes: usize) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(uid) = std::fs::metadata("/proc/self").map(|m| m.uid()) else {
+        return true;
+    };
+    let pair = |f: Option<&str>| -> Option<(u64, u64)> {
+        let (used, max) = f?.split_once('/')?;
+        Some((used.parse().ok()?, max.parse().ok()?))
+    };
+    for line in key_users.lines() {
+        let mut f = line.split_whitespace();
+        if f.next()
+            .and_then(|u| u.strip_suffix(':'))
+            .and_then(|u| u.parse::<u32>().ok())
+            != Some(uid)
+        {
+            continue;
+        }
+        let (Some((keys, max_keys)), Some((used, max_bytes))) = (pair(f.nth(2)), pair(f.next())) else {
+            return true;
+        };
+        return 2 * (keys + 1) <= max_keys && 2 * (used + bytes as u64) <= max_bytes;
+    }
+    true // no line yet: this user holds no key at all
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -154,6 +192,37 @@ mod tests {
         remove(&account); // nothing to remove is fine
         assert!(!put(&account, "at", 0), "no copy without a lifetime");
         assert_eq!(get(&account), None);
+    }
+
+    #[test]
+    fn a_copy_never_takes_the_second_half_of_the_key_quota() {
+        use std::os::unix::fs::MetadataExt;
+        let uid = std::fs::metadata("/proc/self").unwrap().uid();
+        let users =
+            |keys: &str, bytes: &str| format!("    7:     3 3/3 1/200 10/20000\n{uid:5}:    14 13/13 {keys} {bytes}\n");
+        assert!(leaves_half_the_quota(&users("5/200", "1000/20000"), 2000));
+        assert!(
+            leaves_half_the_quota(&users("5/200", "8000/20000"), 2000),
+            "exactly half"
+        );
+        assert!(!leaves_half_the_quota(&users("5/200", "8000/20000"), 2001));
+        assert!(
+            leaves_half_the_quota(&users("99/200", "100/20000"), 10),
+            "the 100th key of 200"
+        );
+        assert!(
+            !leaves_half_the_quota(&users("100/200", "100/20000"), 10),
+            "keys count too"
+        );
+        assert!(
+            leaves_half_the_quota(&users("6/1000000", "24459/25000000"), 12_000),
+            "root's quota"
+        );
+        assert!(leaves_half_the_quota("", 10), "no line: no key held yet");
+        assert!(
+            leaves_half_the_quota(&users("x", "y"), 10),
+            "unreadable: the kernel decides"
+        );
     }
 
     #[test]
