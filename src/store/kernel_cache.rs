@@ -11,7 +11,7 @@
 //!   login, so a copy can only ever stand for the item it was made from.
 //! * Who: the possessor and the owning user (who can read and write the Secret Service as well)
 //!   may view, read, update, search and remove it; the group and others nothing.
-//! * How long: the kernel removes it when the token expires, and at most `MAX_TTL` after it was
+//! * How long: the kernel removes it when the token expires, and at most `MAX_TTL_SECS` after it was
 //!   made (a key kept with `login --with-token` has no expiry). `Store` removes it with the item
 //!   (logout, replacement by a newer login).
 //!
@@ -23,7 +23,7 @@
 pub(crate) const MAX_TTL_SECS: u64 = 3600;
 
 /// Turns the cache off when set to `0`, `off`, `false` or `no`.
-pub(crate) const ENV: &str = "MCP_VALET_KERNEL_CACHE";
+const ENV: &str = "MCP_VALET_KERNEL_CACHE";
 
 fn enabled() -> bool {
     static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
@@ -80,10 +80,12 @@ mod imp {
 
     pub(super) fn remove(desc: &str) {
         if let Some(ring) = user_keyring() {
-            // Every copy with this description (a search finds one at a time).
-            while let Ok(key) = ring.search(desc) {
-                if key.invalidate().is_err() {
-                    break;
+            // Every copy with this description (a search finds one at a time; an invalidated
+            // key is not found again). Bounded, whatever the kernel does.
+            for _ in 0..8 {
+                match ring.search(desc) {
+                    Ok(key) if key.invalidate().is_ok() => {}
+                    _ => break,
                 }
             }
         }
