@@ -979,10 +979,10 @@ impl Store {
             Backend::Keyring => {
                 kernel_cache::remove(&r.account);
                 os_keyring::delete(&r.account, r.chunks).map_err(|e| {
-                StoreError(format!(
-                    "cannot remove the tokens from the OS keyring ({}); nothing was changed, try again where the keyring is usable",
-                    e.message()
-                ))
+                    StoreError(format!(
+                        "cannot remove the tokens from the OS keyring ({}); nothing was changed, try again where the keyring is usable",
+                        e.message()
+                    ))
                 })
             }
         }
