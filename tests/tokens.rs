@@ -435,3 +435,43 @@ fn a_keyring_login_starts_from_the_kernel_copy_of_its_access_token() {
     assert_eq!(out.status.code(), Some(4));
     common::keyring::passed(NAME);
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_token_from_the_kernel_copy_is_refreshed_with_the_keyring_refresh_token() {
+    const NAME: &str = "a_token_from_the_kernel_copy_is_refreshed_with_the_keyring_refresh_token";
+    if !in_keyring_session(NAME) {
+        return;
+    }
+    let stack = Stack::start(&["--access-ttl", "3"], &[]);
+    let home = tempfile::tempdir().unwrap();
+    let env = vec![
+        ("MCP_VALET_HOME".to_owned(), home.path().to_str().unwrap().to_owned()),
+        ("BROWSER".to_owned(), fake_browser()),
+        ("MCP_VALET_TOKEN_STORE".to_owned(), String::new()), // the default: the OS keyring
+    ];
+    let out = run(&["login", &stack.mcp], &env);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // The bridge starts from the copy (the access token alone), and when that token runs out
+    // it refreshes with the refresh token it reads from the keyring then: no new sign-in.
+    let mut envs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    envs.push(("MCP_VALET_LOG", "mcp_valet=debug"));
+    let mut v = Valet::spawn_env(&[&stack.mcp], &envs);
+    v.handshake();
+    assert!(text(&v.tool(1, "whoami", json!({}))).contains("ada"));
+    std::thread::sleep(Duration::from_millis(3300));
+    assert_eq!(text(&v.tool(2, "echo", json!({"text": "later"}))), "later");
+    let (st, _) = v.wait_within(Duration::from_secs(10));
+    assert!(st.success());
+    let log = v.stderr();
+    assert!(
+        log.contains("the access token came from the kernel keyring's copy"),
+        "{log}"
+    );
+    assert!(log.contains("access token refreshed"), "{log}");
+    let stats = stack.as_stats();
+    assert_eq!(grants(&stats, "refresh_token"), 1, "{stats}");
+    assert_eq!(stats["authorizationRequests"], 1, "nobody signed in again: {stats}");
+    common::keyring::passed(NAME);
+}

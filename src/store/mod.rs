@@ -574,6 +574,7 @@ impl Store {
             && r.backend == Backend::Keyring
             && let Some(token) = kernel_cache::get(&r.account)
         {
+            tracing::debug!("the access token came from the kernel keyring's copy");
             let secrets = Secrets {
                 access_token: Some(Secret(token)),
                 ..Secrets::default()
