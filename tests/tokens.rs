@@ -359,14 +359,11 @@ fn proc_key(desc: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// A real sign-in whose tokens go to the OS keyring (the default store), access tokens living
+/// `ttl` seconds: the server, the home and the environment that reach that login.
 #[cfg(target_os = "linux")]
-#[test]
-fn a_keyring_login_starts_from_the_kernel_copy_of_its_access_token() {
-    const NAME: &str = "a_keyring_login_starts_from_the_kernel_copy_of_its_access_token";
-    if !in_keyring_session(NAME) {
-        return;
-    }
-    let stack = Stack::start(&["--access-ttl", "40"], &[]);
+fn signed_in_to_the_keyring(ttl: &str) -> (Stack, tempfile::TempDir, Vec<(String, String)>) {
+    let stack = Stack::start(&["--access-ttl", ttl], &[]);
     let home = tempfile::tempdir().unwrap();
     let env = vec![
         ("MCP_VALET_HOME".to_owned(), home.path().to_str().unwrap().to_owned()),
@@ -375,6 +372,17 @@ fn a_keyring_login_starts_from_the_kernel_copy_of_its_access_token() {
     ];
     let out = run(&["login", &stack.mcp], &env);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    (stack, home, env)
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_keyring_login_starts_from_the_kernel_copy_of_its_access_token() {
+    const NAME: &str = "a_keyring_login_starts_from_the_kernel_copy_of_its_access_token";
+    if !in_keyring_session(NAME) {
+        return;
+    }
+    let (stack, home, env) = signed_in_to_the_keyring("40");
 
     // The keyring holds every token; the kernel a copy of the access token alone, for no
     // longer than the token lives, readable by this user only.
@@ -443,15 +451,7 @@ fn a_token_from_the_kernel_copy_is_refreshed_with_the_keyring_refresh_token() {
     if !in_keyring_session(NAME) {
         return;
     }
-    let stack = Stack::start(&["--access-ttl", "3"], &[]);
-    let home = tempfile::tempdir().unwrap();
-    let env = vec![
-        ("MCP_VALET_HOME".to_owned(), home.path().to_str().unwrap().to_owned()),
-        ("BROWSER".to_owned(), fake_browser()),
-        ("MCP_VALET_TOKEN_STORE".to_owned(), String::new()), // the default: the OS keyring
-    ];
-    let out = run(&["login", &stack.mcp], &env);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (stack, _home, env) = signed_in_to_the_keyring("3");
 
     // The bridge starts from the copy (the access token alone), and when that token runs out
     // it refreshes with the refresh token it reads from the keyring then: no new sign-in.
