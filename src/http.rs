@@ -18,6 +18,8 @@ pub const USER_AGENT: &str = concat!("mcp-valet/", env!("CARGO_PKG_VERSION"));
 #[derive(Clone, Debug)]
 pub struct HttpConfig {
     pub client: reqwest::Client,
+    /// The bridge's own requests, when no proxy applies (`crate::wire`); else `client`.
+    pub wire: Option<crate::wire::Wire>,
     /// The server URL as parsed.
     pub url: Url,
     /// The server URL exactly as the user wrote it (an RFC 8707 resource must not gain a `/`).
@@ -64,14 +66,14 @@ impl HttpConfig {
         }
         let explicit_authorization = headers.contains_key(reqwest::header::AUTHORIZATION);
         // A server on this machine is never reached through a proxy from the environment.
-        let client = build_client(
-            args.ca_file.as_deref(),
-            args.connect_timeout,
-            args.allow_http,
-            is_loopback(&url),
-        )?;
+        let loopback = is_loopback(&url);
+        let tls = tls_config(args.ca_file.as_deref())?;
+        let wire = (loopback || !crate::wire::uses_a_proxy(&url))
+            .then(|| crate::wire::Wire::new(tls.clone(), args.connect_timeout));
+        let client = build_client(tls, args.connect_timeout, args.allow_http, loopback)?;
         Ok(HttpConfig {
             client,
+            wire,
             url,
             url_text,
             allow_http: args.allow_http,
@@ -192,7 +194,7 @@ pub fn expand_env(s: &str, get: impl Fn(&str) -> Option<String>) -> Result<Strin
 }
 
 fn build_client(
-    ca_file: Option<&Path>,
+    tls: rustls::ClientConfig,
     connect_timeout: Duration,
     allow_http: bool,
     loopback: bool,
@@ -202,10 +204,16 @@ fn build_client(
         .connect_timeout(connect_timeout)
         .pool_idle_timeout(Duration::from_secs(90))
         .tcp_nodelay(true)
-        .redirect(redirect_policy(allow_http));
+        .redirect(redirect_policy(allow_http))
+        .tls_backend_preconfigured(tls);
     if loopback {
         b = b.no_proxy();
     }
+    b.build().context("setting up the HTTP client")
+}
+
+/// TLS for both clients: the OS trust store plus the certificates in `ca_file`.
+fn tls_config(ca_file: Option<&Path>) -> anyhow::Result<rustls::ClientConfig> {
     let mut roots = Vec::new();
     if let Some(path) = ca_file {
         use rustls::pki_types::pem::PemObject;
@@ -218,8 +226,7 @@ fn build_client(
             bail!("{} holds no PEM certificate", path.display());
         }
     }
-    b = b.tls_backend_preconfigured(crate::tls::client_config(roots).context("setting up TLS")?);
-    b.build().context("setting up the HTTP client")
+    crate::tls::client_config(roots).context("setting up TLS")
 }
 
 /// Follows 307/308 only (they keep the method and body), and only on the same origin: a
@@ -258,10 +265,47 @@ fn redirect_policy(allow_http: bool) -> reqwest::redirect::Policy {
 
 /// What went wrong with an HTTP exchange, for people: a short cause and what to try.
 pub fn describe_error(e: &reqwest::Error, url: &Url, timeout: Option<Duration>) -> (&'static str, String) {
+    let failure = Failure {
+        timeout: e.is_timeout(),
+        connect: e.is_connect(),
+        redirect: e.is_redirect(),
+        tls: is_tls_failure(e),
+        cause: root_cause(e),
+    };
+    describe(&failure, url, timeout)
+}
+
+/// The same for the bridge's own requests (`crate::wire`).
+pub fn describe_wire_error(e: &crate::wire::WireError, url: &Url) -> (&'static str, String) {
+    use crate::wire::WireError;
+    let failure = Failure {
+        timeout: has_io_kind(e, std::io::ErrorKind::TimedOut),
+        connect: e.is_connect(),
+        redirect: matches!(e, WireError::Redirect(_)),
+        tls: is_tls_failure(e),
+        cause: match e {
+            WireError::Http(_) => root_cause(e),
+            other => other.to_string(),
+        },
+    };
+    describe(&failure, url, None)
+}
+
+/// What a failed exchange amounts to, whichever client saw it.
+struct Failure {
+    timeout: bool,
+    connect: bool,
+    redirect: bool,
+    tls: bool,
+    /// The innermost message.
+    cause: String,
+}
+
+fn describe(f: &Failure, url: &Url, timeout: Option<Duration>) -> (&'static str, String) {
     let host = url.host_str().unwrap_or("the server");
-    let cause = root_cause(e);
+    let cause = &f.cause;
     let lower = cause.to_ascii_lowercase();
-    if e.is_timeout() {
+    if f.timeout {
         let after = timeout
             .map(|t| format!(" within {}", crate::util::human_duration(t)))
             .unwrap_or_default();
@@ -273,7 +317,7 @@ pub fn describe_error(e: &reqwest::Error, url: &Url, timeout: Option<Duration>) 
         );
     }
     if url.scheme() == "https"
-        && (is_tls_failure(e)
+        && (f.tls
             || ["certificate", "tls", "handshake", "ssl"]
                 .iter()
                 .any(|w| lower.contains(w)))
@@ -285,7 +329,7 @@ pub fn describe_error(e: &reqwest::Error, url: &Url, timeout: Option<Duration>) 
             ),
         );
     }
-    if e.is_connect() {
+    if f.connect {
         if lower.contains("dns")
             || lower.contains("failed to lookup")
             || lower.contains("name or service")
@@ -313,7 +357,7 @@ pub fn describe_error(e: &reqwest::Error, url: &Url, timeout: Option<Duration>) 
             ),
         );
     }
-    if e.is_redirect() {
+    if f.redirect {
         return (
             "redirect",
             format!("{host} redirected in a way mcp-valet will not follow ({cause}). Use the final URL directly"),
@@ -328,11 +372,16 @@ pub fn describe_error(e: &reqwest::Error, url: &Url, timeout: Option<Duration>) 
 }
 
 /// rustls reports handshake failures as `io::Error`s of kind `InvalidData`.
-fn is_tls_failure(e: &reqwest::Error) -> bool {
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+fn is_tls_failure(e: &(dyn std::error::Error + 'static)) -> bool {
+    has_io_kind(e, std::io::ErrorKind::InvalidData)
+}
+
+/// Whether an `io::Error` of `kind` is among the causes of `e`.
+fn has_io_kind(e: &(dyn std::error::Error + 'static), kind: std::io::ErrorKind) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = e.source();
     while let Some(err) = cur {
         match err.downcast_ref::<std::io::Error>() {
-            Some(io) if io.kind() == std::io::ErrorKind::InvalidData => return true,
+            Some(io) if io.kind() == kind => return true,
             // `io::Error::source` skips the wrapped error itself: descend into it.
             Some(io) => cur = io.get_ref().map(|inner| inner as &(dyn std::error::Error + 'static)),
             None => cur = err.source(),
@@ -349,7 +398,7 @@ fn hostport(url: &Url) -> String {
 }
 
 /// The innermost error message (reqwest's own message names the URL, which may hold a key).
-fn root_cause(e: &reqwest::Error) -> String {
+fn root_cause(e: &dyn std::error::Error) -> String {
     let mut cur: &dyn std::error::Error = e;
     let mut msg = String::new();
     while let Some(src) = cur.source() {

@@ -9,6 +9,7 @@ mod logging;
 mod store;
 mod tls;
 mod util;
+mod wire;
 
 use std::process::ExitCode;
 

@@ -266,3 +266,67 @@ fn a_redirect_to_another_host_is_not_followed_with_the_credentials() {
     assert!(e["message"].as_str().unwrap().contains("another host"), "{r}");
     assert_eq!(*hits.lock().unwrap(), 0, "nothing reached the other host");
 }
+
+#[test]
+fn a_redirect_on_the_same_origin_is_followed_with_method_body_and_headers() {
+    // The server: POST /old → 307 to /mcp on the same origin; POST /mcp → an initialize result.
+    // It records each request line, whether the user's header came with it, and its body.
+    let server = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = server.local_addr().unwrap().port();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for s in server.incoming().flatten() {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                let mut r = BufReader::new(s.try_clone().unwrap());
+                let mut w = s;
+                loop {
+                    let mut line = String::new();
+                    if r.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let (mut len, mut key) = (0, false);
+                    loop {
+                        let mut h = String::new();
+                        r.read_line(&mut h).unwrap();
+                        if h.trim().is_empty() {
+                            break;
+                        }
+                        let lower = h.to_ascii_lowercase();
+                        if let Some(v) = lower.strip_prefix("content-length:") {
+                            len = v.trim().parse().unwrap();
+                        }
+                        key |= lower.trim() == "x-api-key: same-origin";
+                    }
+                    let mut body = vec![0; len];
+                    r.read_exact(&mut body).unwrap();
+                    let body = String::from_utf8(body).unwrap();
+                    let resp = if line.starts_with("POST /old ") {
+                        "HTTP/1.1 307 Temporary Redirect\r\nLocation: /mcp\r\nContent-Length: 0\r\n\r\n".to_owned()
+                    } else {
+                        format!(
+                            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{CANNED}",
+                            CANNED.len()
+                        )
+                    };
+                    log.lock().unwrap().push((line.trim().to_owned(), key, body));
+                    w.write_all(resp.as_bytes()).unwrap();
+                }
+            });
+        }
+    });
+    let url = format!("http://127.0.0.1:{port}/old");
+    let mut v = Valet::spawn(&[&url, "-H", "X-Api-Key: same-origin"]);
+    let r = v.call(0, "initialize", init_params("2025-11-25"));
+    assert_eq!(r["result"]["serverInfo"]["name"], "canned", "{r}");
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert_eq!(seen[0].0, "POST /old HTTP/1.1");
+    assert_eq!(seen[1].0, "POST /mcp HTTP/1.1");
+    assert!(seen[0].1 && seen[1].1, "the header went to both: {seen:?}");
+    assert!(
+        seen[1].2.contains("\"initialize\"") && seen[1].2 == seen[0].2,
+        "the same body: {seen:?}"
+    );
+}

@@ -10,7 +10,7 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
 use tokio::task::AbortHandle;
 use url::Url;
 
-use super::{Ctx, Event, MAX_RETRIES, RemoteError, content_type, read_body, retry_delay, status_error};
+use super::{Ctx, Event, MAX_RETRIES, Outgoing, RemoteError, content_type, read_body, retry_delay, status_error};
 use crate::bridge::message::{Id, Kind, Message};
 use crate::bridge::sse;
 
@@ -32,7 +32,7 @@ struct State {
     closed: bool,
 }
 
-type Body = std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>;
+type Body = crate::wire::BodyStream;
 
 impl LegacySse {
     pub fn new(ctx: Arc<Ctx>) -> Arc<LegacySse> {
@@ -75,7 +75,12 @@ impl LegacySse {
         let url = &self.ctx.http.url;
         let build = |mut headers: reqwest::header::HeaderMap| {
             headers.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
-            self.ctx.http.client.get(url.clone()).headers(headers)
+            Outgoing {
+                method: reqwest::Method::GET,
+                url: url.clone(),
+                headers,
+                body: None,
+            }
         };
         let resp = self.ctx.send(build, false, deadline).await?;
         let status = resp.status().as_u16();
@@ -89,7 +94,7 @@ impl LegacySse {
                 "the server's GET answer is not an event stream",
             ));
         }
-        let mut body: Body = Box::pin(resp.bytes_stream());
+        let mut body: Body = resp.bytes_stream();
         let mut parser = sse::Parser::new(self.ctx.max_message);
         let mut events = Vec::new();
         let endpoint = 'found: loop {
@@ -263,12 +268,12 @@ impl LegacySse {
             };
             let build = |mut headers: reqwest::header::HeaderMap| {
                 headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-                self.ctx
-                    .http
-                    .client
-                    .post(endpoint.clone())
-                    .headers(headers)
-                    .body(msg.raw.clone())
+                Outgoing {
+                    method: reqwest::Method::POST,
+                    url: endpoint.clone(),
+                    headers,
+                    body: Some(msg.raw.clone()),
+                }
             };
             let resp = self.ctx.send(build, false, deadline).await?;
             let status = resp.status().as_u16();

@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use reqwest::header::HeaderMap;
+
+pub use crate::wire::{Answer, Outgoing};
 use tokio::sync::{OwnedRwLockWriteGuard, RwLock, mpsc};
 
 use crate::auth::Auth;
@@ -164,10 +166,10 @@ impl Ctx {
     /// notifications and the client's answers, which a waiting request may depend on, never wait).
     pub async fn send(
         &self,
-        build: impl Fn(HeaderMap) -> reqwest::RequestBuilder,
+        build: impl Fn(HeaderMap) -> Outgoing,
         queued: bool,
         deadline: Instant,
-    ) -> Result<reqwest::Response, RemoteError> {
+    ) -> Result<Answer, RemoteError> {
         let mut rounds = 0u32;
         loop {
             let mut headers = self.http.headers.clone();
@@ -178,14 +180,11 @@ impl Ctx {
                 } else {
                     None
                 };
-                build(headers).send().await
+                self.exchange(build(headers)).await
             };
             let resp = match tokio::time::timeout_at(deadline.into(), waiting).await {
                 Ok(Ok(r)) => r,
-                Ok(Err(e)) => {
-                    let (kind, msg) = crate::http::describe_error(&e, &self.http.url, None);
-                    return Err(RemoteError::new(kind, msg));
-                }
+                Ok(Err((kind, msg))) => return Err(RemoteError::new(kind, msg)),
                 Err(_) => {
                     return Err(RemoteError::new(
                         "timeout",
@@ -214,6 +213,24 @@ impl Ctx {
             }
             return Ok(resp);
         }
+    }
+
+    /// One HTTP exchange: through hyper's client where no proxy applies, else through reqwest.
+    async fn exchange(&self, out: Outgoing) -> Result<Answer, (&'static str, String)> {
+        if let Some(wire) = &self.http.wire {
+            return wire
+                .send(out)
+                .await
+                .map_err(|e| crate::http::describe_wire_error(&e, &self.http.url));
+        }
+        let mut rb = self.http.client.request(out.method, out.url).headers(out.headers);
+        if let Some(body) = out.body {
+            rb = rb.body(body);
+        }
+        rb.send()
+            .await
+            .map(Answer::from_reqwest)
+            .map_err(|e| crate::http::describe_error(&e, &self.http.url, None))
     }
 }
 
@@ -442,18 +459,13 @@ pub fn status_error(status: u16, body: &[u8], ctx: &Ctx) -> RemoteError {
 }
 
 /// Reads a whole body, refusing one larger than `max`.
-pub async fn read_body(resp: reqwest::Response, max: usize) -> Result<Bytes, RemoteError> {
+pub async fn read_body(resp: Answer, max: usize) -> Result<Bytes, RemoteError> {
     use futures_util::StreamExt;
     let announced = resp.content_length().map(|n| n as usize);
     if announced.is_some_and(|n| n > max) {
         return Err(too_large(max));
     }
-    let broke = |e: reqwest::Error| {
-        RemoteError::new(
-            "network",
-            format!("the server's answer broke off ({})", e.without_url()),
-        )
-    };
+    let broke = |e: crate::wire::BoxError| RemoteError::new("network", format!("the server's answer broke off ({e})"));
     let mut stream = resp.bytes_stream();
     // A body in one chunk (the usual case) is passed on as it is, without a copy.
     let Some(first) = stream.next().await.transpose().map_err(broke)? else {

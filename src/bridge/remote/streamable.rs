@@ -8,8 +8,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
+use reqwest::Method;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
-use reqwest::{Method, Response};
+
+use super::{Answer as Response, Outgoing};
 use tokio::task::AbortHandle;
 
 use super::{Ctx, MAX_RETRIES, Permit, RemoteError, content_type, read_body, retry_delay, status_error};
@@ -223,17 +225,22 @@ impl Streamable {
             if let Some(id) = &last_event_id {
                 headers.insert(LAST_EVENT_ID, id.clone());
             }
-            let rb = self.ctx.http.client.request(method.clone(), self.ctx.http.url.clone());
-            match body {
+            let body = match body {
                 Some(msg) => {
                     headers.insert(ACCEPT, HeaderValue::from_static(ACCEPT_BOTH));
                     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-                    rb.headers(headers).body(msg.raw.clone())
+                    Some(msg.raw.clone())
                 }
                 None => {
                     headers.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
-                    rb.headers(headers)
+                    None
                 }
+            };
+            Outgoing {
+                method: method.clone(),
+                url: self.ctx.http.url.clone(),
+                headers,
+                body,
             }
         };
         let queued = body.is_some_and(|m| matches!(m.kind, Kind::Request { .. } | Kind::Batch { .. }));
@@ -414,7 +421,7 @@ impl Streamable {
             let chunk = match tokio::time::timeout_at(hard_stop.into(), body.next()).await {
                 Ok(Some(Ok(c))) => c,
                 Ok(Some(Err(e))) => {
-                    tracing::debug!("stream broke: {}", e.without_url());
+                    tracing::debug!("stream broke: {e}");
                     return Ok(got);
                 }
                 Ok(None) => return Ok(got),
