@@ -12,14 +12,14 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use reqwest::header::HeaderMap;
-
-pub use crate::wire::{Answer, Outgoing};
 use tokio::sync::{OwnedRwLockWriteGuard, RwLock, mpsc};
 
 use crate::auth::Auth;
 use crate::bridge::message::{self, Id, Invalid, Kind, Message, Parsed};
 use crate::cli::TransportChoice;
 use crate::http::HttpConfig;
+
+pub use crate::wire::{Answer, Outgoing};
 
 use legacy_sse::LegacySse;
 use streamable::Streamable;

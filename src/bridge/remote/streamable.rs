@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use reqwest::Method;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
-
-use super::{Answer as Response, Outgoing};
 use tokio::task::AbortHandle;
 
-use super::{Ctx, MAX_RETRIES, Permit, RemoteError, content_type, read_body, retry_delay, status_error};
+use super::{
+    Answer, Ctx, MAX_RETRIES, Outgoing, Permit, RemoteError, content_type, read_body, retry_delay, status_error,
+};
 use crate::bridge::message::{Id, Kind, Message};
 use crate::bridge::sse;
 
@@ -199,7 +199,7 @@ impl Streamable {
         }
     }
 
-    async fn status_error(&self, resp: Response) -> RemoteError {
+    async fn status_error(&self, resp: Answer) -> RemoteError {
         let status = resp.status().as_u16();
         let body = read_body(resp, 64 * 1024).await.unwrap_or_default();
         status_error(status, &body, &self.ctx)
@@ -213,7 +213,7 @@ impl Streamable {
         last_event_id: Option<&str>,
         body: Option<&Message>,
         deadline: Instant,
-    ) -> Result<Response, RemoteError> {
+    ) -> Result<Answer, RemoteError> {
         let last_event_id = last_event_id.and_then(|id| HeaderValue::from_str(id).ok());
         let build = |mut headers: HeaderMap| {
             if let Some(s) = &snap.session {
@@ -247,7 +247,7 @@ impl Streamable {
         self.ctx.send(build, queued, deadline).await
     }
 
-    async fn exchange(&self, msg: &Message, snap: &Snapshot, deadline: Instant) -> Result<Response, RemoteError> {
+    async fn exchange(&self, msg: &Message, snap: &Snapshot, deadline: Instant) -> Result<Answer, RemoteError> {
         self.request(Method::POST, snap, None, Some(msg), deadline).await
     }
 
@@ -272,7 +272,7 @@ impl Streamable {
     async fn read_answer(
         &self,
         msg: &Message,
-        resp: Response,
+        resp: Answer,
         reading: &mut Reading<'_>,
         deadline: Instant,
     ) -> Result<(), RemoteError> {
@@ -350,12 +350,7 @@ impl Streamable {
 
     /// Reads an SSE response until the awaited response arrives and the stream ends; resumes
     /// with GET and `Last-Event-ID` (after the server's `retry` delay) when it breaks first.
-    async fn read_stream(
-        &self,
-        resp: Response,
-        reading: &mut Reading<'_>,
-        deadline: Instant,
-    ) -> Result<(), RemoteError> {
+    async fn read_stream(&self, resp: Answer, reading: &mut Reading<'_>, deadline: Instant) -> Result<(), RemoteError> {
         let mut parser = sse::Parser::new(self.ctx.max_message);
         let mut resp = resp;
         let mut attempts = 0;
@@ -409,7 +404,7 @@ impl Streamable {
     /// Passes on every event of one SSE response until it ends. Returns whether anything came.
     async fn pump(
         &self,
-        resp: Response,
+        resp: Answer,
         parser: &mut sse::Parser,
         reading: &mut Reading<'_>,
         hard_stop: Instant,
