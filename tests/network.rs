@@ -88,7 +88,7 @@ fn proxies_from_the_environment_are_used_but_never_for_loopback() {
 }
 
 #[test]
-fn a_private_certificate_authority_is_trusted_with_ca_file() {
+fn a_private_certificate_authority_is_trusted_with_ca_file_and_http2_is_offered() {
     assert!(
         Command::new("openssl").arg("version").output().is_ok(),
         "openssl is needed to make test certificates (.ci/run installs it)"
@@ -208,6 +208,41 @@ s.serve_forever()
     let mut v = Valet::spawn(&[&url, "--ca-file", &ca]);
     let r = v.call(0, "initialize", init_params("2025-11-25"));
     assert_eq!(r["result"]["serverInfo"]["name"], "canned", "{r}");
+
+    // A server that offers HTTP/2 by ALPN (Node's http2, HTTP/1.1 allowed too) is spoken to in
+    // HTTP/2: it names the version it was asked in as the server's name.
+    let h2 = format!(
+        r#"
+const http2 = require('node:http2'), fs = require('node:fs');
+const s = http2.createSecureServer({{ cert: fs.readFileSync({cert:?}), key: fs.readFileSync({key:?}), allowHTTP1: true }},
+  (req, res) => {{
+    req.resume();
+    req.on('end', () => {{
+      const body = JSON.stringify({{ jsonrpc: '2.0', id: 0, result: {{ protocolVersion: '2025-11-25', capabilities: {{}},
+        serverInfo: {{ name: 'http/' + req.httpVersion, version: '0' }} }} }});
+      res.writeHead(200, {{ 'content-type': 'application/json' }});
+      res.end(body);
+    }});
+  }});
+s.listen(0, '127.0.0.1', () => console.log(s.address().port));
+"#
+    );
+    let mut child = Kill(
+        Command::new("node")
+            .args(["-e", &h2])
+            .stdout(Stdio::piped())
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut line = String::new();
+    BufReader::new(child.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = format!("https://localhost:{}/mcp", line.trim());
+    let mut v = Valet::spawn(&[&url, "--ca-file", &ca]);
+    let r = v.call(0, "initialize", init_params("2025-11-25"));
+    assert_eq!(r["result"]["serverInfo"]["name"], "http/2.0", "{r}");
 }
 
 /// Kills the child process when dropped, even when the test fails.
