@@ -15,16 +15,27 @@ use serde_json::json;
 
 const CANNED: &str = r#"{"jsonrpc":"2.0","id":0,"result":{"protocolVersion":"2025-11-25","capabilities":{},"serverInfo":{"name":"canned","version":"0"}}}"#;
 
-/// An HTTP proxy that answers every request itself with a canned initialize result and
-/// records the request lines it saw.
-fn canned_proxy() -> (u16, Arc<Mutex<Vec<String>>>) {
+/// One request as a stand-in server saw it.
+#[derive(Clone, Debug)]
+struct Seen {
+    /// The request line, trimmed.
+    line: String,
+    /// Header lines, lower-case and trimmed.
+    headers: Vec<String>,
+    body: String,
+}
+
+/// A keep-alive HTTP/1.1 stand-in on 127.0.0.1: answers each request with `respond(request)`
+/// (a whole response) and records the requests it saw.
+fn stand_in(respond: impl Fn(&Seen) -> String + Send + Sync + 'static) -> (u16, Arc<Mutex<Vec<Seen>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = seen.clone();
+    let respond = Arc::new(respond);
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
-            let log = log.clone();
+            let (log, respond) = (log.clone(), respond.clone());
             std::thread::spawn(move || {
                 let mut r = BufReader::new(stream.try_clone().unwrap());
                 let mut w = stream;
@@ -33,30 +44,49 @@ fn canned_proxy() -> (u16, Arc<Mutex<Vec<String>>>) {
                     if r.read_line(&mut line).unwrap_or(0) == 0 {
                         return;
                     }
-                    let mut len = 0;
+                    let mut headers = Vec::new();
                     loop {
                         let mut h = String::new();
                         r.read_line(&mut h).unwrap();
                         if h.trim().is_empty() {
                             break;
                         }
-                        if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
-                            len = v.trim().parse().unwrap();
-                        }
+                        headers.push(h.trim().to_ascii_lowercase());
                     }
+                    let len = headers
+                        .iter()
+                        .find_map(|h| h.strip_prefix("content-length:"))
+                        .map_or(0, |v| v.trim().parse().unwrap());
                     let mut body = vec![0; len];
                     r.read_exact(&mut body).unwrap();
-                    log.lock().unwrap().push(line.trim().to_owned());
-                    let resp = format!(
-                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{CANNED}",
-                        CANNED.len()
-                    );
-                    w.write_all(resp.as_bytes()).unwrap();
+                    let req = Seen {
+                        line: line.trim().to_owned(),
+                        headers,
+                        body: String::from_utf8(body).unwrap(),
+                    };
+                    let resp = respond(&req);
+                    log.lock().unwrap().push(req);
+                    if w.write_all(resp.as_bytes()).is_err() {
+                        return;
+                    }
                 }
             });
         }
     });
     (port, seen)
+}
+
+/// An answer carrying the canned initialize result.
+fn canned_answer() -> String {
+    format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{CANNED}",
+        CANNED.len()
+    )
+}
+
+/// An HTTP proxy that answers every request itself with a canned initialize result.
+fn canned_proxy() -> (u16, Arc<Mutex<Vec<Seen>>>) {
+    stand_in(|_| canned_answer())
 }
 
 #[test]
@@ -74,7 +104,10 @@ fn proxies_from_the_environment_are_used_but_never_for_loopback() {
     );
     let r = v.call(0, "initialize", init_params("2025-11-25"));
     assert_eq!(r["result"]["serverInfo"]["name"], "canned", "{r}");
-    assert_eq!(seen.lock().unwrap()[0], "POST http://mcp.example.test/mcp HTTP/1.1");
+    assert_eq!(
+        seen.lock().unwrap()[0].line,
+        "POST http://mcp.example.test/mcp HTTP/1.1"
+    );
 
     // A server on this machine is reached directly, even with a (dead) proxy configured.
     let peer = Peer::start(PeerKind::StatefulJson);
@@ -185,19 +218,7 @@ s.serve_forever()
         cert = cert,
         key = key
     );
-    let mut child = Kill(
-        Command::new("python3")
-            .args(["-c", &server])
-            .stdout(Stdio::piped())
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let mut line = String::new();
-    BufReader::new(child.0.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = format!("https://localhost:{}/mcp", line.trim());
+    let (_server, url) = https_on_localhost("python3", &server);
 
     let mut v = Valet::spawn(&[&url]);
     let r = v.call(0, "initialize", init_params("2025-11-25"));
@@ -227,9 +248,19 @@ const s = http2.createSecureServer({{ cert: fs.readFileSync({cert:?}), key: fs.r
 s.listen(0, '127.0.0.1', () => console.log(s.address().port));
 "#
     );
+    let (_h2_server, url) = https_on_localhost("node", &h2);
+    let mut v = Valet::spawn(&[&url, "--ca-file", &ca]);
+    let r = v.call(0, "initialize", init_params("2025-11-25"));
+    assert_eq!(r["result"]["serverInfo"]["name"], "http/2.0", "{r}");
+}
+
+/// Runs `program -c|-e script`, which prints the port it serves HTTPS on; the process lives as
+/// long as the returned guard. Answers the guard and `https://localhost:<port>/mcp`.
+fn https_on_localhost(program: &str, script: &str) -> (Kill, String) {
+    let flag = if program == "node" { "-e" } else { "-c" };
     let mut child = Kill(
-        Command::new("node")
-            .args(["-e", &h2])
+        Command::new(program)
+            .args([flag, script])
             .stdout(Stdio::piped())
             .stdin(Stdio::null())
             .spawn()
@@ -239,10 +270,7 @@ s.listen(0, '127.0.0.1', () => console.log(s.address().port));
     BufReader::new(child.0.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
-    let url = format!("https://localhost:{}/mcp", line.trim());
-    let mut v = Valet::spawn(&[&url, "--ca-file", &ca]);
-    let r = v.call(0, "initialize", init_params("2025-11-25"));
-    assert_eq!(r["result"]["serverInfo"]["name"], "http/2.0", "{r}");
+    (child, format!("https://localhost:{}/mcp", line.trim()))
 }
 
 /// Kills the child process when dropped, even when the test fails.
@@ -269,29 +297,10 @@ fn a_redirect_to_another_host_is_not_followed_with_the_credentials() {
         }
     });
     // The server: answers every POST with a 307 to the other place.
-    let server = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = server.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for s in server.incoming().flatten() {
-            let mut r = BufReader::new(s.try_clone().unwrap());
-            let mut w = s;
-            let mut len = 0;
-            loop {
-                let mut h = String::new();
-                if r.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
-                    break;
-                }
-                if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
-                    len = v.trim().parse().unwrap();
-                }
-            }
-            let mut body = vec![0; len];
-            let _ = r.read_exact(&mut body);
-            let resp = format!(
-                "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://127.0.0.1:{elsewhere_port}/mcp\r\nContent-Length: 0\r\n\r\n"
-            );
-            let _ = w.write_all(resp.as_bytes());
-        }
+    let (port, _) = stand_in(move |_| {
+        format!(
+            "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://127.0.0.1:{elsewhere_port}/mcp\r\nContent-Length: 0\r\n\r\n"
+        )
     });
     let url = format!("http://127.0.0.1:{port}/mcp");
     let mut v = Valet::spawn(&[&url, "-H", "X-Api-Key: do-not-leak"]);
@@ -305,50 +314,11 @@ fn a_redirect_to_another_host_is_not_followed_with_the_credentials() {
 #[test]
 fn a_redirect_on_the_same_origin_is_followed_with_method_body_and_headers() {
     // The server: POST /old → 307 to /mcp on the same origin; POST /mcp → an initialize result.
-    // It records each request line, whether the user's header came with it, and its body.
-    let server = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = server.local_addr().unwrap().port();
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = seen.clone();
-    std::thread::spawn(move || {
-        for s in server.incoming().flatten() {
-            let log = log.clone();
-            std::thread::spawn(move || {
-                let mut r = BufReader::new(s.try_clone().unwrap());
-                let mut w = s;
-                loop {
-                    let mut line = String::new();
-                    if r.read_line(&mut line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let (mut len, mut key) = (0, false);
-                    loop {
-                        let mut h = String::new();
-                        r.read_line(&mut h).unwrap();
-                        if h.trim().is_empty() {
-                            break;
-                        }
-                        let lower = h.to_ascii_lowercase();
-                        if let Some(v) = lower.strip_prefix("content-length:") {
-                            len = v.trim().parse().unwrap();
-                        }
-                        key |= lower.trim() == "x-api-key: same-origin";
-                    }
-                    let mut body = vec![0; len];
-                    r.read_exact(&mut body).unwrap();
-                    let body = String::from_utf8(body).unwrap();
-                    let resp = if line.starts_with("POST /old ") {
-                        "HTTP/1.1 307 Temporary Redirect\r\nLocation: /mcp\r\nContent-Length: 0\r\n\r\n".to_owned()
-                    } else {
-                        format!(
-                            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{CANNED}",
-                            CANNED.len()
-                        )
-                    };
-                    log.lock().unwrap().push((line.trim().to_owned(), key, body));
-                    w.write_all(resp.as_bytes()).unwrap();
-                }
-            });
+    let (port, seen) = stand_in(|req| {
+        if req.line.starts_with("POST /old ") {
+            "HTTP/1.1 307 Temporary Redirect\r\nLocation: /mcp\r\nContent-Length: 0\r\n\r\n".to_owned()
+        } else {
+            canned_answer()
         }
     });
     let url = format!("http://127.0.0.1:{port}/old");
@@ -357,11 +327,12 @@ fn a_redirect_on_the_same_origin_is_followed_with_method_body_and_headers() {
     assert_eq!(r["result"]["serverInfo"]["name"], "canned", "{r}");
     let seen = seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 2, "{seen:?}");
-    assert_eq!(seen[0].0, "POST /old HTTP/1.1");
-    assert_eq!(seen[1].0, "POST /mcp HTTP/1.1");
-    assert!(seen[0].1 && seen[1].1, "the header went to both: {seen:?}");
+    assert_eq!(seen[0].line, "POST /old HTTP/1.1");
+    assert_eq!(seen[1].line, "POST /mcp HTTP/1.1");
+    let keyed = |r: &Seen| r.headers.iter().any(|h| h == "x-api-key: same-origin");
+    assert!(keyed(&seen[0]) && keyed(&seen[1]), "the header went to both: {seen:?}");
     assert!(
-        seen[1].2.contains("\"initialize\"") && seen[1].2 == seen[0].2,
+        seen[1].body.contains("\"initialize\"") && seen[1].body == seen[0].body,
         "the same body: {seen:?}"
     );
 }
