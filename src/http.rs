@@ -70,7 +70,7 @@ impl HttpConfig {
         let tls = tls_config(args.ca_file.as_deref())?;
         let wire = (loopback || !crate::wire::uses_a_proxy(&url))
             .then(|| crate::wire::Wire::new(tls.clone(), args.connect_timeout));
-        let client = build_client(tls, args.connect_timeout, args.allow_http, loopback)?;
+        let client = build_client(tls, args.connect_timeout, loopback)?;
         Ok(HttpConfig {
             client,
             wire,
@@ -196,7 +196,6 @@ pub fn expand_env(s: &str, get: impl Fn(&str) -> Option<String>) -> Result<Strin
 fn build_client(
     tls: rustls::ClientConfig,
     connect_timeout: Duration,
-    allow_http: bool,
     loopback: bool,
 ) -> anyhow::Result<reqwest::Client> {
     let mut b = reqwest::Client::builder()
@@ -204,7 +203,7 @@ fn build_client(
         .connect_timeout(connect_timeout)
         .pool_idle_timeout(Duration::from_secs(90))
         .tcp_nodelay(true)
-        .redirect(redirect_policy(allow_http))
+        .redirect(redirect_policy())
         .tls_backend_preconfigured(tls);
     if loopback {
         b = b.no_proxy();
@@ -229,37 +228,37 @@ fn tls_config(ca_file: Option<&Path>) -> anyhow::Result<rustls::ClientConfig> {
     crate::tls::client_config(roots).context("setting up TLS")
 }
 
-/// Follows 307/308 only (they keep the method and body), and only on the same origin: a
-/// redirect elsewhere would carry the user's headers and credentials to another host. Never
-/// from https to plain http (except loopback, or with --allow-http).
-fn redirect_policy(allow_http: bool) -> reqwest::redirect::Policy {
+/// Follows 307/308 only (they keep the method and body), under `redirect_refusal`.
+fn redirect_policy() -> reqwest::redirect::Policy {
     reqwest::redirect::Policy::custom(move |attempt| {
         let status = attempt.status().as_u16();
         if !(status == 307 || status == 308) {
             return attempt.stop();
         }
-        if attempt.previous().len() >= 5 {
-            return attempt.error("too many redirects");
-        }
-        let to = attempt.url();
-        if attempt
+        let refusal = attempt
             .previous()
             .first()
-            .is_some_and(|from| from.origin() != to.origin())
-        {
-            let host = to.host_str().unwrap_or("?").to_owned();
-            return attempt.error(format!(
-                "the server redirects to another host ({host}); credentials are not sent there. Use that URL directly if you trust it"
-            ));
+            .and_then(|first| redirect_refusal(first, attempt.url(), attempt.previous().len()));
+        match refusal {
+            Some(why) => attempt.error(why),
+            None => attempt.follow(),
         }
-        let downgrade = to.scheme() == "http"
-            && attempt.previous().iter().any(|u| u.scheme() == "https")
-            && !allow_http
-            && !is_loopback(to);
-        if downgrade {
-            return attempt.error("refusing a redirect from https:// to http://");
-        }
-        attempt.follow()
+    })
+}
+
+/// The redirect rule of both HTTP clients (reqwest here, `crate::wire` for the relay): the
+/// `n`th redirect of a request that started at `first` may go to `to` only on the same origin
+/// (a redirect elsewhere would carry the user's headers and credentials to another host; the
+/// same origin also rules out https → http), and at most 4 in a row. `Some(reason)` refuses.
+pub fn redirect_refusal(first: &Url, to: &Url, n: usize) -> Option<String> {
+    if n >= 5 {
+        return Some("too many redirects".into());
+    }
+    (first.origin() != to.origin()).then(|| {
+        format!(
+            "the server redirects to another host ({}); credentials are not sent there. Use that URL directly if you trust it",
+            to.host_str().unwrap_or("?")
+        )
     })
 }
 
@@ -445,6 +444,25 @@ mod tests {
         assert!(add_header(&mut h, "Mcp-Session-Id: x", "-H").is_err());
         let err = add_header(&mut h, "X-Bad: a\u{7}b", "-H").unwrap_err().to_string();
         assert!(!err.contains("a\u{7}b"), "the value must not be echoed: {err}");
+    }
+
+    #[test]
+    fn redirects_stay_on_the_origin_and_stop_after_four() {
+        let u = |s: &str| Url::parse(s).unwrap();
+        let first = u("https://h.example/old");
+        assert_eq!(redirect_refusal(&first, &u("https://h.example/mcp"), 1), None);
+        assert_eq!(redirect_refusal(&first, &u("https://h.example:443/x"), 4), None);
+        assert!(redirect_refusal(&first, &u("https://h.example/mcp"), 5).is_some());
+        let elsewhere = redirect_refusal(&first, &u("https://evil.example/mcp"), 1).unwrap();
+        assert!(elsewhere.contains("evil.example"), "{elsewhere}");
+        assert!(
+            redirect_refusal(&first, &u("http://h.example/mcp"), 1).is_some(),
+            "no https → http"
+        );
+        assert!(
+            redirect_refusal(&first, &u("https://h.example:8443/mcp"), 1).is_some(),
+            "another port"
+        );
     }
 
     #[test]

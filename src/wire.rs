@@ -136,9 +136,6 @@ impl std::fmt::Debug for Wire {
     }
 }
 
-/// At most this many redirects are followed for one request.
-const MAX_REDIRECTS: usize = 5;
-
 impl Wire {
     pub fn new(mut tls: rustls::ClientConfig, connect_timeout: Duration) -> Wire {
         tls.alpn_protocols.clear(); // the builder sets h2 and http/1.1 itself
@@ -160,7 +157,7 @@ impl Wire {
         Wire { client }
     }
 
-    /// Sends `out`, following 307/308 redirects on the same origin.
+    /// Sends `out`, following 307/308 redirects under `crate::http::redirect_refusal`.
     pub async fn send(&self, out: Outgoing) -> Result<Answer, WireError> {
         let Outgoing {
             method,
@@ -172,6 +169,7 @@ impl Wire {
             headers.insert(USER_AGENT, HeaderValue::from_static(crate::http::USER_AGENT));
         }
         let body = body.unwrap_or_default();
+        let first = url.clone();
         let mut hops = 0;
         loop {
             let uri: Uri = url.as_str().parse().map_err(|_| WireError::Url)?;
@@ -189,7 +187,9 @@ impl Wire {
                     .and_then(|l| url.join(l).ok())
             {
                 hops += 1;
-                self.check_redirect(&url, &to, hops)?;
+                if let Some(why) = crate::http::redirect_refusal(&first, &to, hops) {
+                    return Err(WireError::Redirect(why));
+                }
                 url = to;
                 continue;
             }
@@ -201,21 +201,6 @@ impl Wire {
                 body: Box::pin(BodyDataStream::new(incoming).map_err(BoxError::from)),
             });
         }
-    }
-
-    /// The redirect rule of `crate::http`'s reqwest client, for this path (the same origin
-    /// also rules out https → http).
-    fn check_redirect(&self, from: &Url, to: &Url, hops: usize) -> Result<(), WireError> {
-        if hops > MAX_REDIRECTS {
-            return Err(WireError::Redirect("too many redirects".into()));
-        }
-        if from.origin() != to.origin() {
-            return Err(WireError::Redirect(format!(
-                "the server redirects to another host ({}); credentials are not sent there. Use that URL directly if you trust it",
-                to.host_str().unwrap_or("?")
-            )));
-        }
-        Ok(())
     }
 }
 
