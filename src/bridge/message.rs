@@ -100,6 +100,15 @@ pub enum Invalid {
     Request { id: Option<Box<RawValue>>, reason: String },
 }
 
+/// The reason alone, for logs.
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Invalid::Parse(reason) | Invalid::Request { reason, .. } => f.write_str(reason),
+        }
+    }
+}
+
 /// A parsed line: one message or a batch of them.
 #[derive(Debug)]
 pub enum Parsed {

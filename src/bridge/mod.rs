@@ -3,7 +3,6 @@
 pub mod message;
 mod relay;
 pub mod remote;
-mod sse;
 mod stdio;
 
 use tokio::sync::{mpsc, oneshot};

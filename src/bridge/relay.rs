@@ -192,10 +192,7 @@ impl Relay {
             Ok(Parsed::Batch { raw, items }) => self.on_batch(raw, items).await,
             Err(e) => {
                 let answer = invalid_answer(&e);
-                tracing::warn!(
-                    "invalid message from the client: {}",
-                    super::remote::describe_invalid(&e)
-                );
+                tracing::warn!("invalid message from the client: {e}");
                 self.write(answer).await;
             }
         }

@@ -10,9 +10,9 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
 use tokio::task::AbortHandle;
 use url::Url;
 
+use super::sse;
 use super::{Ctx, Event, MAX_RETRIES, Outgoing, RemoteError, content_type, read_body, retry_delay, status_error};
 use crate::bridge::message::{Id, Kind, Message};
-use crate::bridge::sse;
 
 pub struct LegacySse {
     ctx: Arc<Ctx>,

@@ -5,6 +5,7 @@
 //! not change.
 
 mod legacy_sse;
+mod sse;
 mod streamable;
 
 use std::sync::{Arc, OnceLock};
@@ -15,7 +16,7 @@ use reqwest::header::HeaderMap;
 use tokio::sync::{OwnedRwLockWriteGuard, RwLock, mpsc};
 
 use crate::auth::Auth;
-use crate::bridge::message::{self, Id, Invalid, Kind, Message, Parsed};
+use crate::bridge::message::{self, Id, Kind, Message, Parsed};
 use crate::cli::TransportChoice;
 use crate::http::HttpConfig;
 
@@ -151,10 +152,7 @@ impl Ctx {
             match m {
                 Ok(m) if keep(&m) => self.emit(Event::Inbound(m)),
                 Ok(_) => {}
-                Err(e) => tracing::warn!(
-                    "ignoring a message from the server that is not JSON-RPC: {}",
-                    describe_invalid(&e)
-                ),
+                Err(e) => tracing::warn!("ignoring a message from the server that is not JSON-RPC: {e}"),
             }
         }
     }
@@ -231,13 +229,6 @@ impl Ctx {
             .await
             .map(Answer::from_reqwest)
             .map_err(|e| crate::http::describe_error(&e, &self.http.url, None))
-    }
-}
-
-pub fn describe_invalid(e: &Invalid) -> &str {
-    match e {
-        Invalid::Parse(s) => s,
-        Invalid::Request { reason, .. } => reason,
     }
 }
 

@@ -12,11 +12,11 @@ use reqwest::Method;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
 use tokio::task::AbortHandle;
 
+use super::sse;
 use super::{
     Answer, Ctx, MAX_RETRIES, Outgoing, Permit, RemoteError, content_type, read_body, retry_delay, status_error,
 };
 use crate::bridge::message::{Id, Kind, Message};
-use crate::bridge::sse;
 
 const SESSION_HEADER: &str = "mcp-session-id";
 const VERSION_HEADER: &str = "mcp-protocol-version";
