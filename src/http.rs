@@ -11,6 +11,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use url::Url;
 
 use crate::cli::RemoteArgs;
+use crate::failure::{Failure, FailureKind};
 
 pub const USER_AGENT: &str = concat!("mcp-valet/", env!("CARGO_PKG_VERSION"));
 
@@ -263,21 +264,21 @@ pub fn redirect_refusal(first: &Url, to: &Url, n: usize) -> Option<String> {
 }
 
 /// What went wrong with an HTTP exchange, for people: a short cause and what to try.
-pub fn describe_error(e: &reqwest::Error, url: &Url, timeout: Option<Duration>) -> (&'static str, String) {
-    let failure = Failure {
+pub fn describe_error(e: &reqwest::Error, url: &Url, timeout: Option<Duration>) -> Failure {
+    let symptoms = Symptoms {
         timeout: e.is_timeout(),
         connect: e.is_connect(),
         redirect: e.is_redirect(),
         tls: is_tls_failure(e),
         cause: root_cause(e),
     };
-    describe(&failure, url, timeout)
+    describe(&symptoms, url, timeout)
 }
 
 /// The same for the bridge's own requests (`crate::wire`).
-pub fn describe_wire_error(e: &crate::wire::WireError, url: &Url) -> (&'static str, String) {
+pub fn describe_wire_error(e: &crate::wire::WireError, url: &Url) -> Failure {
     use crate::wire::WireError;
-    let failure = Failure {
+    let symptoms = Symptoms {
         timeout: has_io_kind(e, std::io::ErrorKind::TimedOut),
         connect: e.is_connect(),
         redirect: matches!(e, WireError::Redirect(_)),
@@ -287,11 +288,11 @@ pub fn describe_wire_error(e: &crate::wire::WireError, url: &Url) -> (&'static s
             other => other.to_string(),
         },
     };
-    describe(&failure, url, None)
+    describe(&symptoms, url, None)
 }
 
 /// What a failed exchange amounts to, whichever client saw it.
-struct Failure {
+struct Symptoms {
     timeout: bool,
     connect: bool,
     redirect: bool,
@@ -300,7 +301,7 @@ struct Failure {
     cause: String,
 }
 
-fn describe(f: &Failure, url: &Url, timeout: Option<Duration>) -> (&'static str, String) {
+fn describe(f: &Symptoms, url: &Url, timeout: Option<Duration>) -> Failure {
     let host = url.host_str().unwrap_or("the server");
     let cause = &f.cause;
     let lower = cause.to_ascii_lowercase();
@@ -308,8 +309,8 @@ fn describe(f: &Failure, url: &Url, timeout: Option<Duration>) -> (&'static str,
         let after = timeout
             .map(|t| format!(" within {}", crate::util::human_duration(t)))
             .unwrap_or_default();
-        return (
-            "timeout",
+        return Failure::new(
+            FailureKind::Timeout,
             format!(
                 "{host} did not answer{after}. The server may be overloaded or unreachable; try again, or raise the timeout"
             ),
@@ -321,8 +322,8 @@ fn describe(f: &Failure, url: &Url, timeout: Option<Duration>) -> (&'static str,
                 .iter()
                 .any(|w| lower.contains(w)))
     {
-        return (
-            "tls",
+        return Failure::new(
+            FailureKind::Tls,
             format!(
                 "the TLS connection to {host} failed ({cause}). If the server uses a private certificate authority, pass its certificate with --ca-file"
             ),
@@ -334,22 +335,22 @@ fn describe(f: &Failure, url: &Url, timeout: Option<Duration>) -> (&'static str,
             || lower.contains("name or service")
             || lower.contains("resolve")
         {
-            return (
-                "dns",
+            return Failure::new(
+                FailureKind::Dns,
                 format!("could not resolve {host} ({cause}). Check the host name and your network or VPN"),
             );
         }
         if lower.contains("refused") {
-            return (
-                "connect",
+            return Failure::new(
+                FailureKind::Connect,
                 format!(
                     "could not connect to {} (connection refused). Is the server running, and is the URL right?",
                     hostport(url)
                 ),
             );
         }
-        return (
-            "connect",
+        return Failure::new(
+            FailureKind::Connect,
             format!(
                 "could not connect to {} ({cause}). Check the URL, your network and any proxy settings",
                 hostport(url)
@@ -357,13 +358,13 @@ fn describe(f: &Failure, url: &Url, timeout: Option<Duration>) -> (&'static str,
         );
     }
     if f.redirect {
-        return (
-            "redirect",
+        return Failure::new(
+            FailureKind::Redirect,
             format!("{host} redirected in a way mcp-valet will not follow ({cause}). Use the final URL directly"),
         );
     }
-    (
-        "network",
+    Failure::new(
+        FailureKind::Network,
         format!(
             "the connection to {host} failed ({cause}). Try again; if it persists, check your network and proxy settings"
         ),

@@ -4,6 +4,7 @@ mod auth;
 mod bridge;
 mod cli;
 mod commands;
+mod failure;
 mod http;
 mod logging;
 mod store;

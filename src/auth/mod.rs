@@ -18,8 +18,8 @@ use url::Url;
 
 pub use session::{OAuth, STATIC_ISSUER, resource_key};
 
-use crate::bridge::remote::RemoteError;
 use crate::cli::AuthArgs;
+use crate::failure::{Failure, FailureKind};
 use crate::http::HttpConfig;
 use crate::store::{Secret, StoreOptions};
 
@@ -48,8 +48,7 @@ impl AuthError {
         }
     }
     pub fn network(e: &reqwest::Error, url: &Url) -> AuthError {
-        let (_, msg) = crate::http::describe_error(e, url, None);
-        AuthError::new(msg)
+        AuthError::new(crate::http::describe_error(e, url, None).message)
     }
     pub fn store(e: crate::store::StoreError) -> AuthError {
         AuthError::new(format!("the token store failed: {e}"))
@@ -183,7 +182,7 @@ pub enum Auth {
 
 impl Auth {
     /// Adds our credentials to a request's headers; returns which token was used.
-    pub async fn apply(&self, headers: &mut HeaderMap) -> Result<Option<u64>, RemoteError> {
+    pub async fn apply(&self, headers: &mut HeaderMap) -> Result<Option<u64>, Failure> {
         match self {
             Auth::Explicit => Ok(None),
             Auth::OAuth(o) => match o.header().await.map_err(|e| o.remote_error(e))? {
@@ -197,12 +196,7 @@ impl Auth {
     }
 
     /// The server answered 401: get a (new) token. `Ok` means: send the request again.
-    pub async fn on_unauthorized(
-        &self,
-        http: &HttpConfig,
-        resp: &HeaderMap,
-        sent: Option<u64>,
-    ) -> Result<(), RemoteError> {
+    pub async fn on_unauthorized(&self, http: &HttpConfig, resp: &HeaderMap, sent: Option<u64>) -> Result<(), Failure> {
         match self {
             Auth::Explicit => Err(self.unauthorized(http)),
             Auth::OAuth(o) => {
@@ -213,7 +207,7 @@ impl Auth {
     }
 
     /// The server answered 403. `Ok(true)`: authorized again with more scopes, send again.
-    pub async fn on_forbidden(&self, resp: &HeaderMap, sent: Option<u64>) -> Result<bool, RemoteError> {
+    pub async fn on_forbidden(&self, resp: &HeaderMap, sent: Option<u64>) -> Result<bool, Failure> {
         let Auth::OAuth(o) = self else { return Ok(false) };
         let c = challenge::Challenge::from_headers(resp);
         if !c.is_insufficient_scope() {
@@ -231,7 +225,7 @@ impl Auth {
     }
 
     /// The error for a 401 that will not be retried.
-    pub fn unauthorized(&self, http: &HttpConfig) -> RemoteError {
+    pub fn unauthorized(&self, http: &HttpConfig) -> Failure {
         let host = http.url.host_str().unwrap_or("the server");
         let msg = match self {
             Auth::Explicit => format!(
@@ -240,6 +234,6 @@ impl Auth {
             ),
             Auth::OAuth(_) => format!("{host} still refuses the request after signing in (HTTP 401)"),
         };
-        RemoteError::new("unauthorized", msg).with_status(401)
+        Failure::new(FailureKind::Unauthorized, msg).with_status(401)
     }
 }

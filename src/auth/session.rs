@@ -16,7 +16,7 @@ use super::challenge::Challenge;
 use super::discovery::{self, Discovery};
 use super::token::{self, Client, ClientAuth, OAuthError, Tokens};
 use super::{AuthError, ResourceChoice, Settings, browser, registration};
-use crate::bridge::remote::RemoteError;
+use crate::failure::{Failure, FailureKind};
 use crate::http::HttpConfig;
 use crate::store::ids::fnv1a64;
 use crate::store::{EntryKey, EntryMeta, Lock, Secret, Secrets, Store};
@@ -124,12 +124,17 @@ impl OAuth {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn remote_error(&self, e: AuthError) -> RemoteError {
+    pub fn remote_error(&self, e: AuthError) -> Failure {
         let mut msg = e.message;
         if e.login_required {
             msg.push_str(&format!(". Sign in with `{}`", self.login_hint()));
         }
-        RemoteError::new(if e.login_required { "login_required" } else { "auth" }, msg)
+        let kind = if e.login_required {
+            FailureKind::LoginRequired
+        } else {
+            FailureKind::Auth
+        };
+        Failure::new(kind, msg)
     }
 
     /// The `Authorization` value to send now, and its generation; refreshes a token that is

@@ -5,8 +5,8 @@ use std::borrow::Cow;
 use std::fmt;
 
 use bytes::Bytes;
+use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
-use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 /// A JSON-RPC id, normalised so that the server's echo of an id matches what was sent.
@@ -349,50 +349,6 @@ impl<'de> Deserialize<'de> for MetaToken {
     }
 }
 
-/// Where an error that mcp-valet itself reports came from; goes into `error.data`.
-#[derive(Serialize)]
-pub struct ErrorData<'a> {
-    pub source: &'static str,
-    pub kind: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<u16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<&'a str>,
-}
-
-/// JSON-RPC error codes used by mcp-valet's own answers.
-pub mod code {
-    pub const PARSE_ERROR: i64 = -32700;
-    pub const INVALID_REQUEST: i64 = -32600;
-    /// Implementation-defined server error: the remote could not be reached or failed.
-    pub const REMOTE_ERROR: i64 = -32000;
-    /// Same value as the MCP SDKs' RequestTimeout.
-    pub const REQUEST_TIMEOUT: i64 = -32001;
-}
-
-/// Builds `{"jsonrpc":"2.0","id":…,"error":{…}}` with the id exactly as the client wrote it.
-pub fn error_response(id: Option<&RawValue>, code: i64, message: &str, data: &ErrorData) -> Bytes {
-    #[derive(Serialize)]
-    struct Resp<'a> {
-        jsonrpc: &'static str,
-        id: Option<&'a RawValue>,
-        error: Err<'a>,
-    }
-    #[derive(Serialize)]
-    struct Err<'a> {
-        code: i64,
-        message: &'a str,
-        data: &'a ErrorData<'a>,
-    }
-    let v = serde_json::to_vec(&Resp {
-        jsonrpc: "2.0",
-        id,
-        error: Err { code, message, data },
-    })
-    .expect("serialising an error response cannot fail");
-    Bytes::from(v)
-}
-
 /// Removes whitespace outside strings so that a pretty-printed message fits on one line.
 /// Everything else (key order, number spelling, escapes) stays byte for byte.
 pub fn one_line(raw: Bytes) -> Bytes {
@@ -517,24 +473,5 @@ mod tests {
         assert_eq!(&one_line(Bytes::from(pretty))[..], br#"{"a":"x\n y","b":[1,2]}"#);
         let flat = Bytes::from_static(br#"{"a": 1}"#);
         assert_eq!(one_line(flat.clone()), flat);
-    }
-
-    #[test]
-    fn error_response_echoes_the_id_bytes() {
-        let id = RawValue::from_string("\"abc\"".into()).unwrap();
-        let data = ErrorData {
-            source: "mcp-valet",
-            kind: "timeout",
-            status: None,
-            detail: None,
-        };
-        let v = error_response(Some(&id), code::REQUEST_TIMEOUT, "timed out", &data);
-        let s = std::str::from_utf8(&v).unwrap();
-        assert_eq!(
-            s,
-            r#"{"jsonrpc":"2.0","id":"abc","error":{"code":-32001,"message":"timed out","data":{"source":"mcp-valet","kind":"timeout"}}}"#
-        );
-        let v = error_response(None, code::PARSE_ERROR, "bad", &data);
-        assert!(std::str::from_utf8(&v).unwrap().contains(r#""id":null"#));
     }
 }

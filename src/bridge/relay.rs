@@ -11,9 +11,10 @@ use serde_json::value::RawValue;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-use super::message::{self, Id, Invalid, Kind, Message, Parsed, code};
-use super::remote::{Event, Remote, RemoteError};
+use super::message::{self, Id, Invalid, Kind, Message, Parsed};
+use super::remote::{Event, Remote};
 use super::stdio::Input;
+use crate::failure::{Failure, FailureKind, code};
 
 pub struct Options {
     pub request_timeout: Duration,
@@ -204,23 +205,15 @@ impl Relay {
             limit = self.opts.max_message,
             "a message from the client is larger than --max-message-size"
         );
-        let data = message::ErrorData {
-            source: "mcp-valet",
-            kind: "too_large",
-            status: None,
-            detail: None,
-        };
-        let text = format!(
-            "mcp-valet: the message is {len} bytes, over the limit of {} bytes (--max-message-size)",
-            self.opts.max_message
-        );
-        self.write(message::error_response(
-            id.as_deref(),
-            code::INVALID_REQUEST,
-            &text,
-            &data,
-        ))
-        .await;
+        let error = Failure::new(
+            FailureKind::TooLarge,
+            format!(
+                "the message is {len} bytes, over the limit of {} bytes (--max-message-size)",
+                self.opts.max_message
+            ),
+        )
+        .with_code(code::INVALID_REQUEST);
+        self.write(error.response(id.as_deref())).await;
     }
 
     async fn on_batch(&mut self, raw: Bytes, items: Vec<Result<Message, Invalid>>) {
@@ -286,14 +279,12 @@ impl Relay {
             return false;
         };
         if self.pending.contains_key(id) {
-            let data = message::ErrorData {
-                source: "mcp-valet",
-                kind: "invalid_request",
-                status: None,
-                detail: None,
-            };
-            let text = format!("mcp-valet: request id {id} is already in use by a request that has not been answered");
-            let answer = message::error_response(Some(raw_id), code::INVALID_REQUEST, &text, &data);
+            let error = Failure::new(
+                FailureKind::InvalidRequest,
+                format!("request id {id} is already in use by a request that has not been answered"),
+            )
+            .with_code(code::INVALID_REQUEST);
+            let answer = error.response(Some(raw_id));
             self.fill(slot, answer).await;
             return false;
         }
@@ -391,8 +382,8 @@ impl Relay {
                     .filter(|(_, p)| p.delivered)
                     .map(|(id, _)| id.clone())
                     .collect();
-                let error = RemoteError::new(
-                    "connection_lost",
+                let error = Failure::new(
+                    FailureKind::ConnectionLost,
                     "the connection to the server was lost before it answered; the request may or may not have been carried out",
                 );
                 for id in lost {
@@ -454,15 +445,15 @@ impl Relay {
             } else {
                 (self.opts.request_timeout, "--request-timeout")
             };
-            let mut error = RemoteError::new(
-                "timeout",
+            let error = Failure::new(
+                FailureKind::Timeout,
                 format!(
                     "the server did not answer `{}` within {} ({flag}); the request was cancelled",
                     p.method,
                     crate::util::human_duration(limit)
                 ),
-            );
-            error.code = code::REQUEST_TIMEOUT;
+            )
+            .with_code(code::REQUEST_TIMEOUT);
             tracing::warn!(%id, method = &*p.method, "{error}");
             if &*p.method != "initialize" {
                 let cancel = cancel_notification(&p.raw_id, "timed out in mcp-valet");
@@ -475,8 +466,8 @@ impl Relay {
     /// At exit, answers whatever is still waiting.
     async fn abandon(&mut self) {
         let ids: Vec<Id> = self.pending.keys().cloned().collect();
-        let error = RemoteError::new(
-            "shutdown",
+        let error = Failure::new(
+            FailureKind::Shutdown,
             "mcp-valet is shutting down and the server has not answered this request",
         );
         for id in ids {
@@ -488,22 +479,23 @@ impl Relay {
 }
 
 fn invalid_answer(e: &Invalid) -> Bytes {
-    let (id, c, kind, reason) = match e {
-        Invalid::Parse(r) => (None, code::PARSE_ERROR, "parse_error", r.as_str()),
-        Invalid::Request { id, reason } => (id.as_deref(), code::INVALID_REQUEST, "invalid_request", reason.as_str()),
+    let (id, c, kind, what) = match e {
+        Invalid::Parse(_) => (
+            None,
+            code::PARSE_ERROR,
+            FailureKind::ParseError,
+            "not a JSON-RPC message",
+        ),
+        Invalid::Request { id, .. } => (
+            id.as_deref(),
+            code::INVALID_REQUEST,
+            FailureKind::InvalidRequest,
+            "not a valid JSON-RPC message",
+        ),
     };
-    let data = message::ErrorData {
-        source: "mcp-valet",
-        kind,
-        status: None,
-        detail: None,
-    };
-    let what = if c == code::PARSE_ERROR {
-        "not a JSON-RPC message"
-    } else {
-        "not a valid JSON-RPC message"
-    };
-    message::error_response(id, c, &format!("mcp-valet: the line is {what}: {reason}"), &data)
+    Failure::new(kind, format!("the line is {what}: {e}"))
+        .with_code(c)
+        .response(id)
 }
 
 fn join_batch(slots: Vec<Option<Bytes>>) -> Bytes {

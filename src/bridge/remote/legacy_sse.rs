@@ -11,8 +11,9 @@ use tokio::task::AbortHandle;
 use url::Url;
 
 use super::sse;
-use super::{Ctx, Event, MAX_RETRIES, Outgoing, RemoteError, content_type, read_body, retry_delay, status_error};
+use super::{Ctx, Event, MAX_RETRIES, Outgoing, content_type, read_body, retry_delay, status_error};
 use crate::bridge::message::{Id, Kind, Message};
+use crate::failure::{Failure, FailureKind};
 
 pub struct LegacySse {
     ctx: Arc<Ctx>,
@@ -49,7 +50,7 @@ impl LegacySse {
 
     /// Opens the event stream and waits for the `endpoint` event. A new stream is a new
     /// session, so the client's handshake, when it has made one, is replayed on it.
-    pub async fn connect(self: &Arc<Self>, deadline: Instant) -> Result<(), RemoteError> {
+    pub async fn connect(self: &Arc<Self>, deadline: Instant) -> Result<(), Failure> {
         let _one = self.connecting.lock().await;
         if self.state().endpoint.is_some() {
             return Ok(());
@@ -62,8 +63,8 @@ impl LegacySse {
         };
         for m in [init, initialized].into_iter().flatten() {
             if let PostOk::Retry = self.post(&m, deadline).await? {
-                return Err(RemoteError::new(
-                    "session",
+                return Err(Failure::new(
+                    FailureKind::Session,
                     "the server dropped the new session at once",
                 ));
             }
@@ -71,7 +72,7 @@ impl LegacySse {
         Ok(())
     }
 
-    async fn open(self: &Arc<Self>, deadline: Instant) -> Result<(), RemoteError> {
+    async fn open(self: &Arc<Self>, deadline: Instant) -> Result<(), Failure> {
         let url = &self.ctx.http.url;
         let build = |mut headers: reqwest::header::HeaderMap| {
             headers.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
@@ -89,8 +90,8 @@ impl LegacySse {
             return Err(status_error(status, &body, &self.ctx));
         }
         if content_type(resp.headers()) != "text/event-stream" {
-            return Err(RemoteError::new(
-                "protocol",
+            return Err(Failure::new(
+                FailureKind::Protocol,
                 "the server's GET answer is not an event stream",
             ));
         }
@@ -101,14 +102,14 @@ impl LegacySse {
             let chunk = match tokio::time::timeout_at(deadline.into(), body.next()).await {
                 Ok(Some(Ok(c))) => c,
                 Ok(_) => {
-                    return Err(RemoteError::new(
-                        "protocol",
+                    return Err(Failure::new(
+                        FailureKind::Protocol,
                         "the event stream ended before naming its message endpoint",
                     ));
                 }
                 Err(_) => {
-                    return Err(RemoteError::new(
-                        "timeout",
+                    return Err(Failure::new(
+                        FailureKind::Timeout,
                         "the server did not name its message endpoint in time",
                     ));
                 }
@@ -145,17 +146,17 @@ impl LegacySse {
 
     /// The POST endpoint, resolved against the stream's URL; it must stay on the same origin,
     /// since the client's credentials go there.
-    fn endpoint_url(&self, data: &[u8]) -> Result<Url, RemoteError> {
+    fn endpoint_url(&self, data: &[u8]) -> Result<Url, Failure> {
         let text = std::str::from_utf8(data).unwrap_or("").trim();
-        let url = self
-            .ctx
-            .http
-            .url
-            .join(text)
-            .map_err(|_| RemoteError::new("protocol", "the server named a message endpoint that is not a URL"))?;
+        let url = self.ctx.http.url.join(text).map_err(|_| {
+            Failure::new(
+                FailureKind::Protocol,
+                "the server named a message endpoint that is not a URL",
+            )
+        })?;
         if url.origin() != self.ctx.http.url.origin() {
-            return Err(RemoteError::new(
-                "protocol",
+            return Err(Failure::new(
+                FailureKind::Protocol,
                 "the server named a message endpoint on another host; mcp-valet will not send your messages and credentials there",
             ));
         }
@@ -255,12 +256,15 @@ impl LegacySse {
         }
         self.ctx.fail(
             msg,
-            RemoteError::new("session", "the server keeps dropping the session; try again later"),
+            Failure::new(
+                FailureKind::Session,
+                "the server keeps dropping the session; try again later",
+            ),
         );
         false
     }
 
-    async fn post(self: &Arc<Self>, msg: &Message, deadline: Instant) -> Result<PostOk, RemoteError> {
+    async fn post(self: &Arc<Self>, msg: &Message, deadline: Instant) -> Result<PostOk, Failure> {
         let mut attempt = 0;
         loop {
             let Some(endpoint) = self.state().endpoint.clone() else {

@@ -18,6 +18,7 @@ use tokio::sync::{OwnedRwLockWriteGuard, RwLock, mpsc};
 use crate::auth::Auth;
 use crate::bridge::message::{self, Id, Kind, Message, Parsed};
 use crate::cli::TransportChoice;
+use crate::failure::{Failure, FailureKind};
 use crate::http::HttpConfig;
 
 pub use crate::wire::{Answer, Outgoing};
@@ -31,7 +32,7 @@ pub enum Event {
     /// A message from the server for the client.
     Inbound(Message),
     /// A request failed on the way; the client must get this error for it.
-    Failed { id: Id, error: RemoteError },
+    Failed { id: Id, error: Failure },
     /// The remote side is done with a message (one per [`Remote::send`]); `delivered` says the
     /// server accepted it.
     Done { id: Option<Id>, delivered: bool },
@@ -40,54 +41,6 @@ pub enum Event {
 }
 
 pub type Events = mpsc::UnboundedSender<Event>;
-
-/// A failure on the way to or from the server, described for the person reading the client's log.
-#[derive(Debug, Clone)]
-pub struct RemoteError {
-    pub kind: &'static str,
-    pub message: String,
-    pub status: Option<u16>,
-    /// What the server itself said (an error message it sent), when it said something.
-    pub detail: Option<String>,
-    pub code: i64,
-}
-
-impl RemoteError {
-    pub fn new(kind: &'static str, message: impl Into<String>) -> RemoteError {
-        RemoteError {
-            kind,
-            message: message.into(),
-            status: None,
-            detail: None,
-            code: message::code::REMOTE_ERROR,
-        }
-    }
-    pub fn with_status(mut self, status: u16) -> RemoteError {
-        self.status = Some(status);
-        self
-    }
-    pub fn with_detail(mut self, detail: Option<String>) -> RemoteError {
-        self.detail = detail;
-        self
-    }
-
-    /// The JSON-RPC error response for request `id`.
-    pub fn response(&self, id: Option<&serde_json::value::RawValue>) -> Bytes {
-        let data = message::ErrorData {
-            source: "mcp-valet",
-            kind: self.kind,
-            status: self.status,
-            detail: self.detail.as_deref(),
-        };
-        message::error_response(id, self.code, &format!("mcp-valet: {}", self.message), &data)
-    }
-}
-
-impl std::fmt::Display for RemoteError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
 
 /// What the transports share.
 pub struct Ctx {
@@ -117,7 +70,7 @@ impl Ctx {
     }
 
     /// Reports a failure for whatever in `msg` awaits an answer.
-    pub fn fail(&self, msg: &Message, error: RemoteError) {
+    pub fn fail(&self, msg: &Message, error: Failure) {
         match &msg.kind {
             Kind::Request { id, .. } => self.emit(Event::Failed { id: id.clone(), error }),
             Kind::Batch { ids } => {
@@ -167,7 +120,7 @@ impl Ctx {
         build: impl Fn(HeaderMap) -> Outgoing,
         queued: bool,
         deadline: Instant,
-    ) -> Result<Answer, RemoteError> {
+    ) -> Result<Answer, Failure> {
         let mut rounds = 0u32;
         loop {
             let mut headers = self.http.headers.clone();
@@ -182,10 +135,10 @@ impl Ctx {
             };
             let resp = match tokio::time::timeout_at(deadline.into(), waiting).await {
                 Ok(Ok(r)) => r,
-                Ok(Err((kind, msg))) => return Err(RemoteError::new(kind, msg)),
+                Ok(Err(failure)) => return Err(failure),
                 Err(_) => {
-                    return Err(RemoteError::new(
-                        "timeout",
+                    return Err(Failure::new(
+                        FailureKind::Timeout,
                         format!(
                             "{} did not answer in time",
                             self.http.url.host_str().unwrap_or("the server")
@@ -214,7 +167,7 @@ impl Ctx {
     }
 
     /// One HTTP exchange: through hyper's client where no proxy applies, else through reqwest.
-    async fn exchange(&self, out: Outgoing) -> Result<Answer, (&'static str, String)> {
+    async fn exchange(&self, out: Outgoing) -> Result<Answer, Failure> {
         if let Some(wire) = &self.http.wire {
             return wire
                 .send(out)
@@ -424,7 +377,7 @@ pub fn body_detail(body: &[u8]) -> Option<String> {
 }
 
 /// The error for an HTTP status that ends an exchange, with what to try.
-pub fn status_error(status: u16, body: &[u8], ctx: &Ctx) -> RemoteError {
+pub fn status_error(status: u16, body: &[u8], ctx: &Ctx) -> Failure {
     let host = ctx.http.url.host_str().unwrap_or("the server").to_owned();
     let detail = body_detail(body);
     let msg = match status {
@@ -446,17 +399,20 @@ pub fn status_error(status: u16, body: &[u8], ctx: &Ctx) -> RemoteError {
         500..=599 => format!("{host} failed with HTTP {status}. This is a server-side problem; try again later"),
         _ => format!("{host} answered with HTTP {status}"),
     };
-    RemoteError::new("http", msg).with_status(status).with_detail(detail)
+    Failure::new(FailureKind::Http, msg)
+        .with_status(status)
+        .with_detail(detail)
 }
 
 /// Reads a whole body, refusing one larger than `max`.
-pub async fn read_body(resp: Answer, max: usize) -> Result<Bytes, RemoteError> {
+pub async fn read_body(resp: Answer, max: usize) -> Result<Bytes, Failure> {
     use futures_util::StreamExt;
     let announced = resp.content_length().map(|n| n as usize);
     if announced.is_some_and(|n| n > max) {
         return Err(too_large(max));
     }
-    let broke = |e: crate::wire::BoxError| RemoteError::new("network", format!("the server's answer broke off ({e})"));
+    let broke =
+        |e: crate::wire::BoxError| Failure::new(FailureKind::Network, format!("the server's answer broke off ({e})"));
     let mut stream = resp.bytes_stream();
     // A body in one chunk (the usual case) is passed on as it is, without a copy.
     let Some(first) = stream.next().await.transpose().map_err(broke)? else {
@@ -487,9 +443,9 @@ pub async fn read_body(resp: Answer, max: usize) -> Result<Bytes, RemoteError> {
     Ok(buf.freeze())
 }
 
-pub fn too_large(max: usize) -> RemoteError {
-    RemoteError::new(
-        "too_large",
+pub fn too_large(max: usize) -> Failure {
+    Failure::new(
+        FailureKind::TooLarge,
         format!(
             "the server's message is larger than the limit of {max} bytes; raise --max-message-size if this is expected"
         ),

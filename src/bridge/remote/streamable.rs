@@ -13,10 +13,9 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
 use tokio::task::AbortHandle;
 
 use super::sse;
-use super::{
-    Answer, Ctx, MAX_RETRIES, Outgoing, Permit, RemoteError, content_type, read_body, retry_delay, status_error,
-};
+use super::{Answer, Ctx, MAX_RETRIES, Outgoing, Permit, content_type, read_body, retry_delay, status_error};
 use crate::bridge::message::{Id, Kind, Message};
+use crate::failure::{Failure, FailureKind};
 
 const SESSION_HEADER: &str = "mcp-session-id";
 const VERSION_HEADER: &str = "mcp-protocol-version";
@@ -31,7 +30,7 @@ pub enum Outcome {
     Delivered,
     Failed,
     /// The server answered 400, 404 or 405 to the first message: maybe an HTTP+SSE server.
-    NotStreamable(RemoteError),
+    NotStreamable(Failure),
 }
 
 impl Outcome {
@@ -67,8 +66,8 @@ struct Snapshot {
 }
 
 enum PostError {
-    Failed(RemoteError),
-    NotStreamable(RemoteError),
+    Failed(Failure),
+    NotStreamable(Failure),
 }
 
 /// What reading one response does with the messages in it.
@@ -199,7 +198,7 @@ impl Streamable {
         }
     }
 
-    async fn status_error(&self, resp: Answer) -> RemoteError {
+    async fn status_error(&self, resp: Answer) -> Failure {
         let status = resp.status().as_u16();
         let body = read_body(resp, 64 * 1024).await.unwrap_or_default();
         status_error(status, &body, &self.ctx)
@@ -213,7 +212,7 @@ impl Streamable {
         last_event_id: Option<&str>,
         body: Option<&Message>,
         deadline: Instant,
-    ) -> Result<Answer, RemoteError> {
+    ) -> Result<Answer, Failure> {
         let last_event_id = last_event_id.and_then(|id| HeaderValue::from_str(id).ok());
         let build = |mut headers: HeaderMap| {
             if let Some(s) = &snap.session {
@@ -247,7 +246,7 @@ impl Streamable {
         self.ctx.send(build, queued, deadline).await
     }
 
-    async fn exchange(&self, msg: &Message, snap: &Snapshot, deadline: Instant) -> Result<Answer, RemoteError> {
+    async fn exchange(&self, msg: &Message, snap: &Snapshot, deadline: Instant) -> Result<Answer, Failure> {
         self.request(Method::POST, snap, None, Some(msg), deadline).await
     }
 
@@ -275,7 +274,7 @@ impl Streamable {
         resp: Answer,
         reading: &mut Reading<'_>,
         deadline: Instant,
-    ) -> Result<(), RemoteError> {
+    ) -> Result<(), Failure> {
         let status = resp.status().as_u16();
         let ct = content_type(resp.headers());
         if ct == "text/event-stream" {
@@ -285,8 +284,8 @@ impl Streamable {
         let empty = body.iter().all(u8::is_ascii_whitespace);
         if empty {
             if reading.awaited.is_some() || matches!(msg.kind, Kind::Batch { .. }) {
-                return Err(RemoteError::new(
-                    "protocol",
+                return Err(Failure::new(
+                    FailureKind::Protocol,
                     format!("the server accepted the request (HTTP {status}) but sent no answer to it"),
                 ));
             }
@@ -298,15 +297,15 @@ impl Streamable {
             } else {
                 ""
             };
-            return Err(RemoteError::new(
-                "protocol",
+            return Err(Failure::new(
+                FailureKind::Protocol,
                 format!("the server answered with {ct} instead of JSON-RPC{hint}"),
             ));
         }
         self.deliver(body, reading);
         if reading.awaited.is_some() && !reading.found {
-            return Err(RemoteError::new(
-                "protocol",
+            return Err(Failure::new(
+                FailureKind::Protocol,
                 "the server's answer did not contain a response to this request",
             ));
         }
@@ -350,7 +349,7 @@ impl Streamable {
 
     /// Reads an SSE response until the awaited response arrives and the stream ends; resumes
     /// with GET and `Last-Event-ID` (after the server's `retry` delay) when it breaks first.
-    async fn read_stream(&self, resp: Answer, reading: &mut Reading<'_>, deadline: Instant) -> Result<(), RemoteError> {
+    async fn read_stream(&self, resp: Answer, reading: &mut Reading<'_>, deadline: Instant) -> Result<(), Failure> {
         let mut parser = sse::Parser::new(self.ctx.max_message);
         let mut resp = resp;
         let mut attempts = 0;
@@ -362,14 +361,14 @@ impl Streamable {
             }
             attempts = if got { 1 } else { attempts + 1 };
             let Some(last) = parser.last_event_id().map(str::to_owned) else {
-                return Err(RemoteError::new(
-                    "stream",
+                return Err(Failure::new(
+                    FailureKind::Stream,
                     "the server closed the response stream before answering, and gave no event id to resume it with. Try again",
                 ));
             };
             if attempts > RESUME_ATTEMPTS || Instant::now() > hard_stop {
-                return Err(RemoteError::new(
-                    "stream",
+                return Err(Failure::new(
+                    FailureKind::Stream,
                     "the response stream kept breaking before the answer arrived. Try again",
                 ));
             }
@@ -389,8 +388,8 @@ impl Streamable {
             let status = next.status().as_u16();
             if !next.status().is_success() || content_type(next.headers()) != "text/event-stream" {
                 let e = self.status_error(next).await;
-                return Err(RemoteError::new(
-                    "stream",
+                return Err(Failure::new(
+                    FailureKind::Stream,
                     format!("the response stream broke and resuming it failed (HTTP {status}). Try again"),
                 )
                 .with_status(status)
@@ -408,7 +407,7 @@ impl Streamable {
         parser: &mut sse::Parser,
         reading: &mut Reading<'_>,
         hard_stop: Instant,
-    ) -> Result<bool, RemoteError> {
+    ) -> Result<bool, Failure> {
         let mut body = resp.bytes_stream();
         let mut events = Vec::new();
         let mut got = false;
@@ -421,8 +420,8 @@ impl Streamable {
                 }
                 Ok(None) => return Ok(got),
                 Err(_) => {
-                    return Err(RemoteError::new(
-                        "timeout",
+                    return Err(Failure::new(
+                        FailureKind::Timeout,
                         "the response stream stayed open longer than --max-request-time",
                     ));
                 }
@@ -445,7 +444,7 @@ impl Streamable {
 
     /// The server forgot the session (404): start a new one by replaying the client's own
     /// `initialize` and `notifications/initialized`. Only one renewal runs at a time.
-    async fn renew(self: &Arc<Self>, generation: u64, deadline: Instant) -> Result<(), RemoteError> {
+    async fn renew(self: &Arc<Self>, generation: u64, deadline: Instant) -> Result<(), Failure> {
         let _one = self.renewing.lock().await;
         let (init, initialized) = {
             let mut st = self.state();
@@ -458,14 +457,14 @@ impl Streamable {
             (st.initialize.clone(), st.initialized.clone())
         };
         let Some(init) = init else {
-            return Err(RemoteError::new(
-                "session",
+            return Err(Failure::new(
+                FailureKind::Session,
                 "the server ended the session, and the client never sent `initialize` to start a new one",
             ));
         };
-        let expired = |e: RemoteError| {
-            RemoteError::new(
-                "session",
+        let expired = |e: Failure| {
+            Failure::new(
+                FailureKind::Session,
                 format!(
                     "the server ended the session, and starting a new one failed: {}",
                     e.message
