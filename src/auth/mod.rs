@@ -9,18 +9,14 @@ mod registration;
 mod session;
 pub mod token;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use reqwest::header::HeaderMap;
 use url::Url;
 
 pub use session::{OAuth, STATIC_ISSUER, resource_key};
 
 use crate::cli::AuthArgs;
-use crate::failure::{Failure, FailureKind};
-use crate::http::HttpConfig;
 use crate::store::{Secret, StoreOptions};
 
 /// Why authorization failed, in words for the user. Never holds a secret.
@@ -169,71 +165,5 @@ pub fn store_options(a: &crate::cli::StoreArgs) -> StoreOptions {
     StoreOptions {
         backend: a.token_store,
         home: None,
-    }
-}
-
-/// How requests to the MCP server are authorized.
-pub enum Auth {
-    /// The user passed `Authorization` with -H or --header-file; it is sent as given.
-    Explicit,
-    /// mcp-valet signs in when the server asks for it.
-    OAuth(Arc<OAuth>),
-}
-
-impl Auth {
-    /// Adds our credentials to a request's headers; returns which token was used.
-    pub async fn apply(&self, headers: &mut HeaderMap) -> Result<Option<u64>, Failure> {
-        match self {
-            Auth::Explicit => Ok(None),
-            Auth::OAuth(o) => match o.header().await.map_err(|e| o.remote_error(e))? {
-                Some((value, generation)) => {
-                    headers.insert(reqwest::header::AUTHORIZATION, value);
-                    Ok(Some(generation))
-                }
-                None => Ok(None),
-            },
-        }
-    }
-
-    /// The server answered 401: get a (new) token. `Ok` means: send the request again.
-    pub async fn on_unauthorized(&self, http: &HttpConfig, resp: &HeaderMap, sent: Option<u64>) -> Result<(), Failure> {
-        match self {
-            Auth::Explicit => Err(self.unauthorized(http)),
-            Auth::OAuth(o) => {
-                let c = challenge::Challenge::from_headers(resp);
-                o.unauthorized(&c, sent).await.map_err(|e| o.remote_error(e))
-            }
-        }
-    }
-
-    /// The server answered 403. `Ok(true)`: authorized again with more scopes, send again.
-    pub async fn on_forbidden(&self, resp: &HeaderMap, sent: Option<u64>) -> Result<bool, Failure> {
-        let Auth::OAuth(o) = self else { return Ok(false) };
-        let c = challenge::Challenge::from_headers(resp);
-        if !c.is_insufficient_scope() {
-            return Ok(false);
-        }
-        o.insufficient_scope(&c, sent).await.map_err(|e| o.remote_error(e))?;
-        Ok(true)
-    }
-
-    /// A request carrying our token went through.
-    pub fn succeeded(&self) {
-        if let Auth::OAuth(o) = self {
-            o.succeeded();
-        }
-    }
-
-    /// The error for a 401 that will not be retried.
-    pub fn unauthorized(&self, http: &HttpConfig) -> Failure {
-        let host = http.url.host_str().unwrap_or("the server");
-        let msg = match self {
-            Auth::Explicit => format!(
-                "{host} rejected the Authorization header given with -H/--header-file (HTTP 401). \
-                 Check that the token is valid and not expired; while that header is given, mcp-valet does not sign in itself"
-            ),
-            Auth::OAuth(_) => format!("{host} still refuses the request after signing in (HTTP 401)"),
-        };
-        Failure::new(FailureKind::Unauthorized, msg).with_status(401)
     }
 }

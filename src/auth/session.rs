@@ -16,7 +16,6 @@ use super::challenge::Challenge;
 use super::discovery::{self, Discovery};
 use super::token::{self, Client, ClientAuth, OAuthError, Tokens};
 use super::{AuthError, ResourceChoice, Settings, browser, registration};
-use crate::failure::{Failure, FailureKind};
 use crate::http::HttpConfig;
 use crate::store::ids::fnv1a64;
 use crate::store::{EntryKey, EntryMeta, Lock, Secret, Secrets, Store};
@@ -122,19 +121,6 @@ impl OAuth {
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub fn remote_error(&self, e: AuthError) -> Failure {
-        let mut msg = e.message;
-        if e.login_required {
-            msg.push_str(&format!(". Sign in with `{}`", self.login_hint()));
-        }
-        let kind = if e.login_required {
-            FailureKind::LoginRequired
-        } else {
-            FailureKind::Auth
-        };
-        Failure::new(kind, msg)
     }
 
     /// The `Authorization` value to send now, and its generation; refreshes a token that is

@@ -9,10 +9,11 @@ use tokio::sync::{mpsc, oneshot};
 
 use std::sync::Arc;
 
-use crate::auth::{Auth, OAuth};
+use crate::auth::OAuth;
 use crate::cli::BridgeArgs;
 use crate::http::HttpConfig;
 use crate::store::Store;
+use remote::Credentials;
 
 /// Runs the bridge until the client closes stdin (or a signal), then closes the session.
 pub async fn run(args: &BridgeArgs) -> anyhow::Result<()> {
@@ -21,8 +22,8 @@ pub async fn run(args: &BridgeArgs) -> anyhow::Result<()> {
     if http.explicit_authorization {
         tracing::info!("an Authorization header was given; it is sent as is");
     }
-    let auth = if http.explicit_authorization {
-        Auth::Explicit
+    let credentials = if http.explicit_authorization {
+        Credentials::Explicit
     } else {
         let settings = crate::auth::Settings::from_args(&args.auth)?;
         let store =
@@ -36,12 +37,12 @@ pub async fn run(args: &BridgeArgs) -> anyhow::Result<()> {
                 tracing::debug!("reading the stored login failed: {e}");
             }
         });
-        Auth::OAuth(oauth)
+        Credentials::OAuth(oauth)
     };
     let (events_tx, events_rx) = mpsc::unbounded_channel();
     let ctx = remote::Ctx {
         http,
-        auth,
+        credentials,
         events: events_tx,
         max_message: args.max_message_size,
         request_timeout: args.request_timeout,

@@ -4,6 +4,7 @@
 //! this seam; another protocol revision is another transport here, and the stdio side does
 //! not change.
 
+mod credentials;
 mod legacy_sse;
 mod sse;
 mod streamable;
@@ -15,7 +16,6 @@ use bytes::Bytes;
 use reqwest::header::HeaderMap;
 use tokio::sync::{OwnedRwLockWriteGuard, RwLock, mpsc};
 
-use crate::auth::Auth;
 use crate::bridge::message::{self, Id, Kind, Message, Parsed};
 use crate::cli::TransportChoice;
 use crate::failure::{Failure, FailureKind};
@@ -23,6 +23,7 @@ use crate::http::HttpConfig;
 
 pub use crate::wire::{Answer, Outgoing};
 
+pub use credentials::Credentials;
 use legacy_sse::LegacySse;
 use streamable::Streamable;
 
@@ -45,7 +46,7 @@ pub type Events = mpsc::UnboundedSender<Event>;
 /// What the transports share.
 pub struct Ctx {
     pub http: HttpConfig,
-    pub auth: Auth,
+    pub credentials: Credentials,
     pub events: Events,
     pub max_message: usize,
     /// Bounds the bridge's own exchanges (re-initialisation, connecting the SSE stream).
@@ -124,7 +125,7 @@ impl Ctx {
         let mut rounds = 0u32;
         loop {
             let mut headers = self.http.headers.clone();
-            let generation = self.auth.apply(&mut headers).await?;
+            let generation = self.credentials.apply(&mut headers).await?;
             let waiting = async {
                 let _turn = if queued {
                     self.awaiting.acquire().await.ok()
@@ -150,17 +151,17 @@ impl Ctx {
             tracing::trace!(status, version = ?resp.version(), with_token = generation.is_some(), "HTTP answer");
             if status == 401 && rounds < 3 {
                 rounds += 1;
-                self.auth
+                self.credentials
                     .on_unauthorized(&self.http, resp.headers(), generation)
                     .await?;
                 continue;
             }
-            if status == 403 && rounds < 4 && self.auth.on_forbidden(resp.headers(), generation).await? {
+            if status == 403 && rounds < 4 && self.credentials.on_forbidden(resp.headers(), generation).await? {
                 rounds += 1;
                 continue;
             }
             if generation.is_some() && resp.status().is_success() {
-                self.auth.succeeded();
+                self.credentials.succeeded();
             }
             return Ok(resp);
         }
@@ -382,7 +383,7 @@ pub fn status_error(status: u16, body: &[u8], ctx: &Ctx) -> Failure {
     let detail = body_detail(body);
     let msg = match status {
         400 => format!("{host} rejected the message as a bad request (HTTP 400)"),
-        401 => return ctx.auth.unauthorized(&ctx.http),
+        401 => return ctx.credentials.rejected(&ctx.http),
         403 => format!("{host} refused access (HTTP 403). Your account may lack the permission or scope this needs"),
         404 => format!(
             "{host} has no MCP endpoint at {} (HTTP 404). Check the URL; MCP endpoints often end in /mcp, or /sse for older servers",
