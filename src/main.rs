@@ -8,9 +8,7 @@ mod failure;
 mod http;
 mod logging;
 mod store;
-mod tls;
 mod util;
-mod wire;
 
 use std::process::ExitCode;
 

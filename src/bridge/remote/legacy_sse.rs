@@ -33,7 +33,7 @@ struct State {
     closed: bool,
 }
 
-type Body = crate::wire::BodyStream;
+type Body = crate::http::relay_client::BodyStream;
 
 impl LegacySse {
     pub fn new(ctx: Arc<Ctx>) -> Arc<LegacySse> {

@@ -21,7 +21,7 @@ use crate::cli::TransportChoice;
 use crate::failure::{Failure, FailureKind};
 use crate::http::HttpConfig;
 
-pub use crate::wire::{Answer, Outgoing};
+pub use crate::http::relay_client::{Answer, Outgoing};
 
 pub use credentials::Credentials;
 use legacy_sse::LegacySse;
@@ -412,8 +412,9 @@ pub async fn read_body(resp: Answer, max: usize) -> Result<Bytes, Failure> {
     if announced.is_some_and(|n| n > max) {
         return Err(too_large(max));
     }
-    let broke =
-        |e: crate::wire::BoxError| Failure::new(FailureKind::Network, format!("the server's answer broke off ({e})"));
+    let broke = |e: crate::http::relay_client::BoxError| {
+        Failure::new(FailureKind::Network, format!("the server's answer broke off ({e})"))
+    };
     let mut stream = resp.bytes_stream();
     // A body in one chunk (the usual case) is passed on as it is, without a copy.
     let Some(first) = stream.next().await.transpose().map_err(broke)? else {

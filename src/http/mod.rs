@@ -2,6 +2,9 @@
 //! one `reqwest` client (connection pool, system proxy, OS trust store plus `--ca-file`), and
 //! plain-language descriptions of network failures.
 
+pub mod relay_client;
+pub mod tls;
+
 use std::net::IpAddr;
 use std::path::Path;
 use std::time::Duration;
@@ -19,8 +22,8 @@ pub const USER_AGENT: &str = concat!("mcp-valet/", env!("CARGO_PKG_VERSION"));
 #[derive(Clone, Debug)]
 pub struct HttpConfig {
     pub client: reqwest::Client,
-    /// The bridge's own requests, when no proxy applies (`crate::wire`); else `client`.
-    pub wire: Option<crate::wire::Wire>,
+    /// The bridge's own requests, when no proxy applies (`crate::http::relay_client`); else `client`.
+    pub wire: Option<crate::http::relay_client::Wire>,
     /// The server URL as parsed.
     pub url: Url,
     /// The server URL exactly as the user wrote it (an RFC 8707 resource must not gain a `/`).
@@ -69,8 +72,8 @@ impl HttpConfig {
         // A server on this machine is never reached through a proxy from the environment.
         let loopback = is_loopback(&url);
         let tls = tls_config(args.ca_file.as_deref())?;
-        let wire = (loopback || !crate::wire::uses_a_proxy(&url))
-            .then(|| crate::wire::Wire::new(tls.clone(), args.connect_timeout));
+        let wire = (loopback || !crate::http::relay_client::uses_a_proxy(&url))
+            .then(|| crate::http::relay_client::Wire::new(tls.clone(), args.connect_timeout));
         let client = build_client(tls, args.connect_timeout, loopback)?;
         Ok(HttpConfig {
             client,
@@ -226,7 +229,7 @@ fn tls_config(ca_file: Option<&Path>) -> anyhow::Result<rustls::ClientConfig> {
             bail!("{} holds no PEM certificate", path.display());
         }
     }
-    crate::tls::client_config(roots).context("setting up TLS")
+    crate::http::tls::client_config(roots).context("setting up TLS")
 }
 
 /// Follows 307/308 only (they keep the method and body), under `redirect_refusal`.
@@ -247,7 +250,7 @@ fn redirect_policy() -> reqwest::redirect::Policy {
     })
 }
 
-/// The redirect rule of both HTTP clients (reqwest here, `crate::wire` for the relay): the
+/// The redirect rule of both HTTP clients (reqwest here, `crate::http::relay_client` for the relay): the
 /// `n`th redirect of a request that started at `first` may go to `to` only on the same origin
 /// (a redirect elsewhere would carry the user's headers and credentials to another host; the
 /// same origin also rules out https → http), and at most 4 in a row. `Some(reason)` refuses.
@@ -275,9 +278,9 @@ pub fn describe_error(e: &reqwest::Error, url: &Url, timeout: Option<Duration>) 
     describe(&symptoms, url, timeout)
 }
 
-/// The same for the bridge's own requests (`crate::wire`).
-pub fn describe_wire_error(e: &crate::wire::WireError, url: &Url) -> Failure {
-    use crate::wire::WireError;
+/// The same for the bridge's own requests (`crate::http::relay_client`).
+pub fn describe_wire_error(e: &crate::http::relay_client::WireError, url: &Url) -> Failure {
+    use crate::http::relay_client::WireError;
     let symptoms = Symptoms {
         timeout: has_io_kind(e, std::io::ErrorKind::TimedOut),
         connect: e.is_connect(),
