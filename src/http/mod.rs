@@ -1,12 +1,15 @@
-//! The HTTP side shared by every command: the server URL and its checks, user headers, the
-//! one `reqwest` client (connection pool, system proxy, OS trust store plus `--ca-file`), and
-//! plain-language descriptions of network failures.
+//! The HTTP layer shared by every command: the server URL and its checks, user headers, the
+//! `reqwest` client (connection pool, system proxy, OS trust store plus `--ca-file`) and the
+//! relay's client (`relay_client`), both under the rules in `policy`; plain-language
+//! descriptions of failures (`describe`) and reading answers (`body`).
 
-pub mod relay_client;
-pub mod tls;
+mod body;
+mod describe;
+mod policy;
+mod relay_client;
+mod tls;
 
 use std::net::IpAddr;
-use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -14,16 +17,19 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use url::Url;
 
 use crate::cli::RemoteArgs;
-use crate::failure::{Failure, FailureKind};
 
-pub const USER_AGENT: &str = concat!("mcp-valet/", env!("CARGO_PKG_VERSION"));
+pub use body::{body_detail, content_type, read_body, too_large};
+pub use describe::describe_error;
+pub use policy::retry_delay;
+pub use relay_client::{Answer, BodyStream, Outgoing, RelayClient};
 
 /// Everything needed to talk HTTP to one MCP server.
 #[derive(Clone, Debug)]
 pub struct HttpConfig {
+    /// Discovery, sign-in and token requests.
     pub client: reqwest::Client,
-    /// The bridge's own requests, when no proxy applies (`crate::http::relay_client`); else `client`.
-    pub wire: Option<crate::http::relay_client::Wire>,
+    /// The bridge's own requests.
+    pub relay: RelayClient,
     /// The server URL as parsed.
     pub url: Url,
     /// The server URL exactly as the user wrote it (an RFC 8707 resource must not gain a `/`).
@@ -71,13 +77,12 @@ impl HttpConfig {
         let explicit_authorization = headers.contains_key(reqwest::header::AUTHORIZATION);
         // A server on this machine is never reached through a proxy from the environment.
         let loopback = is_loopback(&url);
-        let tls = tls_config(args.ca_file.as_deref())?;
-        let wire = (loopback || !crate::http::relay_client::uses_a_proxy(&url))
-            .then(|| crate::http::relay_client::Wire::new(tls.clone(), args.connect_timeout));
-        let client = build_client(tls, args.connect_timeout, loopback)?;
+        let tls = tls::config(args.ca_file.as_deref())?;
+        let client = build_client(tls.clone(), args.connect_timeout, loopback)?;
+        let relay = RelayClient::new(&url, loopback, tls, args.connect_timeout, client.clone());
         Ok(HttpConfig {
             client,
-            wire,
+            relay,
             url,
             url_text,
             allow_http: args.allow_http,
@@ -203,9 +208,9 @@ fn build_client(
     loopback: bool,
 ) -> anyhow::Result<reqwest::Client> {
     let mut b = reqwest::Client::builder()
-        .user_agent(USER_AGENT)
+        .user_agent(policy::USER_AGENT)
         .connect_timeout(connect_timeout)
-        .pool_idle_timeout(Duration::from_secs(90))
+        .pool_idle_timeout(policy::POOL_IDLE_TIMEOUT)
         .tcp_nodelay(true)
         .redirect(redirect_policy())
         .tls_backend_preconfigured(tls);
@@ -215,24 +220,7 @@ fn build_client(
     b.build().context("setting up the HTTP client")
 }
 
-/// TLS for both clients: the OS trust store plus the certificates in `ca_file`.
-fn tls_config(ca_file: Option<&Path>) -> anyhow::Result<rustls::ClientConfig> {
-    let mut roots = Vec::new();
-    if let Some(path) = ca_file {
-        use rustls::pki_types::pem::PemObject;
-        let pem = std::fs::read(path).with_context(|| format!("reading the CA file {}", path.display()))?;
-        for cert in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
-            roots
-                .push(cert.with_context(|| format!("{} holds a PEM block that is not a certificate", path.display()))?);
-        }
-        if roots.is_empty() {
-            bail!("{} holds no PEM certificate", path.display());
-        }
-    }
-    crate::http::tls::client_config(roots).context("setting up TLS")
-}
-
-/// Follows 307/308 only (they keep the method and body), under `redirect_refusal`.
+/// Follows 307/308 only (they keep the method and body), under `policy::redirect_refusal`.
 fn redirect_policy() -> reqwest::redirect::Policy {
     reqwest::redirect::Policy::custom(move |attempt| {
         let status = attempt.status().as_u16();
@@ -242,176 +230,12 @@ fn redirect_policy() -> reqwest::redirect::Policy {
         let refusal = attempt
             .previous()
             .first()
-            .and_then(|first| redirect_refusal(first, attempt.url(), attempt.previous().len()));
+            .and_then(|first| policy::redirect_refusal(first, attempt.url(), attempt.previous().len()));
         match refusal {
             Some(why) => attempt.error(why),
             None => attempt.follow(),
         }
     })
-}
-
-/// The redirect rule of both HTTP clients (reqwest here, `crate::http::relay_client` for the relay): the
-/// `n`th redirect of a request that started at `first` may go to `to` only on the same origin
-/// (a redirect elsewhere would carry the user's headers and credentials to another host; the
-/// same origin also rules out https → http), and at most 4 in a row. `Some(reason)` refuses.
-pub fn redirect_refusal(first: &Url, to: &Url, n: usize) -> Option<String> {
-    if n >= 5 {
-        return Some("too many redirects".into());
-    }
-    (first.origin() != to.origin()).then(|| {
-        format!(
-            "the server redirects to another host ({}); credentials are not sent there. Use that URL directly if you trust it",
-            to.host_str().unwrap_or("?")
-        )
-    })
-}
-
-/// What went wrong with an HTTP exchange, for people: a short cause and what to try.
-pub fn describe_error(e: &reqwest::Error, url: &Url, timeout: Option<Duration>) -> Failure {
-    let symptoms = Symptoms {
-        timeout: e.is_timeout(),
-        connect: e.is_connect(),
-        redirect: e.is_redirect(),
-        tls: is_tls_failure(e),
-        cause: root_cause(e),
-    };
-    describe(&symptoms, url, timeout)
-}
-
-/// The same for the bridge's own requests (`crate::http::relay_client`).
-pub fn describe_wire_error(e: &crate::http::relay_client::WireError, url: &Url) -> Failure {
-    use crate::http::relay_client::WireError;
-    let symptoms = Symptoms {
-        timeout: has_io_kind(e, std::io::ErrorKind::TimedOut),
-        connect: e.is_connect(),
-        redirect: matches!(e, WireError::Redirect(_)),
-        tls: is_tls_failure(e),
-        cause: match e {
-            WireError::Http(_) => root_cause(e),
-            other => other.to_string(),
-        },
-    };
-    describe(&symptoms, url, None)
-}
-
-/// What a failed exchange amounts to, whichever client saw it.
-struct Symptoms {
-    timeout: bool,
-    connect: bool,
-    redirect: bool,
-    tls: bool,
-    /// The innermost message.
-    cause: String,
-}
-
-fn describe(f: &Symptoms, url: &Url, timeout: Option<Duration>) -> Failure {
-    let host = url.host_str().unwrap_or("the server");
-    let cause = &f.cause;
-    let lower = cause.to_ascii_lowercase();
-    if f.timeout {
-        let after = timeout
-            .map(|t| format!(" within {}", crate::util::human_duration(t)))
-            .unwrap_or_default();
-        return Failure::new(
-            FailureKind::Timeout,
-            format!(
-                "{host} did not answer{after}. The server may be overloaded or unreachable; try again, or raise the timeout"
-            ),
-        );
-    }
-    if url.scheme() == "https"
-        && (f.tls
-            || ["certificate", "tls", "handshake", "ssl"]
-                .iter()
-                .any(|w| lower.contains(w)))
-    {
-        return Failure::new(
-            FailureKind::Tls,
-            format!(
-                "the TLS connection to {host} failed ({cause}). If the server uses a private certificate authority, pass its certificate with --ca-file"
-            ),
-        );
-    }
-    if f.connect {
-        if lower.contains("dns")
-            || lower.contains("failed to lookup")
-            || lower.contains("name or service")
-            || lower.contains("resolve")
-        {
-            return Failure::new(
-                FailureKind::Dns,
-                format!("could not resolve {host} ({cause}). Check the host name and your network or VPN"),
-            );
-        }
-        if lower.contains("refused") {
-            return Failure::new(
-                FailureKind::Connect,
-                format!(
-                    "could not connect to {} (connection refused). Is the server running, and is the URL right?",
-                    hostport(url)
-                ),
-            );
-        }
-        return Failure::new(
-            FailureKind::Connect,
-            format!(
-                "could not connect to {} ({cause}). Check the URL, your network and any proxy settings",
-                hostport(url)
-            ),
-        );
-    }
-    if f.redirect {
-        return Failure::new(
-            FailureKind::Redirect,
-            format!("{host} redirected in a way mcp-valet will not follow ({cause}). Use the final URL directly"),
-        );
-    }
-    Failure::new(
-        FailureKind::Network,
-        format!(
-            "the connection to {host} failed ({cause}). Try again; if it persists, check your network and proxy settings"
-        ),
-    )
-}
-
-/// rustls reports handshake failures as `io::Error`s of kind `InvalidData`.
-fn is_tls_failure(e: &(dyn std::error::Error + 'static)) -> bool {
-    has_io_kind(e, std::io::ErrorKind::InvalidData)
-}
-
-/// Whether an `io::Error` of `kind` is among the causes of `e`.
-fn has_io_kind(e: &(dyn std::error::Error + 'static), kind: std::io::ErrorKind) -> bool {
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = e.source();
-    while let Some(err) = cur {
-        match err.downcast_ref::<std::io::Error>() {
-            Some(io) if io.kind() == kind => return true,
-            // `io::Error::source` skips the wrapped error itself: descend into it.
-            Some(io) => cur = io.get_ref().map(|inner| inner as &(dyn std::error::Error + 'static)),
-            None => cur = err.source(),
-        }
-    }
-    false
-}
-
-fn hostport(url: &Url) -> String {
-    match url.port_or_known_default() {
-        Some(p) => format!("{}:{p}", url.host_str().unwrap_or("?")),
-        None => url.host_str().unwrap_or("?").to_owned(),
-    }
-}
-
-/// The innermost error message (reqwest's own message names the URL, which may hold a key).
-fn root_cause(e: &dyn std::error::Error) -> String {
-    let mut cur: &dyn std::error::Error = e;
-    let mut msg = String::new();
-    while let Some(src) = cur.source() {
-        msg = src.to_string();
-        cur = src;
-    }
-    if msg.is_empty() {
-        msg = "unknown error".into();
-    }
-    msg
 }
 
 #[cfg(test)]
@@ -448,25 +272,6 @@ mod tests {
         assert!(add_header(&mut h, "Mcp-Session-Id: x", "-H").is_err());
         let err = add_header(&mut h, "X-Bad: a\u{7}b", "-H").unwrap_err().to_string();
         assert!(!err.contains("a\u{7}b"), "the value must not be echoed: {err}");
-    }
-
-    #[test]
-    fn redirects_stay_on_the_origin_and_stop_after_four() {
-        let u = |s: &str| Url::parse(s).unwrap();
-        let first = u("https://h.example/old");
-        assert_eq!(redirect_refusal(&first, &u("https://h.example/mcp"), 1), None);
-        assert_eq!(redirect_refusal(&first, &u("https://h.example:443/x"), 4), None);
-        assert!(redirect_refusal(&first, &u("https://h.example/mcp"), 5).is_some());
-        let elsewhere = redirect_refusal(&first, &u("https://evil.example/mcp"), 1).unwrap();
-        assert!(elsewhere.contains("evil.example"), "{elsewhere}");
-        assert!(
-            redirect_refusal(&first, &u("http://h.example/mcp"), 1).is_some(),
-            "no https → http"
-        );
-        assert!(
-            redirect_refusal(&first, &u("https://h.example:8443/mcp"), 1).is_some(),
-            "another port"
-        );
     }
 
     #[test]

@@ -1,18 +1,17 @@
-//! The bridge's own requests (the messages it relays, the event streams it listens to, the
-//! session's end) over hyper's pooled client, without reqwest's layers on top.
+//! The relay's HTTP client: the bridge's own requests (the messages it relays, the event
+//! streams it listens to, the session's end) go over hyper's pooled client, without reqwest's
+//! layers on top, wherever no proxy applies; behind a proxy they go through reqwest, which
+//! speaks to proxies. [`RelayClient::send`] makes that choice.
 //!
 //! reqwest stays the client of everything else (discovery, sign-in, token requests). For the
 //! relay its per-request machinery — a redirect layer that parses the request URL again for
-//! every response, a second pool key, boxed futures — was about a fifth of mcp-valet's CPU time
-//! per relayed call (the benchmark driver, same server, alternating binaries: SSE answers
-//! 89–99 → 77–83 µs per call, JSON answers 70–95 → 63–67 µs).
+//! every response, a second pool key, boxed futures — was about a fifth of mcp-valet's CPU
+//! time per relayed call (measured with `bench/`).
 //!
-//! What this path keeps the same: the rustls configuration (HTTP/2 by ALPN, the OS trust store
-//! plus `--ca-file`), the connect timeout, TCP_NODELAY, idle connections kept 90 s, the
-//! `User-Agent`, and the redirect rule (307/308 on the same origin only). It is only used where
-//! no proxy applies (`uses_a_proxy`); behind a proxy, requests go through reqwest, which speaks
-//! to proxies. Failures are described by `crate::http::describe_wire_error`, in the same words
-//! as reqwest's.
+//! What the hyper path keeps the same as reqwest's: the rustls configuration (HTTP/2 by ALPN,
+//! the OS trust store plus `--ca-file`), the connect timeout, TCP_NODELAY, and
+//! `super::policy` (idle connections, `User-Agent`, the redirect rule). Failures of either
+//! path are described in the same words (`super::describe`).
 
 use std::pin::Pin;
 use std::time::Duration;
@@ -27,6 +26,10 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use reqwest::header::{HeaderMap, HeaderValue, LOCATION, USER_AGENT};
 use url::Url;
+
+use super::describe::{Symptoms, describe, describe_error, has_io_kind, is_tls_failure, root_cause};
+use super::policy::{self, POOL_IDLE_TIMEOUT, redirect_refusal};
+use crate::failure::Failure;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -90,7 +93,7 @@ impl Answer {
 
 /// Why an exchange failed.
 #[derive(Debug)]
-pub enum WireError {
+enum HyperError {
     /// Connecting, TLS, or the HTTP exchange itself.
     Http(hyper_util::client::legacy::Error),
     /// A redirect we do not follow (another host, https → http, too many).
@@ -99,45 +102,89 @@ pub enum WireError {
     Url,
 }
 
-impl WireError {
-    pub fn is_connect(&self) -> bool {
-        matches!(self, WireError::Http(e) if e.is_connect())
+impl HyperError {
+    fn is_connect(&self) -> bool {
+        matches!(self, HyperError::Http(e) if e.is_connect())
     }
 }
 
-impl std::fmt::Display for WireError {
+impl std::fmt::Display for HyperError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            WireError::Http(_) => f.write_str("the HTTP exchange failed"),
-            WireError::Redirect(why) => f.write_str(why),
-            WireError::Url => f.write_str("the URL cannot be requested"),
+            HyperError::Http(_) => f.write_str("the HTTP exchange failed"),
+            HyperError::Redirect(why) => f.write_str(why),
+            HyperError::Url => f.write_str("the URL cannot be requested"),
         }
     }
 }
 
-impl std::error::Error for WireError {
+impl std::error::Error for HyperError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            WireError::Http(e) => Some(e),
+            HyperError::Http(e) => Some(e),
             _ => None,
         }
     }
 }
 
-/// hyper's pooled client with our TLS configuration.
+/// The client of the bridge's requests: hyper's where no proxy applies, else reqwest's.
 #[derive(Clone)]
-pub struct Wire {
-    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+pub struct RelayClient {
+    direct: Option<Direct>,
+    proxied: reqwest::Client,
 }
 
-impl std::fmt::Debug for Wire {
+impl std::fmt::Debug for RelayClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Wire").finish_non_exhaustive()
+        f.debug_struct("RelayClient")
+            .field("direct", &self.direct.is_some())
+            .finish_non_exhaustive()
     }
 }
 
-impl Wire {
-    pub fn new(mut tls: rustls::ClientConfig, connect_timeout: Duration) -> Wire {
+impl RelayClient {
+    /// For the server at `url`; `proxied` is the reqwest client to use behind a proxy. A
+    /// server on this machine (`loopback`) is never reached through a proxy.
+    pub fn new(
+        url: &Url,
+        loopback: bool,
+        tls: rustls::ClientConfig,
+        connect_timeout: Duration,
+        proxied: reqwest::Client,
+    ) -> RelayClient {
+        let direct = loopback || !uses_a_proxy(url);
+        RelayClient {
+            direct: direct.then(|| Direct::new(tls, connect_timeout)),
+            proxied,
+        }
+    }
+
+    /// One HTTP exchange, through hyper's client where no proxy applies, else through reqwest.
+    /// A failure is described for the server `out.url` is on.
+    pub async fn send(&self, out: Outgoing) -> Result<Answer, Failure> {
+        if let Some(direct) = &self.direct {
+            return direct.send(out).await;
+        }
+        let url = out.url.clone();
+        let mut rb = self.proxied.request(out.method, out.url).headers(out.headers);
+        if let Some(body) = out.body {
+            rb = rb.body(body);
+        }
+        rb.send()
+            .await
+            .map(Answer::from_reqwest)
+            .map_err(|e| describe_error(&e, &url, None))
+    }
+}
+
+/// hyper's pooled client with our TLS configuration.
+#[derive(Clone)]
+struct Direct {
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+}
+
+impl Direct {
+    fn new(mut tls: rustls::ClientConfig, connect_timeout: Duration) -> Direct {
         tls.alpn_protocols.clear(); // the builder sets h2 and http/1.1 itself
         let mut http = HttpConnector::new();
         http.enforce_http(false);
@@ -150,15 +197,23 @@ impl Wire {
             .enable_http2()
             .wrap_connector(http);
         let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(90))
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
             .pool_timer(TokioTimer::new())
             .timer(TokioTimer::new())
             .build(https);
-        Wire { client }
+        Direct { client }
     }
 
-    /// Sends `out`, following 307/308 redirects under `crate::http::redirect_refusal`.
-    pub async fn send(&self, out: Outgoing) -> Result<Answer, WireError> {
+    async fn send(&self, out: Outgoing) -> Result<Answer, Failure> {
+        let first = out.url.clone();
+        self.follow(out, &first)
+            .await
+            .map_err(|e| describe_hyper_error(&e, &first))
+    }
+
+    /// Sends `out`, following 307/308 redirects under `policy::redirect_refusal`; `first` is
+    /// where the request started.
+    async fn follow(&self, out: Outgoing, first: &Url) -> Result<Answer, HyperError> {
         let Outgoing {
             method,
             mut url,
@@ -166,18 +221,17 @@ impl Wire {
             body,
         } = out;
         if !headers.contains_key(USER_AGENT) {
-            headers.insert(USER_AGENT, HeaderValue::from_static(crate::http::USER_AGENT));
+            headers.insert(USER_AGENT, HeaderValue::from_static(policy::USER_AGENT));
         }
         let body = body.unwrap_or_default();
-        let first = url.clone();
         let mut hops = 0;
         loop {
-            let uri: Uri = url.as_str().parse().map_err(|_| WireError::Url)?;
+            let uri: Uri = url.as_str().parse().map_err(|_| HyperError::Url)?;
             let mut req = hyper::Request::new(Full::new(body.clone()));
             *req.method_mut() = method.clone();
             *req.uri_mut() = uri;
             *req.headers_mut() = headers.clone();
-            let resp = self.client.request(req).await.map_err(WireError::Http)?;
+            let resp = self.client.request(req).await.map_err(HyperError::Http)?;
             let status = resp.status();
             if matches!(status.as_u16(), 307 | 308)
                 && let Some(to) = resp
@@ -187,8 +241,8 @@ impl Wire {
                     .and_then(|l| url.join(l).ok())
             {
                 hops += 1;
-                if let Some(why) = crate::http::redirect_refusal(&first, &to, hops) {
-                    return Err(WireError::Redirect(why));
+                if let Some(why) = redirect_refusal(first, &to, hops) {
+                    return Err(HyperError::Redirect(why));
                 }
                 url = to;
                 continue;
@@ -204,10 +258,25 @@ impl Wire {
     }
 }
 
+/// A failure of hyper's client, in the same words as reqwest's.
+fn describe_hyper_error(e: &HyperError, url: &Url) -> Failure {
+    let symptoms = Symptoms {
+        timeout: has_io_kind(e, std::io::ErrorKind::TimedOut),
+        connect: e.is_connect(),
+        redirect: matches!(e, HyperError::Redirect(_)),
+        tls: is_tls_failure(e),
+        cause: match e {
+            HyperError::Http(_) => root_cause(e),
+            other => other.to_string(),
+        },
+    };
+    describe(&symptoms, url, None)
+}
+
 /// Whether requests to `url` would go through a proxy (the same system settings reqwest reads:
 /// `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`, and the OS settings on macOS and
 /// Windows).
-pub fn uses_a_proxy(url: &Url) -> bool {
+fn uses_a_proxy(url: &Url) -> bool {
     let Ok(uri) = url.as_str().parse::<Uri>() else {
         return true; // let reqwest decide
     };

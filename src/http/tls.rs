@@ -3,16 +3,35 @@
 //! most of what starting the bridge costs, and a server on this machine over plain http never
 //! needs them.
 
+use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
+use anyhow::{Context, bail};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 
-/// The rustls configuration for the HTTP client: HTTP/2 and HTTP/1.1 by ALPN, safe default
+/// TLS for both clients: the OS trust store plus the certificates in `ca_file`.
+pub fn config(ca_file: Option<&Path>) -> anyhow::Result<rustls::ClientConfig> {
+    let mut roots = Vec::new();
+    if let Some(path) = ca_file {
+        use rustls::pki_types::pem::PemObject;
+        let pem = std::fs::read(path).with_context(|| format!("reading the CA file {}", path.display()))?;
+        for cert in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
+            roots
+                .push(cert.with_context(|| format!("{} holds a PEM block that is not a certificate", path.display()))?);
+        }
+        if roots.is_empty() {
+            bail!("{} holds no PEM certificate", path.display());
+        }
+    }
+    client_config(roots).context("setting up TLS")
+}
+
+/// The rustls configuration for the HTTP clients: HTTP/2 and HTTP/1.1 by ALPN, safe default
 /// protocol versions, and the platform's verifier behind a lazy wrapper.
-pub fn client_config(extra_roots: Vec<CertificateDer<'static>>) -> Result<rustls::ClientConfig, rustls::Error> {
+fn client_config(extra_roots: Vec<CertificateDer<'static>>) -> Result<rustls::ClientConfig, rustls::Error> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let verifier = Arc::new(LazyVerifier {
         provider: provider.clone(),

@@ -11,9 +11,10 @@ use tokio::task::AbortHandle;
 use url::Url;
 
 use super::sse;
-use super::{Ctx, Event, MAX_RETRIES, Outgoing, content_type, read_body, retry_delay, status_error};
+use super::{Ctx, Event, MAX_RETRIES, Outgoing, status_error};
 use crate::bridge::message::{Id, Kind, Message};
 use crate::failure::{Failure, FailureKind};
+use crate::http::{content_type, read_body, retry_delay};
 
 pub struct LegacySse {
     ctx: Arc<Ctx>,
@@ -33,7 +34,7 @@ struct State {
     closed: bool,
 }
 
-type Body = crate::http::relay_client::BodyStream;
+type Body = crate::http::BodyStream;
 
 impl LegacySse {
     pub fn new(ctx: Arc<Ctx>) -> Arc<LegacySse> {
@@ -116,7 +117,7 @@ impl LegacySse {
             };
             parser
                 .feed(&chunk, &mut events)
-                .map_err(|_| super::too_large(self.ctx.max_message))?;
+                .map_err(|_| crate::http::too_large(self.ctx.max_message))?;
             let mut found = None;
             for ev in events.drain(..) {
                 if found.is_none() && ev.event == "endpoint" {

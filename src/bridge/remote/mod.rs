@@ -21,7 +21,7 @@ use crate::cli::TransportChoice;
 use crate::failure::{Failure, FailureKind};
 use crate::http::HttpConfig;
 
-pub use crate::http::relay_client::{Answer, Outgoing};
+pub use crate::http::{Answer, Outgoing};
 
 pub use credentials::Credentials;
 use legacy_sse::LegacySse;
@@ -132,7 +132,7 @@ impl Ctx {
                 } else {
                     None
                 };
-                self.exchange(build(headers)).await
+                self.http.relay.send(build(headers)).await
             };
             let resp = match tokio::time::timeout_at(deadline.into(), waiting).await {
                 Ok(Ok(r)) => r,
@@ -165,24 +165,6 @@ impl Ctx {
             }
             return Ok(resp);
         }
-    }
-
-    /// One HTTP exchange: through hyper's client where no proxy applies, else through reqwest.
-    async fn exchange(&self, out: Outgoing) -> Result<Answer, Failure> {
-        if let Some(wire) = &self.http.wire {
-            return wire
-                .send(out)
-                .await
-                .map_err(|e| crate::http::describe_wire_error(&e, &self.http.url));
-        }
-        let mut rb = self.http.client.request(out.method, out.url).headers(out.headers);
-        if let Some(body) = out.body {
-            rb = rb.body(body);
-        }
-        rb.send()
-            .await
-            .map(Answer::from_reqwest)
-            .map_err(|e| crate::http::describe_error(&e, &self.http.url, None))
     }
 }
 
@@ -318,69 +300,13 @@ impl Drop for DoneGuard<'_> {
     }
 }
 
-/// Longest a `Retry-After` may ask us to wait before we give up instead.
-const MAX_RETRY_WAIT: Duration = Duration::from_secs(60);
+/// Retries of one message after a 429 or 503.
 pub const MAX_RETRIES: u32 = 4;
-
-/// How long to wait before retry number `attempt` (0-based) after a 429 or 503.
-pub fn retry_delay(headers: &HeaderMap, attempt: u32) -> Option<Duration> {
-    let asked = headers
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            let v = v.trim();
-            v.parse::<u64>().ok().map(Duration::from_secs).or_else(|| {
-                httpdate::parse_http_date(v)
-                    .ok()
-                    .map(|t| t.duration_since(std::time::SystemTime::now()).unwrap_or_default())
-            })
-        });
-    match asked {
-        Some(d) if d > MAX_RETRY_WAIT => None,
-        Some(d) => Some(d),
-        None => Some(Duration::from_millis(250 << attempt.min(6))),
-    }
-}
-
-/// A short, safe excerpt of an error body: the JSON-RPC error message when there is one,
-/// else the start of a text body. Never more than 300 characters.
-pub fn body_detail(body: &[u8]) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct E {
-        error: Option<Inner>,
-        error_description: Option<String>,
-        message: Option<String>,
-    }
-    #[derive(serde::Deserialize)]
-    #[serde(untagged)]
-    enum Inner {
-        Rpc { message: String },
-        Text(String),
-    }
-    let text = if let Ok(e) = serde_json::from_slice::<E>(body) {
-        match (e.error, e.error_description, e.message) {
-            (Some(Inner::Rpc { message }), _, _) => message,
-            (Some(Inner::Text(code)), Some(desc), _) => format!("{code}: {desc}"),
-            (Some(Inner::Text(code)), None, _) => code,
-            (None, _, Some(m)) => m,
-            _ => return None,
-        }
-    } else {
-        let s = String::from_utf8_lossy(body);
-        if s.trim_start().starts_with('<') {
-            return None; // an HTML page says nothing useful in one line
-        }
-        s.into_owned()
-    };
-    let text: String = text.chars().filter(|c| !c.is_control()).take(300).collect();
-    let text = text.trim().to_owned();
-    (!text.is_empty()).then_some(text)
-}
 
 /// The error for an HTTP status that ends an exchange, with what to try.
 pub fn status_error(status: u16, body: &[u8], ctx: &Ctx) -> Failure {
     let host = ctx.http.url.host_str().unwrap_or("the server").to_owned();
-    let detail = body_detail(body);
+    let detail = crate::http::body_detail(body);
     let msg = match status {
         400 => format!("{host} rejected the message as a bad request (HTTP 400)"),
         401 => return ctx.credentials.rejected(&ctx.http),
@@ -403,99 +329,4 @@ pub fn status_error(status: u16, body: &[u8], ctx: &Ctx) -> Failure {
     Failure::new(FailureKind::Http, msg)
         .with_status(status)
         .with_detail(detail)
-}
-
-/// Reads a whole body, refusing one larger than `max`.
-pub async fn read_body(resp: Answer, max: usize) -> Result<Bytes, Failure> {
-    use futures_util::StreamExt;
-    let announced = resp.content_length().map(|n| n as usize);
-    if announced.is_some_and(|n| n > max) {
-        return Err(too_large(max));
-    }
-    let broke = |e: crate::http::relay_client::BoxError| {
-        Failure::new(FailureKind::Network, format!("the server's answer broke off ({e})"))
-    };
-    let mut stream = resp.bytes_stream();
-    // A body in one chunk (the usual case) is passed on as it is, without a copy.
-    let Some(first) = stream.next().await.transpose().map_err(broke)? else {
-        return Ok(Bytes::new());
-    };
-    let Some(second) = stream.next().await.transpose().map_err(broke)? else {
-        return if first.len() > max {
-            Err(too_large(max))
-        } else {
-            Ok(first)
-        };
-    };
-    // Else one buffer of the announced size (no growing by doubling).
-    let mut buf = bytes::BytesMut::with_capacity(announced.unwrap_or(0).max(first.len() + second.len()));
-    buf.extend_from_slice(&first);
-    buf.extend_from_slice(&second);
-    drop((first, second));
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(broke)?;
-        if buf.len() + chunk.len() > max {
-            return Err(too_large(max));
-        }
-        buf.extend_from_slice(&chunk);
-    }
-    if buf.len() > max {
-        return Err(too_large(max));
-    }
-    Ok(buf.freeze())
-}
-
-pub fn too_large(max: usize) -> Failure {
-    Failure::new(
-        FailureKind::TooLarge,
-        format!(
-            "the server's message is larger than the limit of {max} bytes; raise --max-message-size if this is expected"
-        ),
-    )
-}
-
-/// The media type of a response, lower-case, without parameters.
-pub fn content_type(headers: &HeaderMap) -> String {
-    headers
-        .get(reqwest::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
-        .unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use reqwest::header::{HeaderValue, RETRY_AFTER};
-
-    #[test]
-    fn retry_after_is_honoured_and_bounded() {
-        let mut h = HeaderMap::new();
-        assert_eq!(retry_delay(&h, 0), Some(Duration::from_millis(250)));
-        assert_eq!(retry_delay(&h, 2), Some(Duration::from_millis(1000)));
-        h.insert(RETRY_AFTER, HeaderValue::from_static("2"));
-        assert_eq!(retry_delay(&h, 0), Some(Duration::from_secs(2)));
-        h.insert(RETRY_AFTER, HeaderValue::from_static("3600"));
-        assert_eq!(retry_delay(&h, 0), None);
-        h.insert(RETRY_AFTER, HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"));
-        assert_eq!(retry_delay(&h, 0), Some(Duration::ZERO));
-    }
-
-    #[test]
-    fn body_details_are_short_and_plain() {
-        assert_eq!(
-            body_detail(
-                br#"{"jsonrpc":"2.0","error":{"code":-32000,"message":"Bad Request: No valid session ID"},"id":null}"#
-            )
-            .as_deref(),
-            Some("Bad Request: No valid session ID")
-        );
-        assert_eq!(
-            body_detail(br#"{"error":"invalid_token","error_description":"expired"}"#).as_deref(),
-            Some("invalid_token: expired")
-        );
-        assert_eq!(body_detail(b"<html><body>502</body></html>"), None);
-        assert_eq!(body_detail(&[b'x'; 1000]).unwrap().len(), 300);
-        assert_eq!(body_detail(b""), None);
-    }
 }

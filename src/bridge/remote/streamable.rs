@@ -13,9 +13,10 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
 use tokio::task::AbortHandle;
 
 use super::sse;
-use super::{Answer, Ctx, MAX_RETRIES, Outgoing, Permit, content_type, read_body, retry_delay, status_error};
+use super::{Answer, Ctx, MAX_RETRIES, Outgoing, Permit, status_error};
 use crate::bridge::message::{Id, Kind, Message};
 use crate::failure::{Failure, FailureKind};
+use crate::http::{content_type, read_body, retry_delay};
 
 const SESSION_HEADER: &str = "mcp-session-id";
 const VERSION_HEADER: &str = "mcp-protocol-version";
@@ -428,7 +429,7 @@ impl Streamable {
             };
             got = true;
             if parser.feed(&chunk, &mut events).is_err() {
-                return Err(super::too_large(self.ctx.max_message));
+                return Err(crate::http::too_large(self.ctx.max_message));
             }
             for ev in events.drain(..) {
                 if ev.is_message() {
