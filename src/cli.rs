@@ -170,7 +170,7 @@ pub struct RemoteArgs {
 
 /// How mcp-valet signs in to the server's authorization server (OAuth 2.1, as the MCP
 /// specification describes). With none of these, everything is discovered from the server.
-#[derive(Debug, Args, Clone, Default)]
+#[derive(Debug, Args, Clone)]
 #[command(next_help_heading = "Sign-in (OAuth)")]
 pub struct AuthArgs {
     /// Use this pre-registered OAuth client id instead of registering one.
@@ -263,17 +263,19 @@ pub struct StoreArgs {
 }
 
 impl RemoteArgs {
-    /// The defaults, for a server URL that comes from the token store.
+    /// The defaults (as the definitions above give them), for a server URL that comes from
+    /// the token store.
     pub fn for_url(url: &str, allow_http: bool) -> RemoteArgs {
-        RemoteArgs {
-            url: Some(url.to_owned()),
-            headers: Vec::new(),
-            header_file: None,
-            transport: TransportChoice::Auto,
-            allow_http,
-            ca_file: None,
-            connect_timeout: Duration::from_secs(30),
+        #[derive(Parser)]
+        struct Only {
+            #[command(flatten)]
+            remote: RemoteArgs,
         }
+        let mut args = Only::try_parse_from(["mcp-valet", "--", url])
+            .expect("a URL alone is a valid command line")
+            .remote;
+        args.allow_http = allow_http;
+        args
     }
 }
 
@@ -354,6 +356,19 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_url_from_the_store_gets_the_command_line_defaults() {
+        let a = RemoteArgs::for_url("https://h.example/mcp", true);
+        let given = Cli::try_parse_from(["mcp-valet", "https://h.example/mcp"])
+            .unwrap()
+            .bridge
+            .remote;
+        assert_eq!(a.url.as_deref(), Some("https://h.example/mcp"));
+        assert_eq!(a.connect_timeout, given.connect_timeout);
+        assert_eq!(a.transport, given.transport);
+        assert!(a.allow_http && !given.allow_http);
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod commands;
 mod failure;
 mod http;
 mod logging;
+mod settings;
 mod store;
 mod util;
 

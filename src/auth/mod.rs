@@ -11,12 +11,10 @@ pub mod token;
 
 use std::time::Duration;
 
-use anyhow::{Context, bail};
 use url::Url;
 
 pub use session::{OAuth, STATIC_ISSUER, resource_key};
 
-use crate::cli::AuthArgs;
 use crate::store::{Secret, StoreOptions};
 
 /// Why authorization failed, in words for the user. Never holds a secret.
@@ -89,7 +87,7 @@ pub struct Settings {
 }
 
 /// Authorization-request parameters mcp-valet sets itself.
-const RESERVED: &[&str] = &[
+pub const RESERVED: &[&str] = &[
     "response_type",
     "client_id",
     "redirect_uri",
@@ -99,71 +97,3 @@ const RESERVED: &[&str] = &[
     "scope",
     "resource",
 ];
-
-impl Settings {
-    pub fn from_args(a: &AuthArgs) -> anyhow::Result<Settings> {
-        let scopes: Vec<String> = a.scopes.iter().flat_map(|s| challenge::split_scopes(s)).collect();
-        let mut authorize_params = Vec::new();
-        for p in &a.authorize_params {
-            let Some((k, v)) = p.split_once('=') else {
-                bail!("--authorize-param `{p}` is not key=value");
-            };
-            let k = k.trim();
-            if RESERVED.contains(&k) {
-                bail!(
-                    "--authorize-param cannot set `{k}`: mcp-valet sets it itself (use --scope, --resource, --redirect-uri or --client-id)"
-                );
-            }
-            authorize_params.push((k.to_owned(), v.to_owned()));
-        }
-        if let Some(u) = &a.client_metadata_url {
-            let url = Url::parse(u).context("--client-metadata-url is not a URL")?;
-            if url.scheme() != "https" || url.path().len() <= 1 {
-                bail!("--client-metadata-url must be an https URL with a path");
-            }
-        }
-        let redirect_uri = match &a.redirect_uri {
-            None => None,
-            Some(u) => {
-                let url = Url::parse(u).context("--redirect-uri is not a URL")?;
-                if url.scheme() != "http" || !crate::http::is_loopback(&url) {
-                    bail!(
-                        "--redirect-uri must be a loopback http URL such as http://localhost/ or http://127.0.0.1/callback"
-                    );
-                }
-                Some(url)
-            }
-        };
-        if a.client_credentials && a.client_secret.is_none() {
-            bail!("--client-credentials needs the client's secret (MCP_VALET_CLIENT_SECRET or --client-secret)");
-        }
-        Ok(Settings {
-            client_id: a.client_id.clone(),
-            client_secret: a.client_secret.clone().map(Secret::new),
-            client_metadata_url: a.client_metadata_url.clone(),
-            scopes: (!scopes.is_empty()).then_some(scopes),
-            resource: match (&a.resource, a.no_resource) {
-                (_, true) => ResourceChoice::Omit,
-                (Some(r), false) => ResourceChoice::Override(r.clone()),
-                (None, false) => ResourceChoice::Published,
-            },
-            assume_pkce: a.assume_pkce,
-            authorize_params,
-            device: a.device,
-            client_credentials: a.client_credentials,
-            no_browser: a.no_browser,
-            callback_port: a.callback_port,
-            redirect_uri,
-            auth_timeout: a.auth_timeout,
-            profile: a.store.profile.clone(),
-            store: store_options(&a.store),
-        })
-    }
-}
-
-pub fn store_options(a: &crate::cli::StoreArgs) -> StoreOptions {
-    StoreOptions {
-        backend: a.token_store,
-        home: None,
-    }
-}

@@ -17,7 +17,7 @@ use remote::Credentials;
 
 /// Runs the bridge until the client closes stdin (or a signal), then closes the session.
 pub async fn run(args: &BridgeArgs) -> anyhow::Result<()> {
-    let http = HttpConfig::from_args(&args.remote)?;
+    let http = HttpConfig::new(&crate::settings::http(&args.remote)?)?;
     tracing::info!(url = %crate::http::redact_url(&http.url), "bridging stdio to the remote MCP server");
     if http.explicit_authorization {
         tracing::info!("an Authorization header was given; it is sent as is");
@@ -25,7 +25,7 @@ pub async fn run(args: &BridgeArgs) -> anyhow::Result<()> {
     let credentials = if http.explicit_authorization {
         Credentials::Explicit
     } else {
-        let settings = crate::auth::Settings::from_args(&args.auth)?;
+        let settings = crate::settings::auth(&args.auth)?;
         let store =
             Arc::new(Store::open(&settings.store).map_err(|e| anyhow::anyhow!("opening the token store: {e}"))?);
         let oauth = Arc::new(OAuth::new(http.clone(), settings, store, true));

@@ -3,17 +3,17 @@
 
 use std::sync::Arc;
 
-use crate::auth::{OAuth, Settings};
+use crate::auth::OAuth;
 use crate::cli::LoginArgs;
 use crate::http::HttpConfig;
 use crate::store::{Secret, Store};
 
 pub async fn run(args: &LoginArgs) -> anyhow::Result<u8> {
-    let http = HttpConfig::from_args(&args.remote)?;
+    let http = HttpConfig::new(&crate::settings::http(&args.remote)?)?;
     if http.explicit_authorization {
         anyhow::bail!("an Authorization header was given with -H/--header-file; there is nothing to sign in for");
     }
-    let settings = Settings::from_args(&args.auth)?;
+    let settings = crate::settings::auth(&args.auth)?;
     let store = Arc::new(Store::open(&settings.store).map_err(|e| anyhow::anyhow!("opening the token store: {e}"))?);
     let host = http.url.host_str().unwrap_or("the server").to_owned();
     let oauth = OAuth::new(http, settings, store, true);

@@ -3,13 +3,13 @@
 
 use std::sync::Arc;
 
-use crate::auth::{OAuth, Settings};
-use crate::cli::{AuthArgs, LogoutArgs, RemoteArgs};
+use crate::auth::OAuth;
+use crate::cli::{LogoutArgs, RemoteArgs};
 use crate::http::HttpConfig;
 use crate::store::Store;
 
 pub async fn run(args: &LogoutArgs) -> anyhow::Result<u8> {
-    let opts = crate::auth::store_options(&args.store);
+    let opts = crate::settings::store(&args.store);
     let store = Arc::new(Store::open(&opts).map_err(|e| anyhow::anyhow!("opening the token store: {e}"))?);
     let wanted = match &args.url {
         Some(u) => Some(crate::auth::resource_key(&crate::http::check_url(u, true)?)),
@@ -40,14 +40,10 @@ pub async fn run(args: &LogoutArgs) -> anyhow::Result<u8> {
         if let Ok(Some((_, secrets))) = &secrets
             && meta.revocation_endpoint.is_some()
         {
-            let outcome = match HttpConfig::from_args(&RemoteArgs::for_url(&key.resource, args.allow_http)) {
+            let remote = RemoteArgs::for_url(&key.resource, args.allow_http);
+            let outcome = match crate::settings::http(&remote).and_then(|s| HttpConfig::new(&s)) {
                 Ok(http) => {
-                    let auth = AuthArgs {
-                        store: args.store.clone(),
-                        auth_timeout: std::time::Duration::from_secs(30),
-                        ..AuthArgs::default()
-                    };
-                    let settings = Settings::from_args(&auth)?;
+                    let settings = crate::settings::stored_login(&args.store);
                     let oauth = OAuth::new(http, settings, store.clone(), false);
                     oauth.revoke(&key, &meta, secrets).await
                 }

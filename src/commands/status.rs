@@ -29,7 +29,7 @@ struct Row<'a> {
 }
 
 pub fn run(args: &StatusArgs) -> anyhow::Result<u8> {
-    let store = Store::open(&crate::auth::store_options(&args.store))
+    let store = Store::open(&crate::settings::store(&args.store))
         .map_err(|e| anyhow::anyhow!("opening the token store: {e}"))?;
     let wanted = match &args.url {
         Some(u) => Some(crate::auth::resource_key(&crate::http::check_url(u, true)?)),

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::sync::Arc;
 
-use crate::auth::{OAuth, Settings};
+use crate::auth::OAuth;
 use crate::cli::TokenArgs;
 use crate::http::HttpConfig;
 use crate::store::Store;
@@ -12,8 +12,8 @@ use crate::store::Store;
 use super::LOGIN_REQUIRED;
 
 pub async fn run(args: &TokenArgs) -> anyhow::Result<u8> {
-    let http = HttpConfig::from_args(&args.remote)?;
-    let settings = Settings::from_args(&args.auth)?;
+    let http = HttpConfig::new(&crate::settings::http(&args.remote)?)?;
+    let settings = crate::settings::auth(&args.auth)?;
     let store = Arc::new(Store::open(&settings.store).map_err(|e| anyhow::anyhow!("opening the token store: {e}"))?);
     let oauth = OAuth::new(http, settings, store, false);
     match oauth.access_token().await {

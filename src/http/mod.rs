@@ -10,18 +10,33 @@ mod relay_client;
 mod tls;
 
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use url::Url;
 
-use crate::cli::RemoteArgs;
-
 pub use body::{body_detail, content_type, read_body, too_large};
 pub use describe::describe_error;
 pub use policy::retry_delay;
 pub use relay_client::{Answer, BodyStream, Outgoing, RelayClient};
+
+/// How to reach one MCP server, as the user asked (resolved from the command line by
+/// `crate::settings`).
+#[derive(Clone, Debug)]
+pub struct HttpSettings {
+    /// The server URL exactly as the user wrote it.
+    pub url: String,
+    /// `Name: value` headers (`-H`), `${VAR}` not yet expanded.
+    pub headers: Vec<String>,
+    /// A file of such headers, one a line.
+    pub header_file: Option<PathBuf>,
+    pub allow_http: bool,
+    /// CA certificates to trust besides the system's.
+    pub ca_file: Option<PathBuf>,
+    pub connect_timeout: Duration,
+}
 
 /// Everything needed to talk HTTP to one MCP server.
 #[derive(Clone, Debug)]
@@ -56,8 +71,8 @@ const MANAGED: &[&str] = &[
 ];
 
 impl HttpConfig {
-    pub fn from_args(args: &RemoteArgs) -> anyhow::Result<HttpConfig> {
-        let url_text = args.url.clone().context("a server URL is required")?;
+    pub fn new(args: &HttpSettings) -> anyhow::Result<HttpConfig> {
+        let url_text = args.url.clone();
         let url = check_url(&url_text, args.allow_http)?;
         let mut headers = HeaderMap::new();
         for h in &args.headers {
