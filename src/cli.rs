@@ -5,13 +5,6 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-const EXIT_CODES: &str = "\
-Exit status:
-  0  success (in bridge mode: stdin closed and every request was answered)
-  1  an error (bad configuration, unreachable server, …)
-  2  invalid command-line usage
-  4  a login is required (status, token)";
-
 /// mcp-valet: a stdio MCP server that relays to a remote MCP server and signs in for you.
 ///
 /// Run `mcp-valet <URL>` from a desktop MCP client: it speaks JSON-RPC on stdin/stdout and
@@ -21,7 +14,7 @@ Exit status:
 #[command(
     name = "mcp-valet",
     version,
-    after_help = EXIT_CODES,
+    after_help = crate::EXIT_CODES,
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
     disable_help_subcommand = true

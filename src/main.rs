@@ -29,13 +29,35 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     if let Err(e) = logging::init(&cli.log) {
         eprintln!("mcp-valet: {e:#}");
-        return ExitCode::from(2);
+        return ExitCode::from(USAGE);
     }
     match commands::run(cli) {
-        Ok(code) => ExitCode::from(code),
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("mcp-valet: {e:#}");
-            ExitCode::from(1)
+            if !e.downcast_ref::<commands::LoginRequired>().is_some_and(|l| l.silent()) {
+                eprintln!("mcp-valet: {e:#}");
+            }
+            ExitCode::from(exit_code(&e))
         }
+    }
+}
+
+/// The exit statuses, for `--help`; `exit_code` decides them.
+const EXIT_CODES: &str = "\
+Exit status:
+  0  success (in bridge mode: stdin closed and every request was answered)
+  1  an error (bad configuration, unreachable server, …)
+  2  invalid command-line usage
+  4  a login is required (status, token)";
+
+/// Invalid command-line usage (clap exits with it too) or logging options that cannot work.
+const USAGE: u8 = 2;
+
+/// The exit status of a command that failed with `e`: the one place it is decided.
+fn exit_code(e: &anyhow::Error) -> u8 {
+    if e.downcast_ref::<commands::LoginRequired>().is_some() {
+        4
+    } else {
+        1
     }
 }

@@ -5,6 +5,7 @@ mod relay;
 pub mod remote;
 mod stdio;
 
+use anyhow::Context;
 use tokio::sync::{mpsc, oneshot};
 
 use std::sync::Arc;
@@ -26,8 +27,7 @@ pub async fn run(args: &BridgeArgs) -> anyhow::Result<()> {
         Credentials::Explicit
     } else {
         let settings = crate::settings::auth(&args.auth)?;
-        let store =
-            Arc::new(Store::open(&settings.store).map_err(|e| anyhow::anyhow!("opening the token store: {e}"))?);
+        let store = Arc::new(Store::open(&settings.store).context("opening the token store")?);
         let oauth = Arc::new(OAuth::new(http.clone(), settings, store, true));
         // Read a stored login while the client is still starting: the first keyring access
         // costs a D-Bus session set-up, which should not delay the first request.

@@ -4,10 +4,10 @@ use clap::CommandFactory;
 
 use crate::cli::Cli;
 
-pub fn run(shell: clap_complete::Shell) -> anyhow::Result<u8> {
+pub fn run(shell: clap_complete::Shell) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     write(shell, &mut out);
-    Ok(0)
+    Ok(())
 }
 
 pub fn write(shell: clap_complete::Shell, out: &mut dyn std::io::Write) {

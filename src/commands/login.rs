@@ -3,18 +3,20 @@
 
 use std::sync::Arc;
 
+use anyhow::Context;
+
 use crate::auth::OAuth;
 use crate::cli::LoginArgs;
 use crate::http::HttpConfig;
 use crate::store::{Secret, Store};
 
-pub async fn run(args: &LoginArgs) -> anyhow::Result<u8> {
+pub async fn run(args: &LoginArgs) -> anyhow::Result<()> {
     let http = HttpConfig::new(&crate::settings::http(&args.remote)?)?;
     if http.explicit_authorization {
         anyhow::bail!("an Authorization header was given with -H/--header-file; there is nothing to sign in for");
     }
     let settings = crate::settings::auth(&args.auth)?;
-    let store = Arc::new(Store::open(&settings.store).map_err(|e| anyhow::anyhow!("opening the token store: {e}"))?);
+    let store = Arc::new(Store::open(&settings.store).context("opening the token store")?);
     let host = http.url.host_str().unwrap_or("the server").to_owned();
     let oauth = OAuth::new(http, settings, store, true);
     if args.with_token {
@@ -34,12 +36,12 @@ pub async fn run(args: &LoginArgs) -> anyhow::Result<u8> {
             n => format!(" It replaces {n} earlier sign-ins."),
         };
         eprintln!("Kept the token for {host} (in the {backend} store); it is sent as a bearer token.{replaced}");
-        return Ok(0);
+        return Ok(());
     }
     let outcome = oauth.login().await?;
     if !outcome.signed_in {
         eprintln!("{host} does not require signing in.");
-        return Ok(0);
+        return Ok(());
     }
     let who = outcome.account.map(|a| format!(" as {a}")).unwrap_or_default();
     eprintln!("Signed in to {host}{who}.");
@@ -52,5 +54,5 @@ pub async fn run(args: &LoginArgs) -> anyhow::Result<u8> {
     if let Some(b) = outcome.backend {
         eprintln!("  tokens kept in: {b}");
     }
-    Ok(0)
+    Ok(())
 }

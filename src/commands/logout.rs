@@ -3,21 +3,23 @@
 
 use std::sync::Arc;
 
+use anyhow::Context;
+
 use crate::auth::OAuth;
 use crate::cli::{LogoutArgs, RemoteArgs};
 use crate::http::HttpConfig;
 use crate::store::Store;
 
-pub async fn run(args: &LogoutArgs) -> anyhow::Result<u8> {
+pub async fn run(args: &LogoutArgs) -> anyhow::Result<()> {
     let opts = crate::settings::store(&args.store);
-    let store = Arc::new(Store::open(&opts).map_err(|e| anyhow::anyhow!("opening the token store: {e}"))?);
+    let store = Arc::new(Store::open(&opts).context("opening the token store")?);
     let wanted = match &args.url {
         Some(u) => Some(crate::auth::resource_key(&crate::http::check_url(u, true)?)),
         None => None,
     };
     let entries: Vec<_> = store
         .entries()
-        .map_err(|e| anyhow::anyhow!("reading the token store: {e}"))?
+        .context("reading the token store")?
         .into_iter()
         .filter(|(k, _)| wanted.as_ref().is_none_or(|w| &k.resource == w))
         .filter(|(k, _)| args.all && args.store.profile.is_none() || k.profile == args.store.profile)
@@ -27,7 +29,7 @@ pub async fn run(args: &LogoutArgs) -> anyhow::Result<u8> {
             Some(u) => eprintln!("Not signed in to {u}; nothing to remove."),
             None => eprintln!("Not signed in to any server; nothing to remove."),
         }
-        return Ok(0);
+        return Ok(());
     }
     let mut forgotten = Vec::new();
     for (key, meta) in entries {
@@ -61,7 +63,7 @@ pub async fn run(args: &LogoutArgs) -> anyhow::Result<u8> {
             let (store, k) = (store.clone(), key.clone());
             tokio::task::spawn_blocking(move || store.delete(&k)).await?
         }
-        .map_err(|e| anyhow::anyhow!("deleting the login failed: {e}"))?;
+        .context("deleting the login failed")?;
         if removed {
             let who = meta.account.as_deref().map(|a| format!(" ({a})")).unwrap_or_default();
             let profile = key
@@ -93,5 +95,5 @@ pub async fn run(args: &LogoutArgs) -> anyhow::Result<u8> {
             }
         }
     }
-    Ok(0)
+    Ok(())
 }

@@ -6,13 +6,38 @@ pub mod logout;
 pub mod status;
 pub mod token;
 
-/// Exit status: a login is required (as `gh` uses it).
-pub const LOGIN_REQUIRED: u8 = 4;
-
 use crate::cli::{Cli, Command};
 
-/// Runs what the command line asks for and returns the process exit code.
-pub fn run(cli: Cli) -> anyhow::Result<u8> {
+/// A login is required (`crate::exit_code` makes it exit status 4, as `gh` does).
+#[derive(Debug)]
+pub struct LoginRequired {
+    /// What to tell the user; `None` when the command's output already said it.
+    message: Option<String>,
+}
+
+impl LoginRequired {
+    pub fn because(message: String) -> LoginRequired {
+        LoginRequired { message: Some(message) }
+    }
+    pub fn said() -> LoginRequired {
+        LoginRequired { message: None }
+    }
+    /// Whether the error still has to be written on stderr.
+    pub fn silent(&self) -> bool {
+        self.message.is_none()
+    }
+}
+
+impl std::fmt::Display for LoginRequired {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.message.as_deref().unwrap_or("a login is required"))
+    }
+}
+
+impl std::error::Error for LoginRequired {}
+
+/// Runs what the command line asks for. Its errors decide the exit status (`crate::exit_code`).
+pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Completions { shell }) => completions::run(shell),
         Some(Command::Login(args)) => block_on(login::run(&args)),
@@ -24,12 +49,12 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             let result = rt.block_on(crate::bridge::run(&cli.bridge));
             // Don't wait for a DNS lookup or a stuck read on the way out.
             rt.shutdown_background();
-            result.map(|()| 0)
+            result
         }
     }
 }
 
-fn block_on(fut: impl std::future::Future<Output = anyhow::Result<u8>>) -> anyhow::Result<u8> {
+fn block_on(fut: impl std::future::Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
     let rt = runtime()?;
     let r = rt.block_on(fut);
     rt.shutdown_background();

@@ -3,13 +3,14 @@
 
 use std::io::Write;
 
+use anyhow::Context;
 use serde::Serialize;
 
 use crate::cli::StatusArgs;
 use crate::store::{EntryKey, EntryMeta, Store};
 use crate::util::unix_now;
 
-use super::LOGIN_REQUIRED;
+use super::LoginRequired;
 
 #[derive(Serialize)]
 struct Row<'a> {
@@ -28,16 +29,15 @@ struct Row<'a> {
     store: Option<String>,
 }
 
-pub fn run(args: &StatusArgs) -> anyhow::Result<u8> {
-    let store = Store::open(&crate::settings::store(&args.store))
-        .map_err(|e| anyhow::anyhow!("opening the token store: {e}"))?;
+pub fn run(args: &StatusArgs) -> anyhow::Result<()> {
+    let store = Store::open(&crate::settings::store(&args.store)).context("opening the token store")?;
     let wanted = match &args.url {
         Some(u) => Some(crate::auth::resource_key(&crate::http::check_url(u, true)?)),
         None => None,
     };
     let mut entries: Vec<(EntryKey, EntryMeta)> = store
         .entries()
-        .map_err(|e| anyhow::anyhow!("reading the token store: {e}"))?
+        .context("reading the token store")?
         .into_iter()
         .filter(|(k, _)| wanted.as_ref().is_none_or(|w| &k.resource == w))
         .filter(|(k, _)| args.store.profile.is_none() || k.profile == args.store.profile)
@@ -116,5 +116,10 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<u8> {
         let _ = store.check_keyring();
         writeln!(out, "\n{}", store.describe())?;
     }
-    Ok(if all_usable { 0 } else { LOGIN_REQUIRED })
+    if all_usable {
+        Ok(())
+    } else {
+        // The table above says which login needs what.
+        Err(LoginRequired::said().into())
+    }
 }

@@ -4,28 +4,29 @@
 use std::io::Write;
 use std::sync::Arc;
 
+use anyhow::Context;
+
 use crate::auth::OAuth;
 use crate::cli::TokenArgs;
 use crate::http::HttpConfig;
 use crate::store::Store;
 
-use super::LOGIN_REQUIRED;
+use super::LoginRequired;
 
-pub async fn run(args: &TokenArgs) -> anyhow::Result<u8> {
+pub async fn run(args: &TokenArgs) -> anyhow::Result<()> {
     let http = HttpConfig::new(&crate::settings::http(&args.remote)?)?;
     let settings = crate::settings::auth(&args.auth)?;
-    let store = Arc::new(Store::open(&settings.store).map_err(|e| anyhow::anyhow!("opening the token store: {e}"))?);
+    let store = Arc::new(Store::open(&settings.store).context("opening the token store")?);
     let oauth = OAuth::new(http, settings, store, false);
     match oauth.access_token().await {
         Ok(token) => {
             let mut out = std::io::stdout().lock();
             writeln!(out, "{}", token.expose())?;
             out.flush()?;
-            Ok(0)
+            Ok(())
         }
         Err(e) if e.login_required => {
-            eprintln!("mcp-valet: {e}. Sign in with `{}`", oauth.login_hint());
-            Ok(LOGIN_REQUIRED)
+            Err(LoginRequired::because(format!("{e}. Sign in with `{}`", oauth.login_hint())).into())
         }
         Err(e) => Err(e.into()),
     }
