@@ -14,7 +14,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[command(
     name = "mcp-valet",
     version,
-    after_help = crate::EXIT_CODES,
+    after_help = crate::exit::HELP,
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
     disable_help_subcommand = true

@@ -4,6 +4,7 @@ mod auth;
 mod bridge;
 mod cli;
 mod commands;
+mod exit;
 mod failure;
 mod http;
 mod logging;
@@ -29,35 +30,15 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     if let Err(e) = logging::init(&cli.log) {
         eprintln!("mcp-valet: {e:#}");
-        return ExitCode::from(USAGE);
+        return ExitCode::from(exit::USAGE);
     }
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            if !e.downcast_ref::<commands::LoginRequired>().is_some_and(|l| l.silent()) {
+            if !exit::silent(&e) {
                 eprintln!("mcp-valet: {e:#}");
             }
-            ExitCode::from(exit_code(&e))
+            ExitCode::from(exit::code(&e))
         }
-    }
-}
-
-/// The exit statuses, for `--help`; `exit_code` decides them.
-const EXIT_CODES: &str = "\
-Exit status:
-  0  success (in bridge mode: stdin closed and every request was answered)
-  1  an error (bad configuration, unreachable server, …)
-  2  invalid command-line usage
-  4  a login is required (status, token)";
-
-/// Invalid command-line usage (clap exits with it too) or logging options that cannot work.
-const USAGE: u8 = 2;
-
-/// The exit status of a command that failed with `e`: the one place it is decided.
-fn exit_code(e: &anyhow::Error) -> u8 {
-    if e.downcast_ref::<commands::LoginRequired>().is_some() {
-        4
-    } else {
-        1
     }
 }

@@ -8,35 +8,7 @@ pub mod token;
 
 use crate::cli::{Cli, Command};
 
-/// A login is required (`crate::exit_code` makes it exit status 4, as `gh` does).
-#[derive(Debug)]
-pub struct LoginRequired {
-    /// What to tell the user; `None` when the command's output already said it.
-    message: Option<String>,
-}
-
-impl LoginRequired {
-    pub fn because(message: String) -> LoginRequired {
-        LoginRequired { message: Some(message) }
-    }
-    pub fn said() -> LoginRequired {
-        LoginRequired { message: None }
-    }
-    /// Whether the error still has to be written on stderr.
-    pub fn silent(&self) -> bool {
-        self.message.is_none()
-    }
-}
-
-impl std::fmt::Display for LoginRequired {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.message.as_deref().unwrap_or("a login is required"))
-    }
-}
-
-impl std::error::Error for LoginRequired {}
-
-/// Runs what the command line asks for. Its errors decide the exit status (`crate::exit_code`).
+/// Runs what the command line asks for. Its errors decide the exit status (`crate::exit::code`).
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Completions { shell }) => completions::run(shell),

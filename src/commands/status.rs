@@ -10,7 +10,7 @@ use crate::cli::StatusArgs;
 use crate::store::{EntryKey, EntryMeta, Store};
 use crate::util::unix_now;
 
-use super::LoginRequired;
+use crate::exit::LoginRequired;
 
 #[derive(Serialize)]
 struct Row<'a> {

@@ -11,7 +11,7 @@ use crate::cli::TokenArgs;
 use crate::http::HttpConfig;
 use crate::store::Store;
 
-use super::LoginRequired;
+use crate::exit::LoginRequired;
 
 pub async fn run(args: &TokenArgs) -> anyhow::Result<()> {
     let http = HttpConfig::new(&crate::settings::http(&args.remote)?)?;

@@ -1,0 +1,67 @@
+//! Exit statuses: the typed errors that choose one, the one function that decides, and the
+//! text `--help` shows about them (as gh's `ghcmd` maps its errors in one place).
+
+/// The exit statuses, for `--help`; [`code`] decides them.
+pub const HELP: &str = "\
+Exit status:
+  0  success (in bridge mode: stdin closed and every request was answered)
+  1  an error (bad configuration, unreachable server, …)
+  2  invalid command-line usage
+  4  a login is required (status, token)";
+
+/// Invalid command-line usage (clap exits with it too), or logging options that cannot work.
+pub const USAGE: u8 = 2;
+
+/// The exit status of a command that failed with `e`.
+pub fn code(e: &anyhow::Error) -> u8 {
+    if e.downcast_ref::<LoginRequired>().is_some() {
+        4
+    } else {
+        1
+    }
+}
+
+/// Whether the command has already told the user everything about `e`.
+pub fn silent(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<LoginRequired>().is_some_and(|l| l.message.is_none())
+}
+
+/// A login is required: exit status 4 (as `gh` uses it).
+#[derive(Debug)]
+pub struct LoginRequired {
+    /// What to tell the user; `None` when the command's output already said it.
+    message: Option<String>,
+}
+
+impl LoginRequired {
+    pub fn because(message: String) -> LoginRequired {
+        LoginRequired { message: Some(message) }
+    }
+    pub fn said() -> LoginRequired {
+        LoginRequired { message: None }
+    }
+}
+
+impl std::fmt::Display for LoginRequired {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.message.as_deref().unwrap_or("a login is required"))
+    }
+}
+
+impl std::error::Error for LoginRequired {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anyhow::Context;
+
+    #[test]
+    fn a_required_login_is_4_however_it_is_wrapped() {
+        let e = anyhow::Error::new(LoginRequired::because("no login".into()));
+        assert_eq!((code(&e), silent(&e)), (4, false));
+        let e = Err::<(), _>(LoginRequired::said()).context("reading").unwrap_err();
+        assert_eq!((code(&e), silent(&e)), (4, true));
+        let e = anyhow::anyhow!("the server is down");
+        assert_eq!((code(&e), silent(&e)), (1, false));
+    }
+}
