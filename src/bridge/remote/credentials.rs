@@ -1,7 +1,7 @@
 //! The bridge's side of authorization: what goes into a request's `Authorization` header,
 //! what a 401 or a 403 from the MCP server leads to, and how an authorization failure is
 //! answered to the client. The retry policy around it (how often, never a change of transport)
-//! is [`super::Ctx::send`]'s.
+//! is `Ctx::send`'s.
 
 use std::sync::Arc;
 

@@ -10,11 +10,11 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
 use tokio::task::AbortHandle;
 use url::Url;
 
+use super::ctx::{Ctx, Event, MAX_RETRIES, status_error};
 use super::sse;
-use super::{Ctx, Event, MAX_RETRIES, Outgoing, status_error};
 use crate::bridge::message::{Id, Kind, Message};
 use crate::failure::{Failure, FailureKind};
-use crate::http::{content_type, read_body, retry_delay};
+use crate::http::{Outgoing, content_type, read_body, retry_delay};
 
 pub struct LegacySse {
     ctx: Arc<Ctx>,

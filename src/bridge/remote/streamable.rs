@@ -12,11 +12,11 @@ use reqwest::Method;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
 use tokio::task::AbortHandle;
 
+use super::ctx::{Ctx, MAX_RETRIES, Permit, status_error};
 use super::sse;
-use super::{Answer, Ctx, MAX_RETRIES, Outgoing, Permit, status_error};
 use crate::bridge::message::{Id, Kind, Message};
 use crate::failure::{Failure, FailureKind};
-use crate::http::{content_type, read_body, retry_delay};
+use crate::http::{Answer, Outgoing, content_type, read_body, retry_delay};
 
 const SESSION_HEADER: &str = "mcp-session-id";
 const VERSION_HEADER: &str = "mcp-protocol-version";
