@@ -3,15 +3,14 @@
 //! several refresh together, a store that survives `kill -9`, the `status`/`token`/`logout`
 //! commands, and no token in any file or log when the OS keyring holds them.
 
-mod common;
-
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::auth::{Stack, fake_browser};
-use common::keyring::in_keyring_session;
-use common::valet::{Valet, bin, init_params, text};
+use crate::common;
+use crate::common::auth::{Stack, fake_browser, grants};
+use crate::common::keyring::in_keyring_session;
+use crate::common::valet::{Valet, init_params, run, run_with_input, text};
 use serde_json::{Value, json};
 
 /// mcp-valet with a shared home, the file store and the scripted user.
@@ -23,34 +22,12 @@ fn env(home: &Path) -> Vec<(String, String)> {
     ]
 }
 
-fn bridge(url: &str, env: &[(String, String)]) -> Valet {
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    Valet::spawn_env(&[url], &env)
-}
-
-fn run(args: &[&str], env: &[(String, String)]) -> Output {
-    let mut c = Command::new(bin());
-    c.args(args).stdin(Stdio::null());
-    for (k, v) in env {
-        if v.is_empty() {
-            c.env_remove(k);
-        } else {
-            c.env(k, v);
-        }
-    }
-    c.output().unwrap()
-}
-
-fn grants(stats: &Value, grant: &str) -> u64 {
-    stats["token"][grant].as_u64().unwrap_or(0)
-}
-
 #[test]
 fn three_cold_instances_produce_one_sign_in() {
     let stack = Stack::start(&[], &[]);
     let home = tempfile::tempdir().unwrap();
     let env = env(home.path());
-    let mut bridges: Vec<Valet> = (0..3).map(|_| bridge(&stack.mcp, &env)).collect();
+    let mut bridges: Vec<Valet> = (0..3).map(|_| Valet::spawn_env(&[&stack.mcp], &env)).collect();
     for v in &mut bridges {
         v.send(&json!({"jsonrpc":"2.0","id":0,"method":"initialize","params": init_params("2025-11-25")}));
     }
@@ -70,11 +47,11 @@ fn instances_refreshing_together_refresh_once_and_nobody_signs_in_again() {
     let stack = Stack::start(&["--access-ttl", "3"], &[]);
     let home = tempfile::tempdir().unwrap();
     let env = env(home.path());
-    let mut first = bridge(&stack.mcp, &env);
+    let mut first = Valet::spawn_env(&[&stack.mcp], &env);
     first.handshake();
     let mut bridges = vec![first];
     for _ in 0..2 {
-        let mut v = bridge(&stack.mcp, &env);
+        let mut v = Valet::spawn_env(&[&stack.mcp], &env);
         v.handshake();
         bridges.push(v);
     }
@@ -99,7 +76,7 @@ fn kill_9_during_refreshes_leaves_a_working_store() {
     let home = tempfile::tempdir().unwrap();
     let env = env(home.path());
     for (round, kill_after) in [1700u64, 2300, 3900, 5400].into_iter().enumerate() {
-        let mut v = bridge(&stack.mcp, &env);
+        let mut v = Valet::spawn_env(&[&stack.mcp], &env);
         v.handshake();
         // Keep requests flowing so that refreshes happen, then kill -9 at some point.
         let start = Instant::now();
@@ -120,7 +97,7 @@ fn kill_9_during_refreshes_leaves_a_working_store() {
         // And a new instance works at once (no lock left behind), signing in again only if the
         // refresh token died with the killed process.
         let t = Instant::now();
-        let mut v = bridge(&stack.mcp, &env);
+        let mut v = Valet::spawn_env(&[&stack.mcp], &env);
         v.handshake();
         assert_eq!(
             text(&v.tool(1, "echo", json!({"text": "alive"}))),
@@ -199,17 +176,7 @@ fn a_kept_token_replaces_the_sign_in_and_revokes_it() {
     assert!(run(&["login", &stack.mcp], &env).status.success());
     assert_eq!(stack.as_stats()["revocations"].as_u64().unwrap_or(0), 0);
 
-    let mut c = Command::new(bin());
-    c.args(["login", &stack.mcp, "--with-token"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in &env {
-        c.env(k, v);
-    }
-    let mut child = c.spawn().unwrap();
-    std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"an-api-key\n").unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = run_with_input(&["login", &stack.mcp, "--with-token"], &env, b"an-api-key\n");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success() && err.contains("replaces the earlier sign-in"),
@@ -242,7 +209,7 @@ fn a_dead_refresh_token_means_login_required_not_a_crash() {
     assert_eq!(out.status.code(), Some(4), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("mcp-valet login"));
     // The bridge signs in again by itself.
-    let mut v = bridge(&stack.mcp, &env);
+    let mut v = Valet::spawn_env(&[&stack.mcp], &env);
     v.handshake();
     assert_eq!(text(&v.tool(1, "echo", json!({"text": "back"}))), "back");
     assert_eq!(stack.as_stats()["authorizationRequests"], 2);
@@ -250,7 +217,7 @@ fn a_dead_refresh_token_means_login_required_not_a_crash() {
 
 #[test]
 fn no_token_in_any_file_or_log_when_the_keyring_holds_them() {
-    const NAME: &str = "no_token_in_any_file_or_log_when_the_keyring_holds_them";
+    const NAME: &str = "tokens::no_token_in_any_file_or_log_when_the_keyring_holds_them";
     if !in_keyring_session(NAME) {
         return;
     }
@@ -273,15 +240,14 @@ fn no_token_in_any_file_or_log_when_the_keyring_holds_them() {
         // The default: the OS keyring.
         ("MCP_VALET_TOKEN_STORE".to_owned(), String::new()),
     ];
-    let envs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let mut with_file = Valet::spawn_env(&[&stack.mcp, "--log-file", log_file.to_str().unwrap()], &envs);
+    let mut with_file = Valet::spawn_env(&[&stack.mcp, "--log-file", log_file.to_str().unwrap()], &env);
     with_file.handshake();
     assert!(text(&with_file.tool(1, "whoami", json!({}))).contains("ada"));
     std::thread::sleep(Duration::from_millis(3200)); // a refresh too
     assert_eq!(text(&with_file.tool(2, "echo", json!({"text": "x"}))), "x");
     let (st, _) = with_file.wait_within(Duration::from_secs(10));
     assert!(st.success());
-    let mut to_stderr = Valet::spawn_env(&[&stack.mcp], &envs);
+    let mut to_stderr = Valet::spawn_env(&[&stack.mcp], &env);
     to_stderr.handshake();
     let (st, _) = to_stderr.wait_within(Duration::from_secs(10));
     assert!(st.success());
@@ -378,7 +344,7 @@ fn signed_in_to_the_keyring(ttl: &str) -> (Stack, tempfile::TempDir, Vec<(String
 #[cfg(target_os = "linux")]
 #[test]
 fn a_keyring_login_starts_from_the_kernel_copy_of_its_access_token() {
-    const NAME: &str = "a_keyring_login_starts_from_the_kernel_copy_of_its_access_token";
+    const NAME: &str = "tokens::a_keyring_login_starts_from_the_kernel_copy_of_its_access_token";
     if !in_keyring_session(NAME) {
         return;
     }
@@ -418,8 +384,7 @@ fn a_keyring_login_starts_from_the_kernel_copy_of_its_access_token() {
     let out = run(&["token", &stack.mcp], &no_bus);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), access);
-    let envs: Vec<(&str, &str)> = no_bus.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let mut v = Valet::spawn_env(&[&stack.mcp], &envs);
+    let mut v = Valet::spawn_env(&[&stack.mcp], &no_bus);
     v.handshake();
     assert!(text(&v.tool(1, "whoami", json!({}))).contains("ada"));
     let (st, _) = v.wait_within(Duration::from_secs(10));
@@ -447,17 +412,16 @@ fn a_keyring_login_starts_from_the_kernel_copy_of_its_access_token() {
 #[cfg(target_os = "linux")]
 #[test]
 fn a_token_from_the_kernel_copy_is_refreshed_with_the_keyring_refresh_token() {
-    const NAME: &str = "a_token_from_the_kernel_copy_is_refreshed_with_the_keyring_refresh_token";
+    const NAME: &str = "tokens::a_token_from_the_kernel_copy_is_refreshed_with_the_keyring_refresh_token";
     if !in_keyring_session(NAME) {
         return;
     }
-    let (stack, _home, env) = signed_in_to_the_keyring("3");
+    let (stack, _home, mut env) = signed_in_to_the_keyring("3");
 
     // The bridge starts from the copy (the access token alone), and when that token runs out
     // it refreshes with the refresh token it reads from the keyring then: no new sign-in.
-    let mut envs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    envs.push(("MCP_VALET_LOG", "mcp_valet=debug"));
-    let mut v = Valet::spawn_env(&[&stack.mcp], &envs);
+    env.push(("MCP_VALET_LOG".to_owned(), "mcp_valet=debug".to_owned()));
+    let mut v = Valet::spawn_env(&[&stack.mcp], &env);
     v.handshake();
     assert!(text(&v.tool(1, "whoami", json!({}))).contains("ada"));
     std::thread::sleep(Duration::from_millis(3300));

@@ -3,8 +3,8 @@
 //! belongs to the protocol.
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::path::Path;
+use std::process::{Child, ChildStdin, Command, ExitStatus, Output, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -27,15 +27,18 @@ pub struct Valet {
     lines: Receiver<String>,
     stderr: Arc<Mutex<Vec<u8>>>,
     _home: Option<tempfile::TempDir>,
+    /// Directories the test handed over (`keeping`), removed after the process is stopped.
+    _kept: Vec<tempfile::TempDir>,
 }
 
 impl Valet {
     /// `mcp-valet <args>` with a private MCP_VALET_HOME and an in-memory token store.
     pub fn spawn(args: &[&str]) -> Valet {
-        Valet::spawn_env(args, &[])
+        Valet::spawn_env(args, NO_ENV)
     }
 
-    pub fn spawn_env(args: &[&str], envs: &[(&str, &str)]) -> Valet {
+    /// `spawn` with these variables too; an empty value removes the variable.
+    pub fn spawn_env<K: AsRef<str>, V: AsRef<str>>(args: &[&str], envs: &[(K, V)]) -> Valet {
         let home = temp_home();
         let mut cmd = Command::new(bin());
         cmd.args(args)
@@ -46,14 +49,7 @@ impl Valet {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        // An empty value removes the variable.
-        for (k, v) in envs {
-            if v.is_empty() {
-                cmd.env_remove(k);
-            } else {
-                cmd.env(k, v);
-            }
-        }
+        set_env(&mut cmd, envs);
         let mut child = cmd.spawn().expect("starting mcp-valet");
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = mpsc::channel();
@@ -72,7 +68,14 @@ impl Valet {
             lines: rx,
             stderr,
             _home: Some(home),
+            _kept: Vec::new(),
         }
+    }
+
+    /// Keeps `dir` (a browser's log, say) until this process has been stopped.
+    pub fn keeping(mut self, dir: tempfile::TempDir) -> Valet {
+        self._kept.push(dir);
+        self
     }
 
     pub fn send(&mut self, msg: &Value) {
@@ -176,10 +179,6 @@ impl Valet {
     pub fn stderr(&self) -> String {
         String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned()
     }
-
-    pub fn home(&self) -> PathBuf {
-        self._home.as_ref().unwrap().path().to_owned()
-    }
 }
 
 impl Drop for Valet {
@@ -190,6 +189,44 @@ impl Drop for Valet {
             eprintln!("--- mcp-valet stderr ---\n{}", self.stderr());
         }
     }
+}
+
+/// No variables beyond the inherited environment, for `run` and `Valet::spawn_env`.
+pub const NO_ENV: &[(&str, &str)] = &[];
+
+/// `envs` on top of the inherited environment; an empty value removes the variable.
+fn set_env<K: AsRef<str>, V: AsRef<str>>(cmd: &mut Command, envs: &[(K, V)]) {
+    for (k, v) in envs {
+        let (k, v) = (k.as_ref(), v.as_ref());
+        if v.is_empty() {
+            cmd.env_remove(k);
+        } else {
+            cmd.env(k, v);
+        }
+    }
+}
+
+/// `mcp-valet <args>` run to the end with stdin closed, as a script runs a command; `envs` as
+/// for `Valet::spawn_env`, on top of the inherited environment (no private home: pass
+/// `MCP_VALET_HOME` when the command touches state).
+pub fn run<K: AsRef<str>, V: AsRef<str>>(args: &[&str], envs: &[(K, V)]) -> Output {
+    let mut cmd = Command::new(bin());
+    cmd.args(args).stdin(Stdio::null());
+    set_env(&mut cmd, envs);
+    cmd.output().expect("running mcp-valet")
+}
+
+/// `run`, with `input` on stdin (then closed).
+pub fn run_with_input<K: AsRef<str>, V: AsRef<str>>(args: &[&str], envs: &[(K, V)], input: &[u8]) -> Output {
+    let mut cmd = Command::new(bin());
+    cmd.args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    set_env(&mut cmd, envs);
+    let mut child = cmd.spawn().expect("running mcp-valet");
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
 }
 
 /// One stdout line must be exactly one compact JSON-RPC 2.0 message (or a batch of them).

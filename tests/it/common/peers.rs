@@ -56,11 +56,6 @@ impl PeerKind {
         }
     }
 
-    /// Speaks Streamable HTTP (everything but the legacy HTTP+SSE server).
-    pub fn is_streamable(self) -> bool {
-        self != PeerKind::LegacySse
-    }
-
     /// Issues Mcp-Session-Id and answers 404 for unknown or dropped sessions.
     pub fn has_sessions(self) -> bool {
         matches!(self, PeerKind::StatefulSse | PeerKind::StatefulJson | PeerKind::Python)

@@ -2,15 +2,13 @@
 //! authorities. A proxy and a TLS endpoint with a private CA are parts of the user's network,
 //! not MCP peers, so small stand-ins play them here.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 
-use common::peers::{Peer, PeerKind};
-use common::valet::{Valet, init_params, text, valet_error};
+use crate::common::peers::{Peer, PeerKind};
+use crate::common::valet::{Valet, init_params, text, valet_error};
 use serde_json::json;
 
 const CANNED: &str = r#"{"jsonrpc":"2.0","id":0,"result":{"protocolVersion":"2025-11-25","capabilities":{},"serverInfo":{"name":"canned","version":"0"}}}"#;
@@ -96,8 +94,8 @@ fn proxies_from_the_environment_are_used_but_never_for_loopback() {
     let mut v = Valet::spawn_env(
         &["http://mcp.example.test/mcp", "--allow-http"],
         &[
-            ("HTTP_PROXY", &proxy),
-            ("http_proxy", &proxy),
+            ("HTTP_PROXY", proxy.as_str()),
+            ("http_proxy", proxy.as_str()),
             ("NO_PROXY", ""),
             ("no_proxy", ""),
         ],

@@ -2,38 +2,17 @@
 //! server (the official TS SDK), with the login page driven by a scripted user or by headless
 //! Chromium.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::auth::{Stack, chromium_browser, fake_browser};
-use common::valet::{Valet, bin, init_params, text, valet_error};
-use serde_json::{Value, json};
-
-fn with_browser(browser: &str, log: &std::path::Path) -> Vec<(String, String)> {
-    vec![
-        ("BROWSER".into(), browser.into()),
-        ("FAKE_BROWSER_LOG".into(), log.to_str().unwrap().into()),
-    ]
-}
-
-fn spawn(args: &[&str], env: &[(String, String)]) -> Valet {
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    Valet::spawn_env(args, &env)
-}
-
-fn grants(stats: &Value, grant: &str) -> u64 {
-    stats["token"][grant].as_u64().unwrap_or(0)
-}
+use crate::common;
+use crate::common::auth::{Stack, chromium_browser, grants};
+use crate::common::valet::{Valet, init_params, run, text, valet_error};
+use serde_json::json;
 
 #[test]
 fn the_first_401_signs_in_through_the_browser_and_the_request_goes_through() {
     let stack = Stack::start(&[], &[]);
-    let dir = tempfile::tempdir().unwrap();
-    let mut v = spawn(
-        &[&stack.mcp],
-        &with_browser(&fake_browser(), &dir.path().join("browser.log")),
-    );
+    let (mut v, _) = stack.bridge(&[], &[]);
     v.handshake();
     assert_eq!(text(&v.tool(1, "echo", json!({"text": "signed in"}))), "signed in");
     let who = v.tool(2, "whoami", json!({}));
@@ -75,14 +54,18 @@ fn login_drives_the_real_login_page_in_headless_chromium() {
     let stack = Stack::start(&[], &[]);
     let home = common::valet::temp_home();
     let shots = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(bin())
-        .args(["login", &stack.mcp, "--token-store", "memory"])
-        .env("MCP_VALET_HOME", home.path())
-        .env("BROWSER", chromium_browser())
-        .env("CHROMIUM_SCREENSHOT", shots.path().join("signed-in.png"))
-        .env("FAKE_BROWSER_USER", "grace")
-        .output()
-        .unwrap();
+    let out = run(
+        &["login", &stack.mcp, "--token-store", "memory"],
+        &[
+            ("MCP_VALET_HOME", home.path().to_str().unwrap()),
+            ("BROWSER", &chromium_browser()),
+            (
+                "CHROMIUM_SCREENSHOT",
+                shots.path().join("signed-in.png").to_str().unwrap(),
+            ),
+            ("FAKE_BROWSER_USER", "grace"),
+        ],
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}\n{}", stack.stderr());
     assert!(err.contains("Signed in to 127.0.0.1 as grace"), "{err}");
@@ -95,11 +78,7 @@ fn login_drives_the_real_login_page_in_headless_chromium() {
 #[test]
 fn step_up_asks_for_the_scopes_held_and_the_ones_challenged() {
     let stack = Stack::start(&[], &[]);
-    let dir = tempfile::tempdir().unwrap();
-    let mut v = spawn(
-        &[&stack.mcp],
-        &with_browser(&fake_browser(), &dir.path().join("browser.log")),
-    );
+    let (mut v, _) = stack.bridge(&[], &[]);
     v.handshake();
     let r = v.tool(1, "admin_op", json!({}));
     assert!(r.get("result").is_some(), "{r}");
@@ -117,11 +96,7 @@ fn step_up_asks_for_the_scopes_held_and_the_ones_challenged() {
 #[test]
 fn a_server_that_keeps_refusing_gets_at_most_three_sign_ins() {
     let stack = Stack::start(&["--withhold-scope", "mcp:admin"], &[]);
-    let dir = tempfile::tempdir().unwrap();
-    let mut v = spawn(
-        &[&stack.mcp],
-        &with_browser(&fake_browser(), &dir.path().join("browser.log")),
-    );
+    let (mut v, _) = stack.bridge(&[], &[]);
     v.handshake();
     let r = v.tool(1, "admin_op", json!({}));
     let e = valet_error(&r);
@@ -136,12 +111,10 @@ fn a_server_that_keeps_refusing_gets_at_most_three_sign_ins() {
 fn device_code_sign_in_shows_the_code_on_stderr() {
     let stack = Stack::start(&["--auto-approve"], &[]);
     let home = common::valet::temp_home();
-    let out = std::process::Command::new(bin())
-        .args(["login", &stack.mcp, "--device", "--token-store", "memory"])
-        .env("MCP_VALET_HOME", home.path())
-        .env_remove("BROWSER")
-        .output()
-        .unwrap();
+    let out = run(
+        &["login", &stack.mcp, "--device", "--token-store", "memory"],
+        &[("MCP_VALET_HOME", home.path().to_str().unwrap()), ("BROWSER", "")],
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert!(err.contains("enter the code"), "{err}");
@@ -154,13 +127,9 @@ fn device_code_sign_in_shows_the_code_on_stderr() {
 #[test]
 fn client_credentials_need_no_user_and_no_browser() {
     let stack = Stack::start(&[], &[]);
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("browser.log");
-    let mut env = with_browser(&fake_browser(), &log);
-    env.push(("MCP_VALET_CLIENT_SECRET".into(), "valet-service-secret".into()));
-    let mut v = spawn(
-        &[&stack.mcp, "--client-id", "valet-service", "--client-credentials"],
-        &env,
+    let (mut v, log) = stack.bridge(
+        &["--client-id", "valet-service", "--client-credentials"],
+        &[("MCP_VALET_CLIENT_SECRET", "valet-service-secret")],
     );
     v.handshake();
     assert_eq!(text(&v.tool(1, "echo", json!({"text": "unattended"}))), "unattended");
@@ -181,11 +150,7 @@ fn client_credentials_need_no_user_and_no_browser() {
 #[test]
 fn short_lived_tokens_are_refreshed_and_rotated_without_a_new_sign_in() {
     let stack = Stack::start(&["--access-ttl", "4"], &[]);
-    let dir = tempfile::tempdir().unwrap();
-    let mut v = spawn(
-        &[&stack.mcp],
-        &with_browser(&fake_browser(), &dir.path().join("browser.log")),
-    );
+    let (mut v, _) = stack.bridge(&[], &[]);
     v.handshake();
     assert_eq!(text(&v.tool(1, "echo", json!({"text": "a"}))), "a");
     std::thread::sleep(Duration::from_secs(5));
@@ -199,11 +164,7 @@ fn short_lived_tokens_are_refreshed_and_rotated_without_a_new_sign_in() {
 #[test]
 fn a_token_the_server_rejects_is_refreshed_once_and_the_request_retried() {
     let stack = Stack::start(&[], &["--max-token-age", "2"]);
-    let dir = tempfile::tempdir().unwrap();
-    let mut v = spawn(
-        &[&stack.mcp],
-        &with_browser(&fake_browser(), &dir.path().join("browser.log")),
-    );
+    let (mut v, _) = stack.bridge(&[], &[]);
     v.handshake();
     std::thread::sleep(Duration::from_millis(3100));
     assert_eq!(text(&v.tool(1, "echo", json!({"text": "again"}))), "again");
@@ -216,12 +177,7 @@ fn a_token_the_server_rejects_is_refreshed_once_and_the_request_retried() {
 #[test]
 fn an_explicit_authorization_header_turns_sign_in_off() {
     let stack = Stack::start(&[], &[]);
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("browser.log");
-    let mut v = spawn(
-        &[&stack.mcp, "-H", "Authorization: Bearer not-a-jwt"],
-        &with_browser(&fake_browser(), &log),
-    );
+    let (mut v, log) = stack.bridge(&["-H", "Authorization: Bearer not-a-jwt"], &[]);
     let r = v.call(0, "initialize", init_params("2025-11-25"));
     let e = valet_error(&r);
     assert!(e["message"].as_str().unwrap().contains("Authorization header"), "{r}");
@@ -247,11 +203,7 @@ fn with_no_display_the_error_says_so_and_suggests_device() {
 #[test]
 fn a_declined_consent_is_reported_and_not_retried_at_once() {
     let stack = Stack::start(&[], &[]);
-    let dir = tempfile::tempdir().unwrap();
-    let mut v = spawn(
-        &[&stack.mcp, "--authorize-param", "auto_approve=deny"],
-        &with_browser(&fake_browser(), &dir.path().join("browser.log")),
-    );
+    let (mut v, _) = stack.bridge(&["--authorize-param", "auto_approve=deny"], &[]);
     let r = v.call(0, "initialize", init_params("2025-11-25"));
     let msg = valet_error(&r)["message"].as_str().unwrap().to_owned();
     assert!(msg.contains("access_denied") && msg.contains("declined"), "{msg}");

@@ -1,5 +1,3 @@
-#![allow(dead_code)]
-
 pub mod auth;
 pub mod keyring;
 pub mod peers;

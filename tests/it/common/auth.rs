@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::peers::{ensure_installed, http_request, peers_dir};
+use super::valet::Valet;
 
 pub struct Stack {
     pub issuer: String,
@@ -68,18 +69,6 @@ impl Stack {
         serde_json::from_str(&r.body).unwrap()
     }
 
-    fn post(&self, url: &str, body: &Value) {
-        let (base, path) = split(url);
-        let r = http_request(
-            &base,
-            "POST",
-            &path,
-            &[("Content-Type", "application/json")],
-            Some(&body.to_string()),
-        );
-        assert!(r.status < 300, "POST {url}: {} {}", r.status, r.body);
-    }
-
     /// The authorization server's counters (`GET /test/stats`).
     pub fn as_stats(&self) -> Value {
         self.get(&format!("{}/test/stats", self.issuer))
@@ -91,19 +80,29 @@ impl Stack {
         self.get(&format!("{base}/test/stats"))
     }
 
-    /// Changes the authorization server's settings (`POST /test/config`).
-    pub fn configure(&self, v: Value) {
-        self.post(&format!("{}/test/config", self.issuer), &v);
-    }
-
-    /// Pre-registers a client (`POST /test/clients`).
-    pub fn register_client(&self, v: Value) {
-        self.post(&format!("{}/test/clients", self.issuer), &v);
-    }
-
     pub fn stderr(&self) -> String {
         String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned()
     }
+
+    /// mcp-valet bridging to this stack's MCP server (`args` after its URL, `env` on top), with
+    /// the scripted user as its browser. Returns the bridge and the browser's log, which exists
+    /// once a browser has been opened.
+    pub fn bridge(&self, args: &[&str], env: &[(&str, &str)]) -> (Valet, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("browser.log");
+        let mut all = vec![
+            ("BROWSER".to_owned(), fake_browser()),
+            ("FAKE_BROWSER_LOG".to_owned(), log.to_str().unwrap().to_owned()),
+        ];
+        all.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let args: Vec<&str> = std::iter::once(self.mcp.as_str()).chain(args.iter().copied()).collect();
+        (Valet::spawn_env(&args, &all).keeping(dir), log)
+    }
+}
+
+/// How many tokens the authorization server issued with this grant type (from `as_stats`).
+pub fn grants(stats: &Value, grant: &str) -> u64 {
+    stats["token"][grant].as_u64().unwrap_or(0)
 }
 
 impl Drop for Stack {

@@ -2,12 +2,11 @@
 //! tests/peers/): the real binary is driven over stdio, and the servers' request logs show
 //! what went over HTTP.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::peers::{Peer, PeerKind, node_client};
-use common::valet::{Valet, bin, init_params, text, valet_error};
+use crate::common;
+use crate::common::peers::{Peer, PeerKind, node_client};
+use crate::common::valet::{Valet, bin, init_params, text, valet_error};
 use serde_json::{Value, json};
 
 fn posts<'a>(log: &'a [Value], method: &str) -> Vec<&'a Value> {
@@ -331,25 +330,9 @@ fn a_token_kept_with_login_with_token_is_sent_and_a_rejected_one_says_what_to_do
     let home = common::valet::temp_home();
     let home_s = home.path().to_str().unwrap();
     let env = [("MCP_VALET_HOME", home_s), ("MCP_VALET_TOKEN_STORE", "file")];
-    let keep = |input: &str| {
-        let mut c = std::process::Command::new(bin());
-        c.args(["login", &peer.url, "--with-token"])
-            .envs(env)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
-        let mut child = c.spawn().unwrap();
-        std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.as_bytes()).unwrap();
-        child.wait_with_output().unwrap()
-    };
-    let run = |args: &[&str]| {
-        std::process::Command::new(bin())
-            .args(args)
-            .envs(env)
-            .stdin(std::process::Stdio::null())
-            .output()
-            .unwrap()
-    };
+    let keep =
+        |input: &str| common::valet::run_with_input(&["login", &peer.url, "--with-token"], &env, input.as_bytes());
+    let run = |args: &[&str]| common::valet::run(args, &env);
 
     let out = keep("");
     assert!(!out.status.success());

@@ -1,12 +1,10 @@
 //! Self-test of the reference peers (tests/peers/) and their Rust harness
-//! (tests/common/peers.rs): every peer starts, answers a raw initialize, logs it, honours
+//! (tests/it/common/peers.rs): every peer starts, answers a raw initialize, logs it, honours
 //! the admin endpoints, and goes away when dropped. Nothing of mcp-valet is involved.
-
-mod common;
 
 use std::time::Duration;
 
-use common::peers::{HttpResponse, Peer, PeerKind, http_read_until, http_request, jsonrpc_messages};
+use crate::common::peers::{HttpResponse, Peer, PeerKind, http_read_until, http_request, jsonrpc_messages};
 use serde_json::{Value, json};
 
 const ACCEPT_BOTH: &str = "application/json, text/event-stream";

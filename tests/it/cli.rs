@@ -4,8 +4,10 @@
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
+use crate::common::valet::{NO_ENV, bin, run};
+
 fn valet() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_mcp-valet"))
+    Command::new(bin())
 }
 
 #[test]
@@ -17,7 +19,7 @@ fn completions_are_current() {
         ("zsh", "_mcp-valet"),
         ("fish", "mcp-valet.fish"),
     ] {
-        let out = valet().args(["completions", shell]).output().unwrap();
+        let out = run(&["completions", shell], NO_ENV);
         assert!(out.status.success());
         let path = dir.join(file);
         if update {
@@ -27,27 +29,24 @@ fn completions_are_current() {
         let committed = std::fs::read(&path).unwrap_or_default();
         assert!(
             committed == out.stdout,
-            "completions/{file} is stale: run `UPDATE_COMPLETIONS=1 cargo test --test cli completions_are_current`"
+            "completions/{file} is stale: run `UPDATE_COMPLETIONS=1 cargo test --test it completions_are_current`"
         );
     }
 }
 
 #[test]
 fn usage_errors_exit_2_and_say_why() {
-    let out = valet().output().unwrap();
+    let out = run(&[], NO_ENV);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("<URL>"));
-    let out = valet()
-        .args(["https://example.com/mcp", "--request-timeout", "soon"])
-        .output()
-        .unwrap();
+    let out = run(&["https://example.com/mcp", "--request-timeout", "soon"], NO_ENV);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a duration"));
 }
 
 #[test]
 fn help_documents_exit_codes() {
-    let out = valet().arg("--help").output().unwrap();
+    let out = run(&["--help"], NO_ENV);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains("Exit status:") && text.contains("4  a login is required"),
@@ -65,6 +64,7 @@ fn bad_configuration_fails_fast_without_touching_stdout() {
         &["https://example.com/mcp", "--header-file", "/nonexistent/headers"],
         &["https://example.com/mcp", "--ca-file", "/nonexistent/ca.pem"],
     ] {
+        // stdin a pipe, as a desktop client starts us, closed at once.
         let out = valet()
             .args(args)
             .env_remove("MCP_VALET_TEST_UNSET_VAR")
@@ -85,11 +85,7 @@ fn bad_configuration_fails_fast_without_touching_stdout() {
 
 #[test]
 fn plain_http_is_refused_with_a_way_out() {
-    let out = valet()
-        .arg("http://example.com/mcp")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = run(&["http://example.com/mcp"], NO_ENV);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--allow-http"), "{err}");
 }
@@ -98,7 +94,7 @@ fn plain_http_is_refused_with_a_way_out() {
 fn the_readme_documents_every_option() {
     let readme = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
     for cmd in [&[][..], &["login"], &["logout"], &["status"], &["token"]] {
-        let out = valet().args(cmd).arg("--help").output().unwrap();
+        let out = run(&[cmd, &["--help"]].concat(), NO_ENV);
         let help = String::from_utf8_lossy(&out.stdout);
         for word in help.split(|c: char| c.is_whitespace() || c == ',' || c == '[' || c == ']') {
             let Some(flag) = word.strip_prefix("--") else { continue };

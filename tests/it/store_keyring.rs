@@ -10,12 +10,6 @@
 //! Secret Service scenarios are skipped with a note, unless `MCP_VALET_REQUIRE_KEYRING=1`
 //! (as in CI), which makes them fail. The no-bus fallback scenario needs nothing and always runs.
 
-// The store module itself, compiled into this test crate (the package has no library target).
-// Its own unit tests come along and run here too; they are quick.
-#[allow(dead_code, unused_imports)]
-#[path = "../src/store/mod.rs"]
-mod store;
-
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -23,10 +17,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-mod common;
-
-use common::keyring::{find_tool, in_keyring_session, is_child, passed, private_home, run_child, this_test};
-use store::{Backend, CrashAfter, EntryKey, EntryMeta, Registration, Secret, Secrets, Store, StoreOptions};
+use crate::common::keyring::{find_tool, in_keyring_session, is_child, passed, private_home, run_child, this_test};
+use crate::store::{Backend, CrashAfter, EntryKey, EntryMeta, Registration, Secret, Secrets, Store, StoreOptions};
 
 /// Warnings to stderr, as the real program logs them.
 fn init_logging() {
@@ -135,7 +127,7 @@ fn no_secret_in_state(home: &Path) {
 
 #[test]
 fn keyring_round_trip() {
-    const NAME: &str = "keyring_round_trip";
+    const NAME: &str = "store_keyring::keyring_round_trip";
     if !in_keyring_session(NAME) {
         return;
     }
@@ -267,7 +259,7 @@ fn keyring_round_trip() {
 
 #[test]
 fn keyring_large_tokens_and_chunks() {
-    const NAME: &str = "keyring_large_tokens_and_chunks";
+    const NAME: &str = "store_keyring::keyring_large_tokens_and_chunks";
     if !in_keyring_session(NAME) {
         return;
     }
@@ -351,7 +343,7 @@ fn keyring_large_tokens_and_chunks() {
 /// The grandchild of `keyring_kill_9_during_saves`: saves one chunked login over and over.
 #[test]
 fn keyring_saver_grandchild() {
-    const NAME: &str = "keyring_saver_grandchild";
+    const NAME: &str = "store_keyring::keyring_saver_grandchild";
     if !is_child(NAME) {
         return;
     }
@@ -368,14 +360,14 @@ fn keyring_saver_grandchild() {
 
 #[test]
 fn keyring_kill_9_during_saves() {
-    const NAME: &str = "keyring_kill_9_during_saves";
+    const NAME: &str = "store_keyring::keyring_kill_9_during_saves";
     if !in_keyring_session(NAME) {
         return;
     }
     let d = tempfile::tempdir().unwrap();
     let mut last = 0u64;
     for round in 0..6u64 {
-        let mut c = this_test("keyring_saver_grandchild");
+        let mut c = this_test("store_keyring::keyring_saver_grandchild");
         c.env("MCP_VALET_TEST_HOME", d.path())
             .env("MCP_VALET_TEST_START", (last + 1).to_string())
             .stdout(Stdio::piped())
@@ -403,7 +395,7 @@ fn keyring_kill_9_during_saves() {
 #[cfg(all(unix, not(any(target_os = "macos", target_os = "ios"))))]
 #[test]
 fn fallback_without_a_session_bus() {
-    const NAME: &str = "fallback_without_a_session_bus";
+    const NAME: &str = "store_keyring::fallback_without_a_session_bus";
     if !is_child(NAME) {
         let mut c = this_test(NAME);
         let home = private_home(&mut c);

@@ -1,0 +1,21 @@
+//! The integration tests: one test binary (`cargo test --test it`), so that `common` and the
+//! store module compile once. Each module runs the real mcp-valet binary, or the real store,
+//! against real peers; its own `//!` says which.
+
+mod common;
+
+mod auth;
+mod bridge;
+mod cli;
+mod conformance;
+mod network;
+mod peers_smoke;
+mod store_keyring;
+mod tokens;
+
+// The store module itself, compiled into the test binary (the package has no library target),
+// for `store_keyring`, which needs its `cfg(test)` fail points. It sits at the root so that its
+// `crate::store::…` paths resolve; its own unit tests come along and run here too (quick).
+#[allow(dead_code, unused_imports)]
+#[path = "../../src/store/mod.rs"]
+mod store;
