@@ -54,6 +54,7 @@ fn login_drives_the_real_login_page_in_headless_chromium() {
     let stack = Stack::start(&[], &[]);
     let home = common::valet::temp_home();
     let shots = tempfile::tempdir().unwrap();
+    let browser_log = shots.path().join("browser.log");
     let out = run(
         &["login", &stack.mcp, "--token-store", "memory"],
         &[
@@ -63,9 +64,18 @@ fn login_drives_the_real_login_page_in_headless_chromium() {
                 "CHROMIUM_SCREENSHOT",
                 shots.path().join("signed-in.png").to_str().unwrap(),
             ),
+            ("FAKE_BROWSER_LOG", browser_log.to_str().unwrap()),
             ("FAKE_BROWSER_USER", "grace"),
         ],
     );
+    // The browser goes on in the background (the screenshot, closing Chromium): wait for it
+    // to end, so that it neither outlives the test nor writes into `shots` once that is gone.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline
+        && !std::fs::read_to_string(&browser_log).is_ok_and(|l| l.contains("] done (") || l.contains("] failed: "))
+    {
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}\n{}", stack.stderr());
     assert!(err.contains("Signed in to 127.0.0.1 as grace"), "{err}");

@@ -77,10 +77,21 @@ async function main() {
   };
 
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'chromium-profile-'));
+  // Chromium's HOME and XDG directories inside the profile too, so that its crash reports
+  // (~/.config/chromium) and dconf's cache (~/.cache/dconf) go with the profile, not into the
+  // user's home.
+  const home = path.join(profile, 'home');
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
     headless: true,
     args: FLAGS,
+    env: {
+      ...process.env,
+      HOME: home,
+      XDG_CONFIG_HOME: path.join(home, '.config'),
+      XDG_CACHE_HOME: path.join(home, '.cache'),
+      XDG_DATA_HOME: path.join(home, '.local/share'),
+    },
     viewport: { width: 800, height: 600 },
   });
   try {
