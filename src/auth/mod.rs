@@ -6,14 +6,14 @@ mod browser;
 pub mod challenge;
 pub mod discovery;
 mod registration;
-mod session;
 pub mod token;
+mod tokens;
 
 use std::time::Duration;
 
 use url::Url;
 
-pub use session::{OAuth, STATIC_ISSUER, resource_key};
+pub use tokens::{OAuthClient, STATIC_ISSUER, resource_key};
 
 use crate::store::{Secret, StoreOptions};
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use reqwest::header::HeaderMap;
 
 use crate::auth::challenge::Challenge;
-use crate::auth::{AuthError, OAuth};
+use crate::auth::{AuthError, OAuthClient};
 use crate::failure::{Failure, FailureKind};
 use crate::http::HttpConfig;
 
@@ -17,7 +17,7 @@ pub enum Credentials {
     /// The user passed `Authorization` with -H or --header-file; it is sent as given.
     Explicit,
     /// mcp-valet signs in when the server asks for it.
-    OAuth(Arc<OAuth>),
+    OAuth(Arc<OAuthClient>),
 }
 
 impl Credentials {
@@ -79,7 +79,7 @@ impl Credentials {
 }
 
 /// An authorization failure as the client sees it; a required login names the command.
-fn from_auth(e: AuthError, oauth: &OAuth) -> Failure {
+fn from_auth(e: AuthError, oauth: &OAuthClient) -> Failure {
     let mut msg = e.message;
     if e.login_required {
         msg.push_str(&format!(". Sign in with `{}`", oauth.login_hint()));

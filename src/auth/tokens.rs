@@ -34,7 +34,7 @@ const MAX_AUTHORIZATIONS: u32 = 3;
 /// error for this long instead of opening one browser tab each.
 const FAILURE_COOLDOWN: std::time::Duration = std::time::Duration::from_secs(60);
 
-pub struct OAuth {
+pub struct OAuthClient {
     http: HttpConfig,
     settings: Settings,
     store: Arc<Store>,
@@ -103,10 +103,10 @@ pub fn resource_key(url: &Url) -> String {
     u.to_string()
 }
 
-impl OAuth {
-    pub fn new(http: HttpConfig, settings: Settings, store: Arc<Store>, interactive: bool) -> OAuth {
+impl OAuthClient {
+    pub fn new(http: HttpConfig, settings: Settings, store: Arc<Store>, interactive: bool) -> OAuthClient {
         let resource_key = resource_key(&http.url);
-        OAuth {
+        OAuthClient {
             http,
             settings,
             store,
