@@ -68,12 +68,11 @@ pub async fn client(
     let profile = settings.profile.as_deref();
     let issuer = d.issuer.clone();
     let kept = {
-        let store = store.clone();
         let issuer = issuer.clone();
         let profile = profile.map(str::to_owned);
-        tokio::task::spawn_blocking(move || store.registration(&issuer, profile.as_deref()))
+        store
+            .blocking(move |s| s.registration(&issuer, profile.as_deref()))
             .await
-            .map_err(|e| AuthError::new(format!("reading the stored registration failed: {e}")))?
             .map_err(AuthError::store)?
     };
     if let Some(reg) = kept {
@@ -101,11 +100,10 @@ pub async fn client(
             .unwrap_or(ClientAuth::None),
         secret: reg.client_secret.clone(),
     };
-    let store = store.clone();
     let profile = profile.map(str::to_owned);
-    tokio::task::spawn_blocking(move || store.save_registration(&reg, profile.as_deref()))
+    store
+        .blocking(move |s| s.save_registration(&reg, profile.as_deref()))
         .await
-        .map_err(|e| AuthError::new(format!("saving the registration failed: {e}")))?
         .map_err(AuthError::store)?;
     Ok(client)
 }

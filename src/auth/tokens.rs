@@ -293,16 +293,16 @@ impl OAuthClient {
     }
 
     async fn lock(&self) -> Result<Lock, AuthError> {
-        let store = self.store.clone();
         let scope = format!(
             "login|{}|{}",
             self.resource_key,
             self.settings.profile.as_deref().unwrap_or("")
         );
         let timeout = self.settings.auth_timeout;
-        let lock = tokio::task::spawn_blocking(move || store.lock(&scope, timeout))
+        let lock = self
+            .store
+            .blocking(move |s| s.lock(&scope, timeout))
             .await
-            .map_err(|e| AuthError::new(format!("waiting for the sign-in lock failed: {e}")))?
             .map_err(AuthError::store)?;
         lock.ok_or_else(|| {
             AuthError::new(format!(
@@ -315,22 +315,21 @@ impl OAuthClient {
     /// The newest stored login for this server and profile, with its access token (the other
     /// secrets only if the store had to be read for it: `refresh` reads them again).
     async fn read_store(&self) -> Result<Option<Held>, AuthError> {
-        let store = self.store.clone();
         let resource = self.resource_key.clone();
         let profile = self.settings.profile.clone();
-        tokio::task::spawn_blocking(move || -> crate::store::Result<Option<Held>> {
-            for (key, _) in store.find(&resource, profile.as_deref())? {
-                if let Some((meta, secrets)) = store.load_access(&key)?
-                    && let Some(h) = held(key, meta, secrets)
-                {
-                    return Ok(Some(h));
+        self.store
+            .blocking(move |store| {
+                for (key, _) in store.find(&resource, profile.as_deref())? {
+                    if let Some((meta, secrets)) = store.load_access(&key)?
+                        && let Some(h) = held(key, meta, secrets)
+                    {
+                        return Ok(Some(h));
+                    }
                 }
-            }
-            Ok(None)
-        })
-        .await
-        .map_err(|e| AuthError::new(format!("reading the token store failed: {e}")))?
-        .map_err(AuthError::store)
+                Ok(None)
+            })
+            .await
+            .map_err(AuthError::store)
     }
 
     fn adopt(&self, h: Held) {
@@ -349,11 +348,11 @@ impl OAuthClient {
         };
         let _lock = self.lock().await?;
         // Another process may have refreshed (and rotated the refresh token) already.
-        let store = self.store.clone();
         let key = mine.key.clone();
-        let current = tokio::task::spawn_blocking(move || store.load(&key))
+        let current = self
+            .store
+            .blocking(move |s| s.load(&key))
             .await
-            .map_err(|e| AuthError::new(format!("reading the token store failed: {e}")))?
             .map_err(AuthError::store)?;
         let (meta, secrets) = match current {
             Some((meta, secrets)) => (meta, secrets),
@@ -393,9 +392,8 @@ impl OAuthClient {
             Ok(t) => t,
             Err(e) if e.login_required => {
                 // The refresh token is dead: drop the login, keep the registration.
-                let store = self.store.clone();
                 let key = mine.key.clone();
-                let _ = tokio::task::spawn_blocking(move || store.delete(&key)).await;
+                let _ = self.store.blocking(move |s| s.delete(&key)).await;
                 self.forget();
                 return Err(e);
             }
@@ -431,11 +429,11 @@ impl OAuthClient {
         if self.settings.client_id.as_deref() == Some(key.client_id.as_str()) {
             secret = self.settings.client_secret.clone();
         } else if auth != ClientAuth::None {
-            let store = self.store.clone();
             let (issuer, profile) = (key.issuer.clone(), key.profile.clone());
-            let reg = tokio::task::spawn_blocking(move || store.registration(&issuer, profile.as_deref()))
+            let reg = self
+                .store
+                .blocking(move |s| s.registration(&issuer, profile.as_deref()))
                 .await
-                .map_err(|e| AuthError::new(format!("reading the token store failed: {e}")))?
                 .map_err(AuthError::store)?;
             secret = reg
                 .filter(|r| r.client_id == key.client_id)
@@ -465,28 +463,28 @@ impl OAuthClient {
         // The kept token replaces any sign-in for this server (so that a later refresh of an
         // older login cannot make that login the newest again); like `logout`, the replaced
         // tokens are revoked where the server offers it.
-        let store = self.store.clone();
         let (resource, profile) = (self.resource_key.clone(), self.settings.profile.clone());
-        let replaced = tokio::task::spawn_blocking(move || -> crate::store::Result<Vec<_>> {
-            let mut v = Vec::new();
-            for (old, _) in store.find(&resource, profile.as_deref())? {
-                if let Some((meta, secrets)) = store.load(&old)? {
-                    v.push((old, meta, secrets));
+        let replaced = self
+            .store
+            .blocking(move |store| {
+                let mut v = Vec::new();
+                for (old, _) in store.find(&resource, profile.as_deref())? {
+                    if let Some((meta, secrets)) = store.load(&old)? {
+                        v.push((old, meta, secrets));
+                    }
                 }
-            }
-            Ok(v)
-        })
-        .await
-        .map_err(|e| AuthError::new(format!("reading the token store failed: {e}")))?
-        .map_err(AuthError::store)?;
+                Ok(v)
+            })
+            .await
+            .map_err(AuthError::store)?;
         for (old, meta, secrets) in &replaced {
             if let Err(e) = self.revoke(old, meta, secrets).await {
                 tracing::warn!("revoking the replaced sign-in failed ({e}); its tokens expire on their own");
             }
-            let (store, old) = (self.store.clone(), old.clone());
-            tokio::task::spawn_blocking(move || store.delete(&old))
+            let old = old.clone();
+            self.store
+                .blocking(move |s| s.delete(&old))
                 .await
-                .map_err(|e| AuthError::new(format!("updating the token store failed: {e}")))?
                 .map_err(AuthError::store)?;
         }
         self.save(key, EntryMeta::default(), secrets).await?;
@@ -670,11 +668,10 @@ impl OAuthClient {
     async fn save(&self, key: EntryKey, mut meta: EntryMeta, secrets: Secrets) -> Result<(), AuthError> {
         meta.updated_at = unix_now();
         meta.backend = Some(self.store.backend());
-        let store = self.store.clone();
         let (k, m, s) = (key.clone(), meta.clone(), secrets.clone());
-        tokio::task::spawn_blocking(move || store.save(&k, &m, &s))
+        self.store
+            .blocking(move |store| store.save(&k, &m, &s))
             .await
-            .map_err(|e| AuthError::new(format!("saving the sign-in failed: {e}")))?
             .map_err(AuthError::store)?;
         let h = held(key, meta, secrets).ok_or_else(|| AuthError::new("the server issued an unusable access token"))?;
         self.adopt(h);

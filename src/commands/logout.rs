@@ -35,8 +35,8 @@ pub async fn run(args: &LogoutArgs) -> anyhow::Result<()> {
     for (key, meta) in entries {
         forgotten.push((key.issuer.clone(), key.profile.clone()));
         let secrets = {
-            let (store, key) = (store.clone(), key.clone());
-            tokio::task::spawn_blocking(move || store.load(&key)).await?
+            let key = key.clone();
+            store.blocking(move |s| s.load(&key)).await
         };
         let mut revoked = String::new();
         if let Ok(Some((_, secrets))) = &secrets
@@ -60,8 +60,8 @@ pub async fn run(args: &LogoutArgs) -> anyhow::Result<()> {
             revoked = "; the server offers no revocation, the tokens expire on their own".into();
         }
         let removed = {
-            let (store, k) = (store.clone(), key.clone());
-            tokio::task::spawn_blocking(move || store.delete(&k)).await?
+            let k = key.clone();
+            store.blocking(move |s| s.delete(&k)).await
         }
         .context("deleting the login failed")?;
         if removed {
@@ -83,13 +83,9 @@ pub async fn run(args: &LogoutArgs) -> anyhow::Result<()> {
             .collect();
         issuers.dedup();
         for (issuer, profile) in issuers {
-            let store = store.clone();
-            let removed = tokio::task::spawn_blocking(move || {
-                store
-                    .delete_registration(&issuer, profile.as_deref())
-                    .map(|r| (r, issuer))
-            })
-            .await?;
+            let removed = store
+                .blocking(move |s| s.delete_registration(&issuer, profile.as_deref()).map(|r| (r, issuer)))
+                .await;
             if let Ok((true, issuer)) = removed {
                 eprintln!("Forgot the client registration with {issuer}.");
             }

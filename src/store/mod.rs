@@ -5,6 +5,7 @@
 //!
 //! This module knows nothing about OAuth: it stores and retrieves what `auth` gives it.
 
+mod blocking;
 mod files;
 pub(crate) mod ids;
 mod kernel_cache;
