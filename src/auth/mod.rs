@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use url::Url;
 
-pub use tokens::{OAuthClient, STATIC_ISSUER, resource_key};
+pub use tokens::{Interaction, OAuthClient, STATIC_ISSUER, resource_key};
 
 use crate::store::{Secret, StoreOptions};
 

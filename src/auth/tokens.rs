@@ -34,6 +34,24 @@ const MAX_AUTHORIZATIONS: u32 = 3;
 /// error for this long instead of opening one browser tab each.
 const FAILURE_COOLDOWN: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// Whether this client may ask the user to sign in (a browser or a device code).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Interaction {
+    /// The bridge and `login`: sign in when the server asks for it.
+    Allowed,
+    /// `token` and `logout`: use, refresh or revoke what is stored, never ask the user.
+    Never,
+}
+
+/// Whether a sign-in first looks for one another mcp-valet made meanwhile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Reuse {
+    /// A 401: another process may have signed in already; use that sign-in if so.
+    CheckStoreFirst,
+    /// `login` and step-up: the stored sign-in is the one that is not good enough.
+    Fresh,
+}
+
 pub struct OAuthClient {
     http: HttpConfig,
     settings: Settings,
@@ -41,7 +59,7 @@ pub struct OAuthClient {
     /// The server URL as stored: the key of its logins.
     resource_key: String,
     /// Whether a browser (or device) sign-in may start.
-    interactive: bool,
+    interaction: Interaction,
     state: Mutex<State>,
     flight: tokio::sync::Mutex<()>,
     authorizations: AtomicU32,
@@ -104,14 +122,14 @@ pub fn resource_key(url: &Url) -> String {
 }
 
 impl OAuthClient {
-    pub fn new(http: HttpConfig, settings: Settings, store: Arc<Store>, interactive: bool) -> OAuthClient {
+    pub fn new(http: HttpConfig, settings: Settings, store: Arc<Store>, interaction: Interaction) -> OAuthClient {
         let resource_key = resource_key(&http.url);
         OAuthClient {
             http,
             settings,
             store,
             resource_key,
-            interactive,
+            interaction,
             state: Mutex::new(State::default()),
             flight: tokio::sync::Mutex::new(()),
             authorizations: AtomicU32::new(0),
@@ -193,7 +211,7 @@ impl OAuthClient {
                 Err(e) => tracing::warn!("refreshing after a 401 failed: {e}"),
             }
         }
-        self.authorize(challenge, None, false).await
+        self.authorize(challenge, None, Reuse::CheckStoreFirst).await
     }
 
     /// A 403 with `insufficient_scope`: sign in again asking for what we had and what the
@@ -214,7 +232,7 @@ impl OAuthClient {
             scopes
         };
         tracing::info!(scopes = %scopes.join(" "), "the server needs more scopes; signing in again");
-        self.authorize(challenge, Some(scopes), true).await
+        self.authorize(challenge, Some(scopes), Reuse::Fresh).await
     }
 
     pub fn succeeded(&self) {
@@ -238,7 +256,7 @@ impl OAuthClient {
             }
         };
         let _one = self.flight.lock().await;
-        self.authorize(&challenge, None, true).await?;
+        self.authorize(&challenge, None, Reuse::Fresh).await?;
         let st = self.state();
         let h = st.held.as_ref().expect("a successful sign-in holds a token");
         Ok(LoginOutcome {
@@ -547,14 +565,14 @@ impl OAuthClient {
     }
 
     /// Signs in (caller holds `flight`): under the cross-process lock, after checking whether
-    /// another process signed in meanwhile (unless `fresh`).
+    /// another process signed in meanwhile (`Reuse::CheckStoreFirst`).
     async fn authorize(
         &self,
         challenge: &Challenge,
         scopes: Option<Vec<String>>,
-        fresh: bool,
+        reuse: Reuse,
     ) -> Result<(), AuthError> {
-        if !fresh {
+        if reuse == Reuse::CheckStoreFirst {
             let failed = self.last_failure.lock().unwrap_or_else(|e| e.into_inner()).clone();
             if let Some((at, e)) = failed
                 && at.elapsed() < FAILURE_COOLDOWN
@@ -572,7 +590,7 @@ impl OAuthClient {
                     .unwrap_or_default()
             )));
         }
-        let result = self.authorize_now(challenge, scopes, fresh).await;
+        let result = self.authorize_now(challenge, scopes, reuse).await;
         match &result {
             Ok(()) => {
                 self.authorizations.fetch_add(1, Ordering::Relaxed);
@@ -591,10 +609,10 @@ impl OAuthClient {
         &self,
         challenge: &Challenge,
         scopes: Option<Vec<String>>,
-        fresh: bool,
+        reuse: Reuse,
     ) -> Result<(), AuthError> {
         let _lock = self.lock().await?;
-        if !fresh {
+        if reuse == Reuse::CheckStoreFirst {
             let mine = self.state().held.as_ref().map(|h| h.secrets.access_token.clone());
             if let Some(h) = self.read_store().await?
                 && Some(h.secrets.access_token.clone()) != mine
@@ -621,7 +639,7 @@ impl OAuthClient {
                 client,
                 None,
             )
-        } else if !self.interactive {
+        } else if self.interaction == Interaction::Never {
             return Err(AuthError::login_required(format!(
                 "{} requires signing in",
                 self.http.url.host_str().unwrap_or("the server")

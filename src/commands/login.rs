@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
-use crate::auth::OAuthClient;
+use crate::auth::{Interaction, OAuthClient};
 use crate::cli::LoginArgs;
 use crate::http::HttpConfig;
 use crate::store::{Secret, Store};
@@ -18,7 +18,7 @@ pub async fn run(args: &LoginArgs) -> anyhow::Result<()> {
     let settings = crate::settings::auth(&args.auth)?;
     let store = Arc::new(Store::open(&settings.store).context("opening the token store")?);
     let host = http.url.host_str().unwrap_or("the server").to_owned();
-    let oauth = OAuthClient::new(http, settings, store, true);
+    let oauth = OAuthClient::new(http, settings, store, Interaction::Allowed);
     if args.with_token {
         let mut token = String::new();
         std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut token)?;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
-use crate::auth::OAuthClient;
+use crate::auth::{Interaction, OAuthClient};
 use crate::cli::{LogoutArgs, RemoteArgs};
 use crate::http::HttpConfig;
 use crate::store::Store;
@@ -46,7 +46,7 @@ pub async fn run(args: &LogoutArgs) -> anyhow::Result<()> {
             let outcome = match crate::settings::http(&remote).and_then(|s| HttpConfig::new(&s)) {
                 Ok(http) => {
                     let settings = crate::settings::stored_login(&args.store);
-                    let oauth = OAuthClient::new(http, settings, store.clone(), false);
+                    let oauth = OAuthClient::new(http, settings, store.clone(), Interaction::Never);
                     oauth.revoke(&key, &meta, secrets).await
                 }
                 Err(e) => Err(crate::auth::AuthError::new(e.to_string())),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
-use crate::auth::OAuthClient;
+use crate::auth::{Interaction, OAuthClient};
 use crate::cli::TokenArgs;
 use crate::http::HttpConfig;
 use crate::store::Store;
@@ -17,7 +17,7 @@ pub async fn run(args: &TokenArgs) -> anyhow::Result<()> {
     let http = HttpConfig::new(&crate::settings::http(&args.remote)?)?;
     let settings = crate::settings::auth(&args.auth)?;
     let store = Arc::new(Store::open(&settings.store).context("opening the token store")?);
-    let oauth = OAuthClient::new(http, settings, store, false);
+    let oauth = OAuthClient::new(http, settings, store, Interaction::Never);
     match oauth.access_token().await {
         Ok(token) => {
             let mut out = std::io::stdout().lock();
