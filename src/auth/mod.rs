@@ -5,6 +5,7 @@
 mod browser;
 pub mod challenge;
 pub mod discovery;
+pub mod prompt;
 mod registration;
 pub mod token;
 mod tokens;

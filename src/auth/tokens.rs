@@ -4,7 +4,6 @@
 //! store's lock, re-reading the store after taking it because another process may have done
 //! the work already.
 
-use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -14,6 +13,7 @@ use url::Url;
 
 use super::challenge::Challenge;
 use super::discovery::{self, Discovery};
+use super::prompt::{EnterCode, OpenUrl, Prompt};
 use super::token::{self, Client, ClientAuth, OAuthError, Tokens};
 use super::{AuthError, ResourceChoice, Settings, browser, registration};
 use crate::http::HttpConfig;
@@ -34,11 +34,12 @@ const MAX_AUTHORIZATIONS: u32 = 3;
 /// error for this long instead of opening one browser tab each.
 const FAILURE_COOLDOWN: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// Whether this client may ask the user to sign in (a browser or a device code).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Whether this client may ask the user to sign in (a browser or a device code), and who
+/// shows what the user has to do.
+#[derive(Clone)]
 pub enum Interaction {
     /// The bridge and `login`: sign in when the server asks for it.
-    Allowed,
+    Allowed(Arc<dyn Prompt>),
     /// `token` and `logout`: use, refresh or revoke what is stored, never ask the user.
     Never,
 }
@@ -135,6 +136,11 @@ impl OAuthClient {
             authorizations: AtomicU32::new(0),
             last_failure: Mutex::new(None),
         }
+    }
+
+    /// The MCP server's host, as sign-in messages name it.
+    fn host(&self) -> String {
+        self.http.url.host_str().unwrap_or("the server").to_owned()
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -639,22 +645,26 @@ impl OAuthClient {
                 client,
                 None,
             )
-        } else if self.interaction == Interaction::Never {
-            return Err(AuthError::login_required(format!(
-                "{} requires signing in",
-                self.http.url.host_str().unwrap_or("the server")
-            )));
-        } else if self.settings.device {
-            let redirect = self.redirect_base(&d.issuer, 0)?;
-            let client = registration::client(&self.http, &self.settings, &self.store, &d, &redirect).await?;
-            (
-                self.device(&d, &client, &scopes, resource.as_deref()).await?,
-                client,
-                None,
-            )
         } else {
-            let (t, c, p) = self.browser(&d, &scopes, resource.as_deref()).await?;
-            (t, c, Some(p))
+            let Interaction::Allowed(prompt) = &self.interaction else {
+                return Err(AuthError::login_required(format!(
+                    "{} requires signing in",
+                    self.http.url.host_str().unwrap_or("the server")
+                )));
+            };
+            if self.settings.device {
+                let redirect = self.redirect_base(&d.issuer, 0)?;
+                let client = registration::client(&self.http, &self.settings, &self.store, &d, &redirect).await?;
+                (
+                    self.device(prompt.as_ref(), &d, &client, &scopes, resource.as_deref())
+                        .await?,
+                    client,
+                    None,
+                )
+            } else {
+                let (t, c, p) = self.browser(prompt.as_ref(), &d, &scopes, resource.as_deref()).await?;
+                (t, c, Some(p))
+            }
         };
         let key = EntryKey {
             resource: self.resource_key.clone(),
@@ -759,6 +769,7 @@ impl OAuthClient {
 
     async fn browser(
         &self,
+        prompt: &dyn Prompt,
         d: &Discovery,
         scopes: &[String],
         resource: Option<&str>,
@@ -818,10 +829,10 @@ impl OAuthClient {
             }
         }
         if self.settings.no_browser {
-            eprintln!(
-                "To sign in to {}, open this URL in a browser:\n\n  {auth_url}\n",
-                self.http.url.host_str().unwrap_or("the server")
-            );
+            prompt.open_url(&OpenUrl {
+                host: self.host(),
+                url: auth_url,
+            });
         } else if let Err(why) = browser::open(&auth_url) {
             return Err(AuthError::new(format!(
                 "could not open a browser to sign in: {why}. Sign in with a code on another device with --device, \
@@ -830,11 +841,9 @@ impl OAuthClient {
         } else {
             tracing::info!("opened the browser to sign in");
         }
-        let spinner = spinner("Waiting for you to sign in in the browser…");
+        let waiting = prompt.waiting("Waiting for you to sign in in the browser…");
         let cb = listener.wait(&state, self.settings.auth_timeout).await;
-        if let Some(s) = spinner {
-            s.finish_and_clear();
-        }
+        drop(waiting);
         let cb = cb?;
         // RFC 9207: the issuer in the response must be the one we sent the user to.
         let iss = cb.params.get("iss");
@@ -912,6 +921,7 @@ impl OAuthClient {
     /// RFC 8628: show a code, poll until the user has entered it.
     async fn device(
         &self,
+        prompt: &dyn Prompt,
         d: &Discovery,
         client: &Client,
         scopes: &[String],
@@ -956,16 +966,12 @@ impl OAuthClient {
         }
         let da: DeviceAuth = serde_json::from_slice(&bytes)
             .map_err(|_| AuthError::new("the device authorization answer is not usable"))?;
-        eprintln!(
-            "To sign in to {}, open {} and enter the code {}{}",
-            self.http.url.host_str().unwrap_or("the server"),
-            da.verification_uri,
-            da.user_code,
-            da.verification_uri_complete
-                .as_ref()
-                .map(|u| format!("\n(or open {u})"))
-                .unwrap_or_default()
-        );
+        prompt.enter_code(&EnterCode {
+            host: self.host(),
+            verification_uri: da.verification_uri,
+            user_code: da.user_code,
+            verification_uri_complete: da.verification_uri_complete,
+        });
         let token_endpoint = m
             .token_endpoint
             .as_deref()
@@ -973,7 +979,7 @@ impl OAuthClient {
         let mut interval = Duration::from_secs(da.interval.unwrap_or(5).max(1));
         let give_up = tokio::time::Instant::now()
             + Duration::from_secs(da.expires_in.unwrap_or(900)).min(self.settings.auth_timeout);
-        let spinner = spinner("Waiting for you to enter the code…");
+        let waiting = prompt.waiting("Waiting for you to enter the code…");
         let result = loop {
             tokio::time::sleep(interval).await;
             if tokio::time::Instant::now() > give_up {
@@ -1003,9 +1009,7 @@ impl OAuthClient {
                 Err(e) => break Err(e),
             }
         };
-        if let Some(s) = spinner {
-            s.finish_and_clear();
-        }
+        drop(waiting);
         result
     }
 }
@@ -1036,15 +1040,4 @@ fn held(key: EntryKey, meta: EntryMeta, secrets: Secrets) -> Option<Held> {
         secrets,
         header,
     })
-}
-
-/// A spinner on stderr when it is a terminal.
-fn spinner(msg: &'static str) -> Option<indicatif::ProgressBar> {
-    if !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let pb = indicatif::ProgressBar::new_spinner();
-    pb.set_message(msg);
-    pb.enable_steady_tick(Duration::from_millis(100));
-    Some(pb)
 }

@@ -10,6 +10,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use std::sync::Arc;
 
+use crate::auth::prompt::LogPrompt;
 use crate::auth::{Interaction, OAuthClient};
 use crate::cli::BridgeArgs;
 use crate::http::HttpConfig;
@@ -28,7 +29,12 @@ pub async fn run(args: &BridgeArgs) -> anyhow::Result<()> {
     } else {
         let settings = crate::settings::auth(&args.auth)?;
         let store = Arc::new(Store::open(&settings.store).context("opening the token store")?);
-        let oauth = Arc::new(OAuthClient::new(http.clone(), settings, store, Interaction::Allowed));
+        let oauth = Arc::new(OAuthClient::new(
+            http.clone(),
+            settings,
+            store,
+            Interaction::Allowed(Arc::new(LogPrompt)),
+        ));
         // Read a stored login while the client is still starting: the first keyring access
         // costs a D-Bus session set-up, which should not delay the first request.
         let early = oauth.clone();

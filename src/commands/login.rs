@@ -5,12 +5,13 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
+use super::console::Console;
 use crate::auth::{Interaction, OAuthClient};
 use crate::cli::LoginArgs;
 use crate::http::HttpConfig;
 use crate::store::{Secret, Store};
 
-pub async fn run(args: &LoginArgs) -> anyhow::Result<()> {
+pub async fn run(args: &LoginArgs, console: Arc<Console>) -> anyhow::Result<()> {
     let http = HttpConfig::new(&crate::settings::http(&args.remote)?)?;
     if http.explicit_authorization {
         anyhow::bail!("an Authorization header was given with -H/--header-file; there is nothing to sign in for");
@@ -18,7 +19,7 @@ pub async fn run(args: &LoginArgs) -> anyhow::Result<()> {
     let settings = crate::settings::auth(&args.auth)?;
     let store = Arc::new(Store::open(&settings.store).context("opening the token store")?);
     let host = http.url.host_str().unwrap_or("the server").to_owned();
-    let oauth = OAuthClient::new(http, settings, store, Interaction::Allowed);
+    let oauth = OAuthClient::new(http, settings, store, Interaction::Allowed(console.clone()));
     if args.with_token {
         let mut token = String::new();
         std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut token)?;
@@ -35,24 +36,26 @@ pub async fn run(args: &LoginArgs) -> anyhow::Result<()> {
             1 => " It replaces the earlier sign-in.".into(),
             n => format!(" It replaces {n} earlier sign-ins."),
         };
-        eprintln!("Kept the token for {host} (in the {backend} store); it is sent as a bearer token.{replaced}");
+        console.say(format_args!(
+            "Kept the token for {host} (in the {backend} store); it is sent as a bearer token.{replaced}"
+        ));
         return Ok(());
     }
     let outcome = oauth.login().await?;
     if !outcome.signed_in {
-        eprintln!("{host} does not require signing in.");
+        console.say(format_args!("{host} does not require signing in."));
         return Ok(());
     }
     let who = outcome.account.map(|a| format!(" as {a}")).unwrap_or_default();
-    eprintln!("Signed in to {host}{who}.");
+    console.say(format_args!("Signed in to {host}{who}."));
     if let Some(issuer) = outcome.issuer {
-        eprintln!("  authorization server: {issuer}");
+        console.say(format_args!("  authorization server: {issuer}"));
     }
     if !outcome.scopes.is_empty() {
-        eprintln!("  scopes: {}", outcome.scopes.join(" "));
+        console.say(format_args!("  scopes: {}", outcome.scopes.join(" ")));
     }
     if let Some(b) = outcome.backend {
-        eprintln!("  tokens kept in: {b}");
+        console.say(format_args!("  tokens kept in: {b}"));
     }
     Ok(())
 }

@@ -5,12 +5,13 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
+use super::console::Console;
 use crate::auth::{Interaction, OAuthClient};
 use crate::cli::{LogoutArgs, RemoteArgs};
 use crate::http::HttpConfig;
 use crate::store::Store;
 
-pub async fn run(args: &LogoutArgs) -> anyhow::Result<()> {
+pub async fn run(args: &LogoutArgs, console: &Console) -> anyhow::Result<()> {
     let opts = crate::settings::store(&args.store);
     let store = Arc::new(Store::open(&opts).context("opening the token store")?);
     let wanted = match &args.url {
@@ -26,8 +27,8 @@ pub async fn run(args: &LogoutArgs) -> anyhow::Result<()> {
         .collect();
     if entries.is_empty() {
         match &args.url {
-            Some(u) => eprintln!("Not signed in to {u}; nothing to remove."),
-            None => eprintln!("Not signed in to any server; nothing to remove."),
+            Some(u) => console.say(format_args!("Not signed in to {u}; nothing to remove.")),
+            None => console.say(format_args!("Not signed in to any server; nothing to remove.")),
         }
         return Ok(());
     }
@@ -71,7 +72,7 @@ pub async fn run(args: &LogoutArgs) -> anyhow::Result<()> {
                 .as_deref()
                 .map(|p| format!(", profile {p}"))
                 .unwrap_or_default();
-            eprintln!("Signed out of {}{who}{profile}{revoked}.", key.resource);
+            console.say(format_args!("Signed out of {}{who}{profile}{revoked}.", key.resource));
         }
     }
     // `logout --all` with no server also forgets the client registrations of those servers.
@@ -87,7 +88,7 @@ pub async fn run(args: &LogoutArgs) -> anyhow::Result<()> {
                 .blocking(move |s| s.delete_registration(&issuer, profile.as_deref()).map(|r| (r, issuer)))
                 .await;
             if let Ok((true, issuer)) = removed {
-                eprintln!("Forgot the client registration with {issuer}.");
+                console.say(format_args!("Forgot the client registration with {issuer}."));
             }
         }
     }

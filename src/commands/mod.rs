@@ -1,21 +1,26 @@
 //! One module per subcommand; bridge mode is the default command.
 
 pub mod completions;
+pub mod console;
 pub mod login;
 pub mod logout;
 pub mod status;
 pub mod token;
 
+use std::sync::Arc;
+
 use crate::cli::{Cli, Command};
+use console::Console;
 
 /// Runs what the command line asks for. Its errors decide the exit status (`crate::exit::code`).
 pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let console = Arc::new(Console::new(&cli.log));
     match cli.command {
         Some(Command::Completions { shell }) => completions::run(shell),
-        Some(Command::Login(args)) => block_on(login::run(&args)),
-        Some(Command::Logout(args)) => block_on(logout::run(&args)),
-        Some(Command::Status(args)) => status::run(&args),
-        Some(Command::Token(args)) => block_on(token::run(&args)),
+        Some(Command::Login(args)) => block_on(login::run(&args, console)),
+        Some(Command::Logout(args)) => block_on(logout::run(&args, &console)),
+        Some(Command::Status(args)) => status::run(&args, &console),
+        Some(Command::Token(args)) => block_on(token::run(&args, &console)),
         None => {
             let rt = runtime()?;
             let result = rt.block_on(crate::bridge::run(&cli.bridge));

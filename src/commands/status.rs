@@ -10,6 +10,7 @@ use crate::cli::StatusArgs;
 use crate::store::{EntryKey, EntryMeta, Store};
 use crate::util::unix_now;
 
+use super::console::Console;
 use crate::exit::LoginRequired;
 
 #[derive(Serialize)]
@@ -29,7 +30,7 @@ struct Row<'a> {
     store: Option<String>,
 }
 
-pub fn run(args: &StatusArgs) -> anyhow::Result<()> {
+pub fn run(args: &StatusArgs, console: &Console) -> anyhow::Result<()> {
     let store = Store::open(&crate::settings::store(&args.store)).context("opening the token store")?;
     let wanted = match &args.url {
         Some(u) => Some(crate::auth::resource_key(&crate::http::check_url(u, true)?)),
@@ -64,7 +65,7 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<()> {
         })
         .collect();
     let all_usable = rows.iter().all(|r| r.usable) && (wanted.is_none() || !rows.is_empty());
-    let mut out = std::io::stdout().lock();
+    let mut out = console.result();
     if args.json {
         serde_json::to_writer_pretty(&mut out, &rows)?;
         writeln!(out)?;

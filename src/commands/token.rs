@@ -11,16 +11,17 @@ use crate::cli::TokenArgs;
 use crate::http::HttpConfig;
 use crate::store::Store;
 
+use super::console::Console;
 use crate::exit::LoginRequired;
 
-pub async fn run(args: &TokenArgs) -> anyhow::Result<()> {
+pub async fn run(args: &TokenArgs, console: &Console) -> anyhow::Result<()> {
     let http = HttpConfig::new(&crate::settings::http(&args.remote)?)?;
     let settings = crate::settings::auth(&args.auth)?;
     let store = Arc::new(Store::open(&settings.store).context("opening the token store")?);
     let oauth = OAuthClient::new(http, settings, store, Interaction::Never);
     match oauth.access_token().await {
         Ok(token) => {
-            let mut out = std::io::stdout().lock();
+            let mut out = console.result();
             writeln!(out, "{}", token.expose())?;
             out.flush()?;
             Ok(())

@@ -112,3 +112,32 @@ fn the_readme_documents_every_option() {
         }
     }
 }
+
+#[test]
+fn quiet_silences_what_a_command_says_but_not_its_errors() {
+    let home = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        valet()
+            .args(args)
+            .env("MCP_VALET_HOME", home.path())
+            .env("MCP_VALET_TOKEN_STORE", "file")
+            .output()
+            .unwrap()
+    };
+    let out = run(&["logout", "--all"]);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Not signed in to any server; nothing to remove."), "{err}");
+    let out = run(&["logout", "--all", "-q"]);
+    assert!(out.status.success());
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    // `token` with nothing stored: its error stays, and stdout stays empty.
+    let out = run(&["token", "http://127.0.0.1:9/mcp", "-q"]);
+    assert_eq!(out.status.code(), Some(4));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("not signed in to 127.0.0.1") && err.contains("Sign in with"),
+        "{err}"
+    );
+}

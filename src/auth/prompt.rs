@@ -1,0 +1,97 @@
+//! What a sign-in asks of the user, and who shows it. `auth` writes nothing to the terminal:
+//! the commands show these requests through their console, the bridge logs them.
+
+use std::fmt;
+
+/// Shows the user what to do to sign in, and that mcp-valet is waiting for it.
+pub trait Prompt: Send + Sync {
+    /// `--no-browser`: the user opens the authorization URL themselves.
+    fn open_url(&self, ask: &OpenUrl);
+    /// RFC 8628: the user enters a code on another device.
+    fn enter_code(&self, ask: &EnterCode);
+    /// Shows that mcp-valet waits for the user until the returned value is dropped.
+    fn waiting(&self, message: &'static str) -> Waiting;
+}
+
+/// The authorization URL to open in a browser.
+pub struct OpenUrl {
+    /// The host of the MCP server being signed in to.
+    pub host: String,
+    pub url: url::Url,
+}
+
+impl fmt::Display for OpenUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "To sign in to {}, open this URL in a browser:\n\n  {}\n",
+            self.host, self.url
+        )
+    }
+}
+
+/// A device code and where to enter it.
+pub struct EnterCode {
+    /// The host of the MCP server being signed in to.
+    pub host: String,
+    pub verification_uri: String,
+    pub user_code: String,
+    pub verification_uri_complete: Option<String>,
+}
+
+impl fmt::Display for EnterCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "To sign in to {}, open {} and enter the code {}",
+            self.host, self.verification_uri, self.user_code
+        )?;
+        if let Some(u) = &self.verification_uri_complete {
+            write!(f, "\n(or open {u})")?;
+        }
+        Ok(())
+    }
+}
+
+/// A waiting indicator; stops when dropped.
+#[must_use = "the indicator stops when this is dropped"]
+pub struct Waiting(Option<Box<dyn FnOnce() + Send>>);
+
+impl Waiting {
+    /// No indicator.
+    pub fn none() -> Waiting {
+        Waiting(None)
+    }
+
+    /// An indicator that `stop` takes down.
+    pub fn until(stop: impl FnOnce() + Send + 'static) -> Waiting {
+        Waiting(Some(Box::new(stop)))
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        if let Some(stop) = self.0.take() {
+            stop();
+        }
+    }
+}
+
+/// For the bridge, whose stderr is no terminal but the client's log: the requests go to the
+/// log (at `warn`, so that the default level shows them), and there is no indicator.
+pub struct LogPrompt;
+
+impl Prompt for LogPrompt {
+    fn open_url(&self, ask: &OpenUrl) {
+        tracing::warn!("{ask}");
+    }
+
+    fn enter_code(&self, ask: &EnterCode) {
+        tracing::warn!("{ask}");
+    }
+
+    fn waiting(&self, message: &'static str) -> Waiting {
+        tracing::info!("{message}");
+        Waiting::none()
+    }
+}

@@ -1,0 +1,73 @@
+//! The commands' terminal: human lines on stderr (silenced by `-q`), results on stdout, a
+//! spinner while waiting for the user. The only place a command writes to the terminal; it
+//! also shows what a sign-in asks of the user (`auth::prompt::Prompt`).
+
+use std::fmt::Display;
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use crate::auth::prompt::{EnterCode, OpenUrl, Prompt, Waiting};
+use crate::cli::LogArgs;
+
+pub struct Console {
+    /// `-q`: only errors on stderr.
+    quiet: bool,
+    stderr_tty: bool,
+    /// Colour on stderr: a terminal, and no `NO_COLOR`.
+    colour: bool,
+}
+
+impl Console {
+    pub fn new(log: &LogArgs) -> Console {
+        let stderr_tty = std::io::stderr().is_terminal();
+        Console {
+            quiet: log.quiet,
+            stderr_tty,
+            colour: stderr_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        }
+    }
+
+    /// A line for the human on stderr; nothing with `-q`.
+    pub fn say(&self, line: impl Display) {
+        if !self.quiet {
+            eprintln!("{line}");
+        }
+    }
+
+    /// Where a command's result goes: stdout.
+    pub fn result(&self) -> std::io::StdoutLock<'static> {
+        std::io::stdout().lock()
+    }
+
+    /// A spinner on stderr while waiting, when stderr is a terminal and not `-q`.
+    pub fn spinner(&self, message: &'static str) -> Option<indicatif::ProgressBar> {
+        if !self.stderr_tty || self.quiet {
+            return None;
+        }
+        let pb = indicatif::ProgressBar::new_spinner();
+        if self.colour {
+            pb.set_style(indicatif::ProgressStyle::with_template("{spinner:.cyan} {msg}").expect("a valid template"));
+        }
+        pb.set_message(message);
+        pb.enable_steady_tick(Duration::from_millis(100));
+        Some(pb)
+    }
+}
+
+/// What the user must do to sign in is shown even with `-q`: without it there is no sign-in.
+impl Prompt for Console {
+    fn open_url(&self, ask: &OpenUrl) {
+        eprintln!("{ask}");
+    }
+
+    fn enter_code(&self, ask: &EnterCode) {
+        eprintln!("{ask}");
+    }
+
+    fn waiting(&self, message: &'static str) -> Waiting {
+        match self.spinner(message) {
+            Some(pb) => Waiting::until(move || pb.finish_and_clear()),
+            None => Waiting::none(),
+        }
+    }
+}
