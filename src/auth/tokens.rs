@@ -106,9 +106,8 @@ impl Held {
     }
 }
 
-/// The result of `mcp-valet login`.
+/// Who `mcp-valet login` signed in.
 pub struct LoginOutcome {
-    pub signed_in: bool,
     pub account: Option<String>,
     pub issuer: Option<String>,
     pub scopes: Vec<String>,
@@ -247,73 +246,19 @@ impl OAuthClient {
         }
     }
 
-    /// `mcp-valet login`: asks the server what it needs, then signs in whatever is stored.
-    pub async fn login(&self) -> Result<LoginOutcome, AuthError> {
-        let challenge = match self.probe().await? {
-            Some(c) => c,
-            None => {
-                return Ok(LoginOutcome {
-                    signed_in: false,
-                    account: None,
-                    issuer: None,
-                    scopes: Vec::new(),
-                    backend: None,
-                });
-            }
-        };
+    /// `mcp-valet login`, for a server that asked for a sign-in with `challenge`: signs in
+    /// whatever is stored.
+    pub async fn login(&self, challenge: &Challenge) -> Result<LoginOutcome, AuthError> {
         let _one = self.flight.lock().await;
-        self.authorize(&challenge, None, Reuse::Fresh).await?;
+        self.authorize(challenge, None, Reuse::Fresh).await?;
         let st = self.state();
         let h = st.held.as_ref().expect("a successful sign-in holds a token");
         Ok(LoginOutcome {
-            signed_in: true,
             account: h.meta.account.clone(),
             issuer: Some(h.key.issuer.clone()),
             scopes: h.meta.scopes.clone(),
             backend: h.meta.backend,
         })
-    }
-
-    /// Sends an unauthenticated `initialize` to learn the server's challenge. `None` when the
-    /// server needs no sign-in.
-    async fn probe(&self) -> Result<Option<Challenge>, AuthError> {
-        let body = serde_json::json!({
-            "jsonrpc": "2.0", "id": "mcp-valet-login", "method": "initialize",
-            "params": {"protocolVersion": "2025-11-25", "capabilities": {},
-                       "clientInfo": {"name": "mcp-valet", "version": env!("CARGO_PKG_VERSION")}}
-        });
-        let resp = self
-            .http
-            .client
-            .post(self.http.url.clone())
-            .headers(self.http.headers.clone())
-            .header(reqwest::header::ACCEPT, "application/json, text/event-stream")
-            .json(&body)
-            .timeout(Duration::from_secs(30))
-            .send()
-            .await
-            .map_err(|e| AuthError::network(&e, &self.http.url))?;
-        let status = resp.status().as_u16();
-        if status == 401 || status == 403 {
-            return Ok(Some(Challenge::from_headers(resp.headers())));
-        }
-        // Open to this request; maybe protected elsewhere. Close the session we just made.
-        if let Some(session) = resp.headers().get("mcp-session-id").cloned() {
-            let _ = self
-                .http
-                .client
-                .delete(self.http.url.clone())
-                .headers(self.http.headers.clone())
-                .header("mcp-session-id", session)
-                .timeout(Duration::from_secs(5))
-                .send()
-                .await;
-        }
-        drop(resp);
-        // Some servers protect only some requests; they still publish resource metadata.
-        Ok(discovery::find_resource_metadata(&self.http, &Challenge::default())
-            .await?
-            .map(|_| Challenge::default()))
     }
 
     async fn lock(&self) -> Result<Lock, AuthError> {

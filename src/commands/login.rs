@@ -2,11 +2,13 @@
 //! is signed in.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 
 use super::console::Console;
-use crate::auth::{Interaction, OAuthClient};
+use crate::auth::challenge::Challenge;
+use crate::auth::{AuthError, Interaction, OAuthClient, discovery};
 use crate::cli::LoginArgs;
 use crate::http::HttpConfig;
 use crate::store::{Secret, Store};
@@ -19,7 +21,7 @@ pub async fn run(args: &LoginArgs, console: Arc<Console>) -> anyhow::Result<()> 
     let settings = crate::settings::auth(&args.auth)?;
     let store = Arc::new(Store::open(&settings.store).context("opening the token store")?);
     let host = http.url.host_str().unwrap_or("the server").to_owned();
-    let oauth = OAuthClient::new(http, settings, store, Interaction::Allowed(console.clone()));
+    let oauth = OAuthClient::new(http.clone(), settings, store, Interaction::Allowed(console.clone()));
     if args.with_token {
         let mut token = String::new();
         std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut token)?;
@@ -41,11 +43,11 @@ pub async fn run(args: &LoginArgs, console: Arc<Console>) -> anyhow::Result<()> 
         ));
         return Ok(());
     }
-    let outcome = oauth.login().await?;
-    if !outcome.signed_in {
+    let Some(challenge) = probe(&http).await? else {
         console.say(format_args!("{host} does not require signing in."));
         return Ok(());
-    }
+    };
+    let outcome = oauth.login(&challenge).await?;
     let who = outcome.account.map(|a| format!(" as {a}")).unwrap_or_default();
     console.say(format_args!("Signed in to {host}{who}."));
     if let Some(issuer) = outcome.issuer {
@@ -58,4 +60,44 @@ pub async fn run(args: &LoginArgs, console: Arc<Console>) -> anyhow::Result<()> 
         console.say(format_args!("  tokens kept in: {b}"));
     }
     Ok(())
+}
+
+/// Sends an unauthenticated MCP `initialize` to learn the server's challenge. `None` when the
+/// server needs no sign-in.
+async fn probe(http: &HttpConfig) -> Result<Option<Challenge>, AuthError> {
+    let body = serde_json::json!({
+        "jsonrpc": "2.0", "id": "mcp-valet-login", "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {},
+                   "clientInfo": {"name": "mcp-valet", "version": env!("CARGO_PKG_VERSION")}}
+    });
+    let resp = http
+        .client
+        .post(http.url.clone())
+        .headers(http.headers.clone())
+        .header(reqwest::header::ACCEPT, "application/json, text/event-stream")
+        .json(&body)
+        .timeout(Duration::from_secs(30))
+        .send()
+        .await
+        .map_err(|e| AuthError::network(&e, &http.url))?;
+    let status = resp.status().as_u16();
+    if status == 401 || status == 403 {
+        return Ok(Some(Challenge::from_headers(resp.headers())));
+    }
+    // Open to this request; maybe protected elsewhere. Close the session we just made.
+    if let Some(session) = resp.headers().get("mcp-session-id").cloned() {
+        let _ = http
+            .client
+            .delete(http.url.clone())
+            .headers(http.headers.clone())
+            .header("mcp-session-id", session)
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await;
+    }
+    drop(resp);
+    // Some servers protect only some requests; they still publish resource metadata.
+    Ok(discovery::find_resource_metadata(http, &Challenge::default())
+        .await?
+        .map(|_| Challenge::default()))
 }
