@@ -6,6 +6,7 @@ mod browser;
 pub mod challenge;
 pub mod discovery;
 pub mod prompt;
+mod redirect;
 mod registration;
 pub mod token;
 mod tokens;

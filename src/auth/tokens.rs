@@ -15,9 +15,8 @@ use super::challenge::Challenge;
 use super::discovery::{self, Discovery};
 use super::prompt::{EnterCode, OpenUrl, Prompt};
 use super::token::{self, Client, ClientAuth, OAuthError, Tokens};
-use super::{AuthError, ResourceChoice, Settings, browser, registration};
+use super::{AuthError, ResourceChoice, Settings, browser, redirect, registration};
 use crate::http::HttpConfig;
-use crate::store::ids::fnv1a64;
 use crate::store::{EntryKey, EntryMeta, Lock, Secret, Secrets, Store};
 use crate::util::unix_now;
 
@@ -598,7 +597,7 @@ impl OAuthClient {
                 )));
             };
             if self.settings.device {
-                let redirect = self.redirect_base(&d.issuer, 0)?;
+                let redirect = redirect::uri(&self.settings, &d.issuer, 0);
                 let client = registration::client(&self.http, &self.settings, &self.store, &d, &redirect).await?;
                 (
                     self.device(prompt.as_ref(), &d, &client, &scopes, resource.as_deref())
@@ -674,44 +673,6 @@ impl OAuthClient {
         scopes
     }
 
-    /// The redirect URI for a port: `--redirect-uri`, else `http://localhost:<port>` for
-    /// Microsoft Entra ID (what its app registrations list), else `http://127.0.0.1:<port>/callback`.
-    fn redirect_base(&self, issuer: &str, port: u16) -> Result<String, AuthError> {
-        let mut url = match &self.settings.redirect_uri {
-            Some(u) => u.clone(),
-            None if discovery::is_entra(issuer) => Url::parse("http://localhost").expect("a valid URL"),
-            None => Url::parse("http://127.0.0.1/callback").expect("a valid URL"),
-        };
-        if url.port().is_none() && port != 0 {
-            let _ = url.set_port(Some(port));
-        }
-        let mut s = url.to_string();
-        // `http://localhost:1234/` is registered as `http://localhost`: keep what was given.
-        if url.path() == "/"
-            && self
-                .settings
-                .redirect_uri
-                .as_ref()
-                .is_none_or(|u| !u.as_str().ends_with('/'))
-        {
-            s.pop();
-        }
-        Ok(s)
-    }
-
-    /// Ports to try for the callback: the one pinned, else one derived from the server URL
-    /// (so a registration keeps fitting), then any free one.
-    fn callback_ports(&self) -> Vec<u16> {
-        if let Some(p) = self.settings.redirect_uri.as_ref().and_then(|u| u.port()) {
-            return vec![p];
-        }
-        if let Some(p) = self.settings.callback_port {
-            return vec![p];
-        }
-        let derived = 10_000 + (fnv1a64(self.http.url_text.as_bytes()) % 20_000) as u16;
-        vec![derived, derived + 1, 0]
-    }
-
     async fn browser(
         &self,
         prompt: &dyn Prompt,
@@ -738,20 +699,10 @@ impl OAuthClient {
         let mut auth_url =
             Url::parse(endpoint).map_err(|_| AuthError::new("the authorization endpoint is not a URL"))?;
         discovery::check_endpoint(&self.http, &auth_url)?;
-        let path = self
-            .settings
-            .redirect_uri
-            .as_ref()
-            .map(|u| u.path().to_owned())
-            .unwrap_or_else(|| {
-                if discovery::is_entra(&d.issuer) {
-                    "/".into()
-                } else {
-                    "/callback".into()
-                }
-            });
-        let (listener, port) = browser::Listener::bind(&self.callback_ports(), &path).await?;
-        let redirect_uri = self.redirect_base(&d.issuer, port)?;
+        let path = redirect::path(&self.settings, &d.issuer);
+        let ports = redirect::ports(&self.settings, &self.http.url_text);
+        let (listener, port) = browser::Listener::bind(&ports, &path).await?;
+        let redirect_uri = redirect::uri(&self.settings, &d.issuer, port);
         let client = registration::client(&self.http, &self.settings, &self.store, d, &redirect_uri).await?;
         let (verifier, challenge) = token::pkce();
         let state = token::random(16);
