@@ -5,6 +5,7 @@
 mod browser;
 pub mod challenge;
 pub mod discovery;
+mod grants;
 pub mod prompt;
 mod redirect;
 mod registration;

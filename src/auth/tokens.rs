@@ -6,16 +6,16 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use reqwest::header::HeaderValue;
 use url::Url;
 
 use super::challenge::Challenge;
-use super::discovery::{self, Discovery};
-use super::prompt::{EnterCode, OpenUrl, Prompt};
-use super::token::{self, Client, ClientAuth, OAuthError, Tokens};
-use super::{AuthError, ResourceChoice, Settings, browser, redirect, registration};
+use super::discovery;
+use super::grants::{Ask, Granted, Grants, SignedIn};
+use super::prompt::Prompt;
+use super::token::{self, Client, ClientAuth, Tokens};
+use super::{AuthError, Settings};
 use crate::http::HttpConfig;
 use crate::store::{EntryKey, EntryMeta, Lock, Secret, Secrets, Store};
 use crate::util::unix_now;
@@ -134,11 +134,6 @@ impl OAuthClient {
             authorizations: AtomicU32::new(0),
             last_failure: Mutex::new(None),
         }
-    }
-
-    /// The MCP server's host, as sign-in messages name it.
-    fn host(&self) -> String {
-        self.http.url.host_str().unwrap_or("the server").to_owned()
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -348,14 +343,11 @@ impl OAuthClient {
             ));
         };
         let client = self.client_for(&mine.key, &meta).await?;
-        let resource = meta.resource_indicator.clone();
-        let mut form = vec![
+        let ask = Ask::new(&[], meta.resource_indicator.clone());
+        let form = ask.form(&[
             ("grant_type", "refresh_token"),
             ("refresh_token", refresh_token.expose()),
-        ];
-        if let Some(r) = &resource {
-            form.push(("resource", r));
-        }
+        ]);
         let tokens = match token::request(&self.http, &endpoint, &client, form, "refreshing the access token").await {
             Ok(t) => t,
             Err(e) if e.login_required => {
@@ -573,55 +565,31 @@ impl OAuthClient {
                 return Ok(());
             }
         }
-        let d = discovery::discover(&self.http, challenge).await?;
-        let scopes = self.choose_scopes(scopes, challenge, &d);
-        self.state().requested = scopes.clone();
-        let resource = match &self.settings.resource {
-            ResourceChoice::Published => Some(d.resource.clone()),
-            ResourceChoice::Override(r) => Some(r.clone()),
-            ResourceChoice::Omit => None,
-        };
-        let (tokens, client, port) = if self.settings.client_credentials {
-            let client = registration::client(&self.http, &self.settings, &self.store, &d, "").await?;
-            (
-                self.client_credentials(&d, &client, &scopes, resource.as_deref())
-                    .await?,
-                client,
-                None,
-            )
-        } else {
-            let Interaction::Allowed(prompt) = &self.interaction else {
-                return Err(AuthError::login_required(format!(
-                    "{} requires signing in",
-                    self.http.url.host_str().unwrap_or("the server")
-                )));
-            };
-            if self.settings.device {
-                let redirect = redirect::uri(&self.settings, &d.issuer, 0);
-                let client = registration::client(&self.http, &self.settings, &self.store, &d, &redirect).await?;
-                (
-                    self.device(prompt.as_ref(), &d, &client, &scopes, resource.as_deref())
-                        .await?,
+        let SignedIn {
+            issuer,
+            token_endpoint,
+            revocation_endpoint,
+            scopes,
+            resource,
+            granted:
+                Granted {
+                    tokens,
                     client,
-                    None,
-                )
-            } else {
-                let (t, c, p) = self.browser(prompt.as_ref(), &d, &scopes, resource.as_deref()).await?;
-                (t, c, Some(p))
-            }
-        };
+                    callback_port,
+                },
+        } = self.sign_in(challenge, scopes).await?;
         let key = EntryKey {
             resource: self.resource_key.clone(),
-            issuer: d.issuer.clone(),
+            issuer,
             client_id: client.id.clone(),
             profile: self.settings.profile.clone(),
         };
         let mut meta = EntryMeta {
             resource_indicator: resource,
-            scopes: scopes.clone(),
-            token_endpoint: d.server.token_endpoint.clone(),
-            revocation_endpoint: d.server.revocation_endpoint.clone(),
-            callback_port: port,
+            scopes,
+            token_endpoint,
+            revocation_endpoint,
+            callback_port,
             ..EntryMeta::default()
         };
         meta.extra
@@ -637,6 +605,29 @@ impl OAuthClient {
         Ok(())
     }
 
+    /// Discovery and a grant: the part of a sign-in that talks to the authorization server.
+    async fn sign_in(&self, challenge: &Challenge, step_up: Option<Vec<String>>) -> Result<SignedIn, AuthError> {
+        let d = discovery::discover(&self.http, challenge).await?;
+        let grants = Grants {
+            http: &self.http,
+            settings: &self.settings,
+            store: &self.store,
+            interaction: &self.interaction,
+        };
+        let scopes = grants.choose_scopes(step_up, challenge, &d);
+        self.state().requested = scopes.clone();
+        let ask = Ask::new(&scopes, grants.resource(&d));
+        let granted = grants.run(&d, &ask).await?;
+        Ok(SignedIn {
+            issuer: d.issuer,
+            token_endpoint: d.server.token_endpoint,
+            revocation_endpoint: d.server.revocation_endpoint,
+            scopes,
+            resource: ask.resource().map(str::to_owned),
+            granted,
+        })
+    }
+
     async fn save(&self, key: EntryKey, mut meta: EntryMeta, secrets: Secrets) -> Result<(), AuthError> {
         meta.updated_at = unix_now();
         meta.backend = Some(self.store.backend());
@@ -648,265 +639,6 @@ impl OAuthClient {
         let h = held(key, meta, secrets).ok_or_else(|| AuthError::new("the server issued an unusable access token"))?;
         self.adopt(h);
         Ok(())
-    }
-
-    /// `--scope`, else the step-up union, else the challenge's scope, else everything the
-    /// resource publishes, else nothing; plus `offline_access` when the server lists it.
-    fn choose_scopes(&self, step_up: Option<Vec<String>>, challenge: &Challenge, d: &Discovery) -> Vec<String> {
-        let mut scopes = if let Some(s) = &self.settings.scopes {
-            s.clone()
-        } else if let Some(s) = step_up.filter(|s| !s.is_empty()) {
-            s
-        } else if !challenge.scopes().is_empty() {
-            challenge.scopes()
-        } else {
-            d.resource_scopes.clone().unwrap_or_default()
-        };
-        let offline = "offline_access".to_owned();
-        if !self.settings.client_credentials
-            && self.settings.scopes.is_none()
-            && d.server.scopes_supported.as_ref().is_some_and(|s| s.contains(&offline))
-            && !scopes.contains(&offline)
-        {
-            scopes.push(offline);
-        }
-        scopes
-    }
-
-    async fn browser(
-        &self,
-        prompt: &dyn Prompt,
-        d: &Discovery,
-        scopes: &[String],
-        resource: Option<&str>,
-    ) -> Result<(Tokens, Client, u16), AuthError> {
-        let m = &d.server;
-        let advertised = m
-            .code_challenge_methods_supported
-            .as_ref()
-            .is_some_and(|v| v.iter().any(|x| x == "S256"));
-        if d.has_metadata && !advertised && !self.settings.assume_pkce && !discovery::is_entra(&d.issuer) {
-            return Err(AuthError::new(format!(
-                "the authorization server {} does not say it supports PKCE (no S256 in code_challenge_methods_supported); \
-                 the MCP specification says not to sign in then. If you know it supports PKCE S256, pass --assume-pkce",
-                d.issuer
-            )));
-        }
-        let endpoint = m
-            .authorization_endpoint
-            .as_deref()
-            .ok_or_else(|| AuthError::new(format!("{} has no authorization endpoint", d.issuer)))?;
-        let mut auth_url =
-            Url::parse(endpoint).map_err(|_| AuthError::new("the authorization endpoint is not a URL"))?;
-        discovery::check_endpoint(&self.http, &auth_url)?;
-        let path = redirect::path(&self.settings, &d.issuer);
-        let ports = redirect::ports(&self.settings, &self.http.url_text);
-        let (listener, port) = browser::Listener::bind(&ports, &path).await?;
-        let redirect_uri = redirect::uri(&self.settings, &d.issuer, port);
-        let client = registration::client(&self.http, &self.settings, &self.store, d, &redirect_uri).await?;
-        let (verifier, challenge) = token::pkce();
-        let state = token::random(16);
-        {
-            let mut q = auth_url.query_pairs_mut();
-            q.append_pair("response_type", "code")
-                .append_pair("client_id", &client.id)
-                .append_pair("redirect_uri", &redirect_uri)
-                .append_pair("state", &state)
-                .append_pair("code_challenge", &challenge)
-                .append_pair("code_challenge_method", "S256");
-            if !scopes.is_empty() {
-                q.append_pair("scope", &scopes.join(" "));
-            }
-            if let Some(r) = resource {
-                q.append_pair("resource", r);
-            }
-            for (k, v) in &self.settings.authorize_params {
-                q.append_pair(k, v);
-            }
-        }
-        if self.settings.no_browser {
-            prompt.open_url(&OpenUrl {
-                host: self.host(),
-                url: auth_url,
-            });
-        } else if let Err(why) = browser::open(&auth_url) {
-            return Err(AuthError::new(format!(
-                "could not open a browser to sign in: {why}. Sign in with a code on another device with --device, \
-                 or use --no-browser to get the URL to open yourself"
-            )));
-        } else {
-            tracing::info!("opened the browser to sign in");
-        }
-        let waiting = prompt.waiting("Waiting for you to sign in in the browser…");
-        let cb = listener.wait(&state, self.settings.auth_timeout).await;
-        drop(waiting);
-        let cb = cb?;
-        // RFC 9207: the issuer in the response must be the one we sent the user to.
-        let iss = cb.params.get("iss");
-        match iss {
-            None if m.authorization_response_iss_parameter_supported => {
-                return Err(AuthError::new(
-                    "the authorization response lacks the `iss` parameter its server promised (RFC 9207); it was rejected",
-                ));
-            }
-            Some(i) if i != &m.issuer => {
-                return Err(AuthError::new(
-                    "the authorization response came from another issuer than expected (RFC 9207 `iss` mismatch); it was rejected",
-                ));
-            }
-            _ => {}
-        }
-        if let Some(error) = cb.params.get("error") {
-            return Err(OAuthError {
-                error: error.clone(),
-                error_description: cb.params.get("error_description").cloned(),
-            }
-            .into_auth_error("signing in"));
-        }
-        let code = cb
-            .params
-            .get("code")
-            .ok_or_else(|| AuthError::new("the authorization response carries no code"))?;
-        let token_endpoint = m
-            .token_endpoint
-            .as_deref()
-            .ok_or_else(|| AuthError::new("no token endpoint"))?;
-        let mut form = vec![
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", redirect_uri.as_str()),
-            ("code_verifier", verifier.expose()),
-        ];
-        if let Some(r) = resource {
-            form.push(("resource", r));
-        }
-        let tokens = token::request(&self.http, token_endpoint, &client, form, "signing in").await?;
-        Ok((tokens, client, port))
-    }
-
-    async fn client_credentials(
-        &self,
-        d: &Discovery,
-        client: &Client,
-        scopes: &[String],
-        resource: Option<&str>,
-    ) -> Result<Tokens, AuthError> {
-        let endpoint = d
-            .server
-            .token_endpoint
-            .as_deref()
-            .ok_or_else(|| AuthError::new("no token endpoint"))?;
-        let joined = scopes.join(" ");
-        let mut form = vec![("grant_type", "client_credentials")];
-        if !scopes.is_empty() {
-            form.push(("scope", &joined));
-        }
-        if let Some(r) = resource {
-            form.push(("resource", r));
-        }
-        token::request(
-            &self.http,
-            endpoint,
-            client,
-            form,
-            "getting a token with the client credentials",
-        )
-        .await
-    }
-
-    /// RFC 8628: show a code, poll until the user has entered it.
-    async fn device(
-        &self,
-        prompt: &dyn Prompt,
-        d: &Discovery,
-        client: &Client,
-        scopes: &[String],
-        resource: Option<&str>,
-    ) -> Result<Tokens, AuthError> {
-        let m = &d.server;
-        let endpoint = m.device_authorization_endpoint.as_deref().ok_or_else(|| {
-            AuthError::new(format!(
-                "{} does not offer sign-in with a device code (no device_authorization_endpoint)",
-                d.issuer
-            ))
-        })?;
-        if let Some(g) = &m.grant_types_supported
-            && !g.iter().any(|x| x == registration::DEVICE_GRANT)
-        {
-            return Err(AuthError::new(format!(
-                "{} does not allow the device code grant",
-                d.issuer
-            )));
-        }
-        #[derive(serde::Deserialize)]
-        struct DeviceAuth {
-            device_code: Secret,
-            user_code: String,
-            #[serde(alias = "verification_url")]
-            verification_uri: String,
-            verification_uri_complete: Option<String>,
-            expires_in: Option<u64>,
-            interval: Option<u64>,
-        }
-        let joined = scopes.join(" ");
-        let mut form: Vec<(&str, &str)> = Vec::new();
-        if !scopes.is_empty() {
-            form.push(("scope", &joined));
-        }
-        if let Some(r) = resource {
-            form.push(("resource", r));
-        }
-        let (status, bytes) = token::post_form(&self.http, endpoint, client, form).await?;
-        if !status.is_success() {
-            return Err(token::failure(status, &bytes, "starting the device sign-in"));
-        }
-        let da: DeviceAuth = serde_json::from_slice(&bytes)
-            .map_err(|_| AuthError::new("the device authorization answer is not usable"))?;
-        prompt.enter_code(&EnterCode {
-            host: self.host(),
-            verification_uri: da.verification_uri,
-            user_code: da.user_code,
-            verification_uri_complete: da.verification_uri_complete,
-        });
-        let token_endpoint = m
-            .token_endpoint
-            .as_deref()
-            .ok_or_else(|| AuthError::new("no token endpoint"))?;
-        let mut interval = Duration::from_secs(da.interval.unwrap_or(5).max(1));
-        let give_up = tokio::time::Instant::now()
-            + Duration::from_secs(da.expires_in.unwrap_or(900)).min(self.settings.auth_timeout);
-        let waiting = prompt.waiting("Waiting for you to enter the code…");
-        let result = loop {
-            tokio::time::sleep(interval).await;
-            if tokio::time::Instant::now() > give_up {
-                break Err(AuthError::new(
-                    "the device code expired before it was entered; try again",
-                ));
-            }
-            let mut form = vec![
-                ("grant_type", registration::DEVICE_GRANT),
-                ("device_code", da.device_code.expose()),
-            ];
-            if let Some(r) = resource {
-                form.push(("resource", r));
-            }
-            match token::request(
-                &self.http,
-                token_endpoint,
-                client,
-                form,
-                "signing in with the device code",
-            )
-            .await
-            {
-                Ok(t) => break Ok(t),
-                Err(e) if e.oauth_error.as_deref() == Some("authorization_pending") => {}
-                Err(e) if e.oauth_error.as_deref() == Some("slow_down") => interval += Duration::from_secs(5),
-                Err(e) => break Err(e),
-            }
-        };
-        drop(waiting);
-        result
     }
 }
 

@@ -1,0 +1,361 @@
+//! The grants that get a login's first tokens: authorization code with PKCE through the
+//! browser and a loopback listener (with the RFC 9207 `iss` check), the device authorization
+//! grant (RFC 8628), and client credentials; which one the settings choose, and the `scope`
+//! and `resource` its requests carry.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use url::Url;
+
+use super::challenge::Challenge;
+use super::discovery::{self, Discovery};
+use super::prompt::{EnterCode, OpenUrl, Prompt};
+use super::token::{self, Client, OAuthError, Tokens};
+use super::tokens::Interaction;
+use super::{AuthError, ResourceChoice, Settings, browser, redirect, registration};
+use crate::http::HttpConfig;
+use crate::store::{Secret, Store};
+
+/// What the grants need of the client that runs them.
+pub struct Grants<'a> {
+    pub http: &'a HttpConfig,
+    pub settings: &'a Settings,
+    pub store: &'a Arc<Store>,
+    pub interaction: &'a Interaction,
+}
+
+/// What a grant got: the tokens, the client they were issued to, and the port the browser
+/// came back to (authorization code only).
+pub struct Granted {
+    pub tokens: Tokens,
+    pub client: Client,
+    pub callback_port: Option<u16>,
+}
+
+/// A finished sign-in: what its login keeps.
+pub struct SignedIn {
+    pub issuer: String,
+    pub token_endpoint: Option<String>,
+    pub revocation_endpoint: Option<String>,
+    pub scopes: Vec<String>,
+    pub resource: Option<String>,
+    pub granted: Granted,
+}
+
+/// The `scope` and `resource` (RFC 8707) of one sign-in, or of a login's refresh: each of its
+/// requests carries the same ones, built here.
+pub struct Ask {
+    scope: Option<String>,
+    resource: Option<String>,
+}
+
+impl Ask {
+    pub fn new(scopes: &[String], resource: Option<String>) -> Ask {
+        Ask {
+            scope: (!scopes.is_empty()).then(|| scopes.join(" ")),
+            resource,
+        }
+    }
+
+    pub fn resource(&self) -> Option<&str> {
+        self.resource.as_deref()
+    }
+
+    /// A token request's form: the grant's own parameters, then `resource`.
+    pub fn form<'a>(&'a self, grant: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+        let mut form = grant.to_vec();
+        if let Some(r) = &self.resource {
+            form.push(("resource", r));
+        }
+        form
+    }
+
+    /// A request that names the scopes too (the authorization URL, the device authorization,
+    /// client credentials): the parameters given, `scope`, then `resource`.
+    pub fn form_with_scope<'a>(&'a self, grant: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+        let mut form = grant.to_vec();
+        if let Some(s) = &self.scope {
+            form.push(("scope", s));
+        }
+        form.extend(self.form(&[]));
+        form
+    }
+}
+
+impl Grants<'_> {
+    /// The MCP server's host, as sign-in messages name it.
+    fn host(&self) -> String {
+        self.http.url.host_str().unwrap_or("the server").to_owned()
+    }
+
+    /// The `resource` to send (RFC 8707): what the server publishes, `--resource`, or none.
+    pub fn resource(&self, d: &Discovery) -> Option<String> {
+        match &self.settings.resource {
+            ResourceChoice::Published => Some(d.resource.clone()),
+            ResourceChoice::Override(r) => Some(r.clone()),
+            ResourceChoice::Omit => None,
+        }
+    }
+
+    /// `--scope`, else the step-up union, else the challenge's scope, else everything the
+    /// resource publishes, else nothing; plus `offline_access` when the server lists it.
+    pub fn choose_scopes(&self, step_up: Option<Vec<String>>, challenge: &Challenge, d: &Discovery) -> Vec<String> {
+        let mut scopes = if let Some(s) = &self.settings.scopes {
+            s.clone()
+        } else if let Some(s) = step_up.filter(|s| !s.is_empty()) {
+            s
+        } else if !challenge.scopes().is_empty() {
+            challenge.scopes()
+        } else {
+            d.resource_scopes.clone().unwrap_or_default()
+        };
+        let offline = "offline_access".to_owned();
+        if !self.settings.client_credentials
+            && self.settings.scopes.is_none()
+            && d.server.scopes_supported.as_ref().is_some_and(|s| s.contains(&offline))
+            && !scopes.contains(&offline)
+        {
+            scopes.push(offline);
+        }
+        scopes
+    }
+
+    /// Runs the grant the settings choose: client credentials, else (when the user may be
+    /// asked) the device code or the browser.
+    pub async fn run(&self, d: &Discovery, ask: &Ask) -> Result<Granted, AuthError> {
+        if self.settings.client_credentials {
+            let client = registration::client(self.http, self.settings, self.store, d, "").await?;
+            let tokens = self.client_credentials(d, &client, ask).await?;
+            return Ok(Granted {
+                tokens,
+                client,
+                callback_port: None,
+            });
+        }
+        let Interaction::Allowed(prompt) = self.interaction else {
+            return Err(AuthError::login_required(format!(
+                "{} requires signing in",
+                self.host()
+            )));
+        };
+        if self.settings.device {
+            let redirect = redirect::uri(self.settings, &d.issuer, 0);
+            let client = registration::client(self.http, self.settings, self.store, d, &redirect).await?;
+            let tokens = self.device(prompt.as_ref(), d, &client, ask).await?;
+            Ok(Granted {
+                tokens,
+                client,
+                callback_port: None,
+            })
+        } else {
+            self.authorization_code(prompt.as_ref(), d, ask).await
+        }
+    }
+
+    /// Authorization code with PKCE: the browser, a loopback listener for its way back, the
+    /// RFC 9207 `iss` check, the code exchange.
+    async fn authorization_code(&self, prompt: &dyn Prompt, d: &Discovery, ask: &Ask) -> Result<Granted, AuthError> {
+        let m = &d.server;
+        let advertised = m
+            .code_challenge_methods_supported
+            .as_ref()
+            .is_some_and(|v| v.iter().any(|x| x == "S256"));
+        if d.has_metadata && !advertised && !self.settings.assume_pkce && !discovery::is_entra(&d.issuer) {
+            return Err(AuthError::new(format!(
+                "the authorization server {} does not say it supports PKCE (no S256 in code_challenge_methods_supported); \
+                 the MCP specification says not to sign in then. If you know it supports PKCE S256, pass --assume-pkce",
+                d.issuer
+            )));
+        }
+        let endpoint = m
+            .authorization_endpoint
+            .as_deref()
+            .ok_or_else(|| AuthError::new(format!("{} has no authorization endpoint", d.issuer)))?;
+        let mut auth_url =
+            Url::parse(endpoint).map_err(|_| AuthError::new("the authorization endpoint is not a URL"))?;
+        discovery::check_endpoint(self.http, &auth_url)?;
+        let path = redirect::path(self.settings, &d.issuer);
+        let ports = redirect::ports(self.settings, &self.http.url_text);
+        let (listener, port) = browser::Listener::bind(&ports, &path).await?;
+        let redirect_uri = redirect::uri(self.settings, &d.issuer, port);
+        let client = registration::client(self.http, self.settings, self.store, d, &redirect_uri).await?;
+        let (verifier, challenge) = token::pkce();
+        let state = token::random(16);
+        {
+            let mut q = auth_url.query_pairs_mut();
+            q.append_pair("response_type", "code")
+                .append_pair("client_id", &client.id)
+                .append_pair("redirect_uri", &redirect_uri)
+                .append_pair("state", &state)
+                .append_pair("code_challenge", &challenge)
+                .append_pair("code_challenge_method", "S256");
+            for (k, v) in ask.form_with_scope(&[]) {
+                q.append_pair(k, v);
+            }
+            for (k, v) in &self.settings.authorize_params {
+                q.append_pair(k, v);
+            }
+        }
+        if self.settings.no_browser {
+            prompt.open_url(&OpenUrl {
+                host: self.host(),
+                url: auth_url,
+            });
+        } else if let Err(why) = browser::open(&auth_url) {
+            return Err(AuthError::new(format!(
+                "could not open a browser to sign in: {why}. Sign in with a code on another device with --device, \
+                 or use --no-browser to get the URL to open yourself"
+            )));
+        } else {
+            tracing::info!("opened the browser to sign in");
+        }
+        let waiting = prompt.waiting("Waiting for you to sign in in the browser…");
+        let cb = listener.wait(&state, self.settings.auth_timeout).await;
+        drop(waiting);
+        let cb = cb?;
+        // RFC 9207: the issuer in the response must be the one we sent the user to.
+        let iss = cb.params.get("iss");
+        match iss {
+            None if m.authorization_response_iss_parameter_supported => {
+                return Err(AuthError::new(
+                    "the authorization response lacks the `iss` parameter its server promised (RFC 9207); it was rejected",
+                ));
+            }
+            Some(i) if i != &m.issuer => {
+                return Err(AuthError::new(
+                    "the authorization response came from another issuer than expected (RFC 9207 `iss` mismatch); it was rejected",
+                ));
+            }
+            _ => {}
+        }
+        if let Some(error) = cb.params.get("error") {
+            return Err(OAuthError {
+                error: error.clone(),
+                error_description: cb.params.get("error_description").cloned(),
+            }
+            .into_auth_error("signing in"));
+        }
+        let code = cb
+            .params
+            .get("code")
+            .ok_or_else(|| AuthError::new("the authorization response carries no code"))?;
+        let token_endpoint = m
+            .token_endpoint
+            .as_deref()
+            .ok_or_else(|| AuthError::new("no token endpoint"))?;
+        let form = ask.form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", redirect_uri.as_str()),
+            ("code_verifier", verifier.expose()),
+        ]);
+        let tokens = token::request(self.http, token_endpoint, &client, form, "signing in").await?;
+        Ok(Granted {
+            tokens,
+            client,
+            callback_port: Some(port),
+        })
+    }
+
+    async fn client_credentials(&self, d: &Discovery, client: &Client, ask: &Ask) -> Result<Tokens, AuthError> {
+        let endpoint = d
+            .server
+            .token_endpoint
+            .as_deref()
+            .ok_or_else(|| AuthError::new("no token endpoint"))?;
+        let form = ask.form_with_scope(&[("grant_type", "client_credentials")]);
+        token::request(
+            self.http,
+            endpoint,
+            client,
+            form,
+            "getting a token with the client credentials",
+        )
+        .await
+    }
+
+    /// RFC 8628: show a code, poll until the user has entered it.
+    async fn device(
+        &self,
+        prompt: &dyn Prompt,
+        d: &Discovery,
+        client: &Client,
+        ask: &Ask,
+    ) -> Result<Tokens, AuthError> {
+        let m = &d.server;
+        let endpoint = m.device_authorization_endpoint.as_deref().ok_or_else(|| {
+            AuthError::new(format!(
+                "{} does not offer sign-in with a device code (no device_authorization_endpoint)",
+                d.issuer
+            ))
+        })?;
+        if let Some(g) = &m.grant_types_supported
+            && !g.iter().any(|x| x == registration::DEVICE_GRANT)
+        {
+            return Err(AuthError::new(format!(
+                "{} does not allow the device code grant",
+                d.issuer
+            )));
+        }
+        #[derive(serde::Deserialize)]
+        struct DeviceAuth {
+            device_code: Secret,
+            user_code: String,
+            #[serde(alias = "verification_url")]
+            verification_uri: String,
+            verification_uri_complete: Option<String>,
+            expires_in: Option<u64>,
+            interval: Option<u64>,
+        }
+        let form = ask.form_with_scope(&[]);
+        let (status, bytes) = token::post_form(self.http, endpoint, client, form).await?;
+        if !status.is_success() {
+            return Err(token::failure(status, &bytes, "starting the device sign-in"));
+        }
+        let da: DeviceAuth = serde_json::from_slice(&bytes)
+            .map_err(|_| AuthError::new("the device authorization answer is not usable"))?;
+        prompt.enter_code(&EnterCode {
+            host: self.host(),
+            verification_uri: da.verification_uri,
+            user_code: da.user_code,
+            verification_uri_complete: da.verification_uri_complete,
+        });
+        let token_endpoint = m
+            .token_endpoint
+            .as_deref()
+            .ok_or_else(|| AuthError::new("no token endpoint"))?;
+        let mut interval = Duration::from_secs(da.interval.unwrap_or(5).max(1));
+        let give_up = tokio::time::Instant::now()
+            + Duration::from_secs(da.expires_in.unwrap_or(900)).min(self.settings.auth_timeout);
+        let waiting = prompt.waiting("Waiting for you to enter the code…");
+        let result = loop {
+            tokio::time::sleep(interval).await;
+            if tokio::time::Instant::now() > give_up {
+                break Err(AuthError::new(
+                    "the device code expired before it was entered; try again",
+                ));
+            }
+            let form = ask.form(&[
+                ("grant_type", registration::DEVICE_GRANT),
+                ("device_code", da.device_code.expose()),
+            ]);
+            match token::request(
+                self.http,
+                token_endpoint,
+                client,
+                form,
+                "signing in with the device code",
+            )
+            .await
+            {
+                Ok(t) => break Ok(t),
+                Err(e) if e.oauth_error.as_deref() == Some("authorization_pending") => {}
+                Err(e) if e.oauth_error.as_deref() == Some("slow_down") => interval += Duration::from_secs(5),
+                Err(e) => break Err(e),
+            }
+        };
+        drop(waiting);
+        result
+    }
+}
