@@ -64,6 +64,9 @@ pub struct OAuthClient {
     flight: tokio::sync::Mutex<()>,
     authorizations: AtomicU32,
     last_failure: Mutex<Option<(std::time::Instant, AuthError)>>,
+    /// Unit tests: answers in place of the authorization server.
+    #[cfg(test)]
+    stand_in: Option<Arc<dyn tests::StandIn>>,
 }
 
 #[derive(Default)]
@@ -133,6 +136,8 @@ impl OAuthClient {
             flight: tokio::sync::Mutex::new(()),
             authorizations: AtomicU32::new(0),
             last_failure: Mutex::new(None),
+            #[cfg(test)]
+            stand_in: None,
         }
     }
 
@@ -348,7 +353,7 @@ impl OAuthClient {
             ("grant_type", "refresh_token"),
             ("refresh_token", refresh_token.expose()),
         ]);
-        let tokens = match token::request(&self.http, &endpoint, &client, form, "refreshing the access token").await {
+        let tokens = match self.refresh_request(&endpoint, &client, form).await {
             Ok(t) => t,
             Err(e) if e.login_required => {
                 // The refresh token is dead: drop the login, keep the registration.
@@ -369,6 +374,21 @@ impl OAuthClient {
         self.save(mine.key.clone(), meta, secrets).await?;
         tracing::debug!("access token refreshed");
         Ok(())
+    }
+
+    /// The refresh grant's token request.
+    async fn refresh_request(
+        &self,
+        endpoint: &str,
+        client: &Client,
+        form: Vec<(&str, &str)>,
+    ) -> Result<Tokens, AuthError> {
+        #[cfg(test)]
+        if let Some(stand_in) = &self.stand_in {
+            tokio::task::yield_now().await;
+            return stand_in.refresh(&form);
+        }
+        token::request(&self.http, endpoint, client, form, "refreshing the access token").await
     }
 
     fn forget(&self) {
@@ -607,6 +627,11 @@ impl OAuthClient {
 
     /// Discovery and a grant: the part of a sign-in that talks to the authorization server.
     async fn sign_in(&self, challenge: &Challenge, step_up: Option<Vec<String>>) -> Result<SignedIn, AuthError> {
+        #[cfg(test)]
+        if let Some(stand_in) = &self.stand_in {
+            tokio::task::yield_now().await;
+            return stand_in.sign_in(step_up);
+        }
         let d = discovery::discover(&self.http, challenge).await?;
         let grants = Grants {
             http: &self.http,
@@ -669,3 +694,6 @@ fn held(key: EntryKey, meta: EntryMeta, secrets: Secrets) -> Option<Held> {
         header,
     })
 }
+
+#[cfg(test)]
+mod tests;
