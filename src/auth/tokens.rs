@@ -2,7 +2,7 @@
 //! shortly before expiry or after a 401, sign-in when there is no usable token, step-up on
 //! `insufficient_scope` — each single-flight in the process and, across processes, under the
 //! store's lock, re-reading the store after taking it because another process may have done
-//! the work already.
+//! the work already. The grants that get a first token are in `grants.rs`.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -52,13 +52,15 @@ enum Reuse {
     Fresh,
 }
 
+/// mcp-valet as the OAuth client of one MCP server: holds its token, and refreshes, signs in
+/// or steps up when needed.
 pub struct OAuthClient {
     http: HttpConfig,
     settings: Settings,
     store: Arc<Store>,
     /// The server URL as stored: the key of its logins.
     resource_key: String,
-    /// Whether a browser (or device) sign-in may start.
+    /// Whether a browser (or device) sign-in may start, and who shows it to the user.
     interaction: Interaction,
     state: Mutex<State>,
     flight: tokio::sync::Mutex<()>,
