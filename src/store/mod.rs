@@ -10,6 +10,7 @@ mod files;
 pub(crate) mod ids;
 mod kernel_cache;
 mod lock;
+mod model;
 mod os_keyring;
 mod state;
 
@@ -20,9 +21,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+pub use model::{Backend, EntryKey, EntryMeta, Registration, Secret, Secrets};
 use os_keyring::KeyringError;
 use state::{Doc, EntryRecord, RegistrationRecord, SecretRef, SecretsFile, StateFile, StoredKey};
 
@@ -32,127 +33,6 @@ macro_rules! fail_point {
         #[cfg(test)]
         $store.check_fail(CrashAfter::$at)?;
     };
-}
-
-/// A secret string: never printed, never logged.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Secret {
-        Secret(s.into())
-    }
-    /// The secret itself; call only where it is sent to the party it belongs to.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(…)")
-    }
-}
-
-/// Which back end holds the secrets.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Backend {
-    /// The OS keyring (Secret Service, Keychain, Credential Manager).
-    Keyring,
-    /// A 0600 file under the state directory.
-    File,
-    /// This process only; nothing is written.
-    Memory,
-}
-
-impl fmt::Display for Backend {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Backend::Keyring => "keyring",
-            Backend::File => "file",
-            Backend::Memory => "memory",
-        })
-    }
-}
-
-/// What identifies one login.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct EntryKey {
-    /// The MCP server's canonical URL (lower-case scheme and host, no fragment).
-    pub resource: String,
-    /// The authorization server's issuer.
-    pub issuer: String,
-    pub client_id: String,
-    /// A name the user chose (`--profile`) to hold several identities for one server.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub profile: Option<String>,
-}
-
-/// The non-secret state of a login.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct EntryMeta {
-    /// The `resource` value sent to the authorization server (RFC 8707), if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resource_indicator: Option<String>,
-    /// Who signed in (from the ID token or userinfo), when known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub account: Option<String>,
-    /// Scopes granted (or requested, when the server did not say).
-    #[serde(default)]
-    pub scopes: Vec<String>,
-    /// Access-token expiry, seconds since the Unix epoch.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expires_at: Option<i64>,
-    #[serde(default)]
-    pub has_refresh_token: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub token_endpoint: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub revocation_endpoint: Option<String>,
-    /// The MCP protocol revision the server spoke (e.g. `2025-11-25`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub era: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub callback_port: Option<u16>,
-    /// Seconds since the Unix epoch.
-    #[serde(default)]
-    pub updated_at: i64,
-    /// Where the secrets are (filled in by the store).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub backend: Option<Backend>,
-    /// Fields written by a newer mcp-valet, kept as they are.
-    #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
-}
-
-/// The secrets of a login.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Secrets {
-    pub access_token: Option<Secret>,
-    pub refresh_token: Option<Secret>,
-    pub id_token: Option<Secret>,
-}
-
-/// A client registration with an authorization server, reused across logins.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Registration {
-    pub issuer: String,
-    pub client_id: String,
-    /// `dynamic` (RFC 7591), `metadata-document` or `pre-registered`.
-    pub kind: String,
-    #[serde(default)]
-    pub redirect_uris: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub token_endpoint_auth_method: Option<String>,
-    /// Kept in the secret back end, never in the state file.
-    #[serde(skip)]
-    pub client_secret: Option<Secret>,
-    #[serde(default)]
-    pub created_at: i64,
-    #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Debug)]
@@ -196,21 +76,6 @@ const STORE_LOCK: &str = "store.lock";
 const STORE_LOCK_WAIT: Duration = Duration::from_secs(30);
 /// Unreferenced `secrets.json` items older than this are crash leftovers (see `file_put`).
 const ORPHAN_AGE: Duration = Duration::from_secs(3600);
-
-impl std::str::FromStr for Backend {
-    type Err = StoreError;
-    fn from_str(s: &str) -> Result<Backend> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "keyring" => Ok(Backend::Keyring),
-            "file" => Ok(Backend::File),
-            "memory" => Ok(Backend::Memory),
-            _ => Err(StoreError(format!(
-                "`{}` is not a token store; use keyring, file or memory",
-                s.trim()
-            ))),
-        }
-    }
-}
 
 /// Who chose the back end.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -577,7 +442,7 @@ impl Store {
         {
             tracing::debug!("the access token came from the kernel keyring's copy");
             let secrets = Secrets {
-                access_token: Some(Secret(token)),
+                access_token: Some(Secret::new(token)),
                 ..Secrets::default()
             };
             return Ok(Some((rec.public_meta(), secrets)));
