@@ -5,6 +5,8 @@
 //!
 //! This module knows nothing about OAuth: it stores and retrieves what `auth` gives it.
 
+#[macro_use]
+mod fail_points;
 mod blocking;
 mod files;
 pub(crate) mod ids;
@@ -23,17 +25,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
 
+#[cfg(test)]
+pub(crate) use fail_points::CrashAfter;
 pub use model::{Backend, EntryKey, EntryMeta, Registration, Secret, Secrets};
 use os_keyring::KeyringError;
 use state::{Doc, EntryRecord, RegistrationRecord, SecretRef, SecretsFile, StateFile, StoredKey};
-
-/// A simulated crash: in tests, `save` stops right there when told to, cleaning nothing up.
-macro_rules! fail_point {
-    ($store:expr, $at:ident) => {
-        #[cfg(test)]
-        $store.check_fail(CrashAfter::$at)?;
-    };
-}
 
 #[derive(Debug)]
 pub struct StoreError(pub String);
@@ -142,18 +138,6 @@ enum Choice {
     Chosen(Backend, ChosenBy),
     /// Keyring, else file, decided on first use.
     Auto,
-}
-
-/// A simulated crash point, for tests.
-#[cfg(test)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum CrashAfter {
-    /// After the first keyring chunk of the new secrets was written.
-    FirstChunk,
-    /// After the new secrets were written, before `state.json` points at them.
-    Secrets,
-    /// After `state.json` points at the new secrets, before the old ones are removed.
-    State,
 }
 
 /// The secrets of one item as JSON text: `{"access_token": "…", …}` or `{"client_secret": "…"}`.
@@ -587,27 +571,6 @@ fn announce_fallback(reason: &str, file: &Path) {
 }
 
 impl Store {
-    #[cfg(test)]
-    pub(crate) fn inject_failure(&self, at: Option<CrashAfter>) {
-        *self.fail_at.lock().unwrap_or_else(|e| e.into_inner()) = at;
-    }
-
-    #[cfg(test)]
-    fn check_fail(&self, at: CrashAfter) -> Result<()> {
-        if *self.fail_at.lock().unwrap_or_else(|e| e.into_inner()) == Some(at) {
-            return Err(StoreError(os_keyring::INJECTED.into()));
-        }
-        Ok(())
-    }
-
-    /// Splits keyring secrets into items of at most `n` bytes (Windows' limit, to test it here).
-    /// Used by tests/store_keyring.rs, which compiles this module on its own.
-    #[cfg(test)]
-    #[allow(dead_code)]
-    pub(crate) fn set_keyring_chunk_limit(&mut self, n: usize) {
-        self.keyring_chunk_limit = n;
-    }
-
     fn mem(&self) -> std::sync::MutexGuard<'_, Memory> {
         self.memory.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -765,15 +728,7 @@ impl Store {
             announce_fallback(&reason, &self.home_path(SECRETS_FILE));
             return self.file_put(base, p);
         }
-        let mut after_chunk = |i: u32| -> std::result::Result<(), KeyringError> {
-            let _ = i;
-            #[cfg(test)]
-            if i == 0 && self.check_fail(CrashAfter::FirstChunk).is_err() {
-                return Err(KeyringError::Failed(os_keyring::INJECTED.into()));
-            }
-            Ok(())
-        };
-        match os_keyring::put(base, &p.0, self.keyring_chunk_limit, &mut after_chunk) {
+        match os_keyring::put(base, &p.0, self.keyring_chunk_limit, &mut |i| self.after_chunk(i)) {
             Ok(chunks) => Ok(secret_ref(Backend::Keyring, base, chunks)),
             Err(KeyringError::Unavailable(reason)) if chosen_by.is_none() => {
                 os_keyring::mark_unusable(&reason);
