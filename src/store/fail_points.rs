@@ -3,7 +3,7 @@
 //! does nothing.
 
 #[cfg(test)]
-use super::{Result, StoreError, os_keyring};
+use super::{Result, StoreError};
 use super::{Store, os_keyring::KeyringError};
 
 /// A simulated crash: in tests, `save` stops right there when told to, cleaning nothing up.
@@ -13,6 +13,10 @@ macro_rules! fail_point {
         $store.check_fail(CrashAfter::$at)?;
     };
 }
+
+/// The message of a failure injected by a test (a simulated crash).
+#[cfg(test)]
+pub(crate) const INJECTED: &str = "injected failure (test)";
 
 /// A simulated crash point, for tests.
 #[cfg(test)]
@@ -35,7 +39,7 @@ impl Store {
     #[cfg(test)]
     pub(super) fn check_fail(&self, at: CrashAfter) -> Result<()> {
         if *self.fail_at.lock().unwrap_or_else(|e| e.into_inner()) == Some(at) {
-            return Err(StoreError(os_keyring::INJECTED.into()));
+            return Err(StoreError(INJECTED.into()));
         }
         Ok(())
     }
@@ -53,7 +57,7 @@ impl Store {
         let _ = i;
         #[cfg(test)]
         if i == 0 && self.check_fail(CrashAfter::FirstChunk).is_err() {
-            return Err(KeyringError::Failed(os_keyring::INJECTED.into()));
+            return Err(KeyringError::Injected);
         }
         Ok(())
     }

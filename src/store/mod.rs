@@ -746,7 +746,8 @@ impl Store {
                     self.home.as_ref().map(|h| h.display().to_string()).unwrap_or_default()
                 )))
             }
-            Err(KeyringError::Failed(m)) if m == os_keyring::INJECTED => Err(StoreError(m)),
+            #[cfg(test)]
+            Err(KeyringError::Injected) => Err(StoreError(fail_points::INJECTED.into())),
             Err(KeyringError::Failed(m)) => Err(StoreError(format!("cannot store the tokens in the OS keyring: {m}"))),
         }
     }
@@ -773,9 +774,10 @@ impl Store {
                     "this login's tokens are in the OS keyring, which cannot be used here ({reason}); \
                      sign in again to keep new tokens elsewhere, or run where the keyring is available"
                 ))),
-                Err(KeyringError::Failed(m)) => {
-                    Err(StoreError(format!("cannot read the tokens from the OS keyring: {m}")))
-                }
+                Err(e) => Err(StoreError(format!(
+                    "cannot read the tokens from the OS keyring: {}",
+                    e.message()
+                ))),
             },
         }
     }

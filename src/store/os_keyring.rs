@@ -35,12 +35,17 @@ pub(crate) enum KeyringError {
     Unavailable(String),
     /// Anything else (an item too long, data we did not write, …).
     Failed(String),
+    /// A crash simulated by a test (see `fail_points`): nothing is cleaned up.
+    #[cfg(test)]
+    Injected,
 }
 
 impl KeyringError {
     pub(crate) fn message(&self) -> &str {
         match self {
             KeyringError::Unavailable(s) | KeyringError::Failed(s) => s,
+            #[cfg(test)]
+            KeyringError::Injected => super::fail_points::INJECTED,
         }
     }
 }
@@ -128,7 +133,8 @@ pub(crate) fn put(
                 .map_err(|err| classify(err, &[secret, chunk]))
         });
         if let Err(e) = result.and_then(|()| after_chunk(i)) {
-            if matches!(e, KeyringError::Failed(ref m) if m == INJECTED) {
+            #[cfg(test)]
+            if matches!(e, KeyringError::Injected) {
                 return Err(e); // a simulated crash: nothing is cleaned up
             }
             let _ = delete(base, i + 1);
@@ -137,9 +143,6 @@ pub(crate) fn put(
     }
     Ok(n)
 }
-
-/// The message of a failure injected by a test (a simulated crash).
-pub(crate) const INJECTED: &str = "injected failure (test)";
 
 /// Reads the item `base` written in `chunks` chunks. `Ok(None)` when any chunk is missing.
 pub(crate) fn get(base: &str, chunks: u32) -> Result<Option<String>, KeyringError> {
