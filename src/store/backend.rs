@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 #[cfg(test)]
 use super::fail_points;
 use super::os_keyring::{self, KeyringError};
-use super::state::{SecretRef, SecretsFile};
+use super::state::SecretRef;
 use super::{
     Backend, HOME_ENV, Result, SECRETS_FILE, Secret, Secrets, Store, StoreError, TOKEN_STORE_ENV, io_error,
     kernel_cache,
@@ -176,17 +176,7 @@ impl Store {
     pub(super) fn get_secret(&self, r: &SecretRef) -> Result<Option<Payload>> {
         match r.backend {
             Backend::Memory => Ok(self.mem().secrets.get(&r.account).cloned().map(Payload)),
-            Backend::File => {
-                if self.home.is_none() {
-                    return Ok(None);
-                }
-                let doc: SecretsFile = self.read_doc(SECRETS_FILE, false)?;
-                Ok(doc
-                    .secrets
-                    .get(&r.account)
-                    .and_then(|item| item.get("secrets"))
-                    .map(|v| Payload(v.to_string())))
-            }
+            Backend::File => self.file_get(r),
             Backend::Keyring => match os_keyring::get(&r.account, r.chunks) {
                 Ok(s) => Ok(s.map(Payload)),
                 Err(KeyringError::Unavailable(reason)) => Err(StoreError(format!(
@@ -208,17 +198,7 @@ impl Store {
                 self.mem().secrets.remove(&r.account);
                 Ok(())
             }
-            Backend::File => {
-                if self.home.is_none() {
-                    return Ok(());
-                }
-                self.modify_doc(SECRETS_FILE, |doc: &mut SecretsFile| {
-                    let before = doc.secrets.len();
-                    doc.secrets.remove(&r.account);
-                    self.collect_file_orphans(doc);
-                    Ok(((), doc.secrets.len() != before))
-                })
-            }
+            Backend::File => self.file_delete(r),
             Backend::Keyring => {
                 kernel_cache::remove(&r.account);
                 os_keyring::delete(&r.account, r.chunks).map_err(|e| {

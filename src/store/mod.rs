@@ -9,6 +9,7 @@ mod backend;
 #[macro_use]
 mod fail_points;
 mod blocking;
+mod file_backend;
 mod files;
 pub(crate) mod ids;
 mod kernel_cache;
@@ -23,16 +24,14 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde_json::{Map, Value};
+use serde_json::Map;
 
 pub use backend::ChosenBy;
-use backend::{
-    Choice, Payload, choose, client_payload, field, login_payload, payload_fields, resolve_home, secret_ref,
-};
+use backend::{Choice, Payload, choose, client_payload, field, login_payload, payload_fields, resolve_home};
 #[cfg(test)]
 pub(crate) use fail_points::CrashAfter;
 pub use model::{Backend, EntryKey, EntryMeta, Registration, Secret, Secrets};
-use state::{Doc, EntryRecord, RegistrationRecord, SecretRef, SecretsFile, StateFile, StoredKey};
+use state::{Doc, EntryRecord, RegistrationRecord, SecretRef, StateFile, StoredKey};
 
 #[derive(Debug)]
 pub struct StoreError(pub String);
@@ -73,8 +72,6 @@ const STORE_LOCK: &str = "store.lock";
 /// The store-wide lock is held for a few file operations only; waiting longer than this means
 /// something is wrong, and we say so rather than hang.
 const STORE_LOCK_WAIT: Duration = Duration::from_secs(30);
-/// Unreferenced `secrets.json` items older than this are crash leftovers (see `file_put`).
-const ORPHAN_AGE: Duration = Duration::from_secs(3600);
 
 /// What `status` shows about the store. Asks nothing of the keyring.
 #[derive(Clone, Debug)]
@@ -625,41 +622,6 @@ impl Store {
         {
             tracing::debug!("could not remove the replaced secrets of {what}: {e}");
         }
-    }
-
-    /// Adds an item to `secrets.json`: `{"written_at": <unix seconds>, "secrets": {…}}`.
-    fn file_put(&self, base: &str, p: &Payload) -> Result<SecretRef> {
-        let secrets: Value = serde_json::from_str(&p.0).expect("a payload is JSON");
-        let mut item = Map::new();
-        item.insert("written_at".into(), Value::from(now_secs()));
-        item.insert("secrets".into(), secrets);
-        self.modify_doc(SECRETS_FILE, |doc: &mut SecretsFile| {
-            doc.secrets.insert(base.to_owned(), Value::Object(item));
-            self.collect_file_orphans(doc);
-            Ok(((), true))
-        })?;
-        Ok(secret_ref(Backend::File, base, 1))
-    }
-
-    /// Drops `secrets.json` items that nothing in state.json points at and that are older than
-    /// `ORPHAN_AGE` (left by a crash between the steps of a save; a save in progress is far
-    /// younger). Called under the store lock. Skipped when state.json cannot be read plainly.
-    fn collect_file_orphans(&self, doc: &mut SecretsFile) {
-        let Ok(st) = self.read_doc::<StateFile>(STATE_FILE, true) else {
-            return;
-        };
-        if st.version > state::VERSION {
-            return;
-        }
-        let used = st.referenced_accounts();
-        let cutoff = now_secs() - ORPHAN_AGE.as_secs() as i64;
-        doc.secrets.retain(|name, item| {
-            used.contains(name.as_str())
-                || item
-                    .get("written_at")
-                    .and_then(Value::as_i64)
-                    .is_none_or(|t| t > cutoff)
-        });
     }
 }
 

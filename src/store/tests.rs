@@ -2,6 +2,7 @@
 //! of the files, damaged files, crashes (injected, and a real `kill -9`), concurrent writers.
 
 use super::*;
+use serde_json::Value;
 use std::io::Write as _;
 
 fn key(n: u32) -> EntryKey {
