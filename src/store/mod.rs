@@ -5,10 +5,13 @@
 //!
 //! This module knows nothing about OAuth: it stores and retrieves what `auth` gives it.
 
-mod backend;
+// First, so that its `fail_point!` macro is defined where `save` uses it.
 #[macro_use]
 mod fail_points;
+
+mod backend;
 mod blocking;
+mod documents;
 mod file_backend;
 mod files;
 pub(crate) mod ids;
@@ -68,10 +71,6 @@ pub const TOKEN_STORE_ENV: &str = "MCP_VALET_TOKEN_STORE";
 const STATE_FILE: &str = "state.json";
 const SECRETS_FILE: &str = "secrets.json";
 const LOCKS_DIR: &str = "locks";
-const STORE_LOCK: &str = "store.lock";
-/// The store-wide lock is held for a few file operations only; waiting longer than this means
-/// something is wrong, and we say so rather than hang.
-const STORE_LOCK_WAIT: Duration = Duration::from_secs(30);
 
 /// What `status` shows about the store. Asks nothing of the keyring.
 #[derive(Clone, Debug)]
@@ -462,104 +461,6 @@ impl Store {
         self.memory.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn home_path(&self, name: &str) -> PathBuf {
-        self.home.as_ref().expect("a disk store has a home").join(name)
-    }
-
-    fn ensure_dirs(&self) -> Result<()> {
-        let home = self.home.as_ref().expect("a disk store has a home");
-        let locks = home.join(LOCKS_DIR);
-        files::ensure_dir(home).map_err(|e| io_error("cannot create", home, e))?;
-        files::ensure_dir(&locks).map_err(|e| io_error("cannot create", &locks, e))
-    }
-
-    fn store_lock(&self) -> Result<std::fs::File> {
-        self.ensure_dirs()?;
-        let path = self.home_path(LOCKS_DIR).join(STORE_LOCK);
-        match lock::lock_file(&path, STORE_LOCK_WAIT) {
-            Ok(Some(f)) => Ok(f),
-            Ok(None) => Err(StoreError(format!(
-                "another mcp-valet process has held the store lock {} for over {}s",
-                path.display(),
-                STORE_LOCK_WAIT.as_secs()
-            ))),
-            Err(e) => Err(io_error("cannot lock", &path, e)),
-        }
-    }
-
-    /// Reads a versioned document; a damaged one is moved aside (under the store lock) and
-    /// read as empty. `held`: the caller holds the store lock.
-    fn read_doc<T: Doc>(&self, name: &str, held: bool) -> Result<T> {
-        let path = self.home_path(name);
-        let Some(bytes) = files::read_optional(&path).map_err(|e| io_error("cannot read", &path, e))? else {
-            return Ok(T::empty());
-        };
-        match T::parse(&bytes) {
-            Ok(doc) => Ok(doc),
-            Err(_) if !held => {
-                let _lock = self.store_lock()?;
-                self.read_doc(name, true)
-            }
-            Err(reason) => {
-                let aside =
-                    files::move_aside(&path, now_secs()).map_err(|e| io_error("cannot move aside", &path, e))?;
-                let lost = if name == STATE_FILE {
-                    "the logins listed in it must sign in again"
-                } else {
-                    "the logins whose tokens were in it must sign in again"
-                };
-                tracing::warn!(
-                    "{} was damaged ({reason}); moved it to {} and started a new one; {lost}",
-                    path.display(),
-                    aside.display()
-                );
-                Ok(T::empty())
-            }
-        }
-    }
-
-    /// Read-modify-write of a document under the store lock, written atomically. `f` returns
-    /// its result and whether it changed anything.
-    fn modify_doc<T: Doc, R>(&self, name: &str, f: impl FnOnce(&mut T) -> Result<(R, bool)>) -> Result<R> {
-        let _lock = self.store_lock()?;
-        let mut doc: T = self.read_doc(name, true)?;
-        let path = self.home_path(name);
-        check_writable(&path, doc.version())?;
-        let (r, changed) = f(&mut doc)?;
-        if changed {
-            files::remove_stale_temps(&path);
-            files::write_atomic(&path, &doc.to_bytes()).map_err(|e| io_error("cannot write", &path, e))?;
-        }
-        Ok(r)
-    }
-
-    /// Fails early, before any secret is written or removed, when state.json may not be changed.
-    fn check_state_writable(&self) -> Result<()> {
-        let st = self.read_state()?;
-        self.check_state_writable_doc(&st)
-    }
-
-    fn check_state_writable_doc(&self, st: &StateFile) -> Result<()> {
-        match &self.home {
-            Some(_) => check_writable(&self.home_path(STATE_FILE), st.version),
-            None => Ok(()),
-        }
-    }
-
-    fn read_state(&self) -> Result<StateFile> {
-        if self.home.is_none() {
-            return Ok(self.mem().state.clone());
-        }
-        self.read_doc(STATE_FILE, false)
-    }
-
-    fn modify_state<R>(&self, f: impl FnOnce(&mut StateFile) -> Result<(R, bool)>) -> Result<R> {
-        if self.home.is_none() {
-            return f(&mut self.mem().state).map(|(r, _)| r);
-        }
-        self.modify_doc(STATE_FILE, f)
-    }
-
     /// Finds a record with `find` and reads the secrets it points at. When they are missing,
     /// reads state.json again: if a concurrent save moved the record to new secrets, follows
     /// it; if not, the secrets are really gone (removed by hand): warns and answers `None`.
@@ -623,19 +524,6 @@ impl Store {
             tracing::debug!("could not remove the replaced secrets of {what}: {e}");
         }
     }
-}
-
-/// Refuses to change a file written by a newer mcp-valet.
-fn check_writable(path: &Path, version: u64) -> Result<()> {
-    if version > state::VERSION {
-        return Err(StoreError(format!(
-            "{} was written by a newer mcp-valet (format version {version}; this one knows up to {}), \
-             so this one will not change it; upgrade mcp-valet, or set {HOME_ENV} to another directory",
-            path.display(),
-            state::VERSION
-        )));
-    }
-    Ok(())
 }
 
 #[cfg(test)]
