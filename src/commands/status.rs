@@ -1,13 +1,14 @@
 //! `mcp-valet status [URL] [--json]`: who is signed in where, and whether each login is usable.
 //! Reads only the non-secret state: never prints a secret, never needs the keyring.
 
+use std::fmt;
 use std::io::Write;
 
 use anyhow::Context;
 use serde::Serialize;
 
 use crate::cli::StatusArgs;
-use crate::store::{EntryKey, EntryMeta, Store};
+use crate::store::{Backend, ChosenBy, EntryKey, EntryMeta, Store, StoreInfo, TOKEN_STORE_ENV};
 use crate::util::unix_now;
 
 use super::console::Console;
@@ -115,12 +116,107 @@ pub fn run(args: &StatusArgs, console: &Console) -> anyhow::Result<()> {
     if !args.json {
         // Settle keyring-or-file now, so the line below says which one it is.
         let _ = store.check_keyring();
-        writeln!(out, "\n{}", store.describe())?;
+        writeln!(out, "\n{}", StoreLines(&store.describe()))?;
     }
     if all_usable {
         Ok(())
     } else {
         // The table above says which login needs what.
         Err(LoginRequired::said().into())
+    }
+}
+
+/// The lines of `status` about the store: where new tokens go and why, and where logins are.
+struct StoreLines<'a>(&'a StoreInfo);
+
+impl fmt::Display for StoreLines<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let info = self.0;
+        let file = info
+            .secrets_file
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        match (info.chosen_by, info.backend) {
+            (_, Backend::Memory) => write!(f, "token store: memory (this process only; nothing is written)")?,
+            (ChosenBy::Default, _) => match &info.keyring {
+                Some(Err(reason)) => write!(
+                    f,
+                    "token store: file {file} (mode 0600), because no OS keyring is usable: {reason}"
+                )?,
+                Some(Ok(())) => write!(f, "token store: OS keyring")?,
+                None => write!(f, "token store: OS keyring, or {file} (mode 0600) if none is usable")?,
+            },
+            (by, b) => {
+                let by = if by == ChosenBy::Env {
+                    TOKEN_STORE_ENV
+                } else {
+                    "--token-store"
+                };
+                match b {
+                    Backend::File => write!(f, "token store: file {file} (mode 0600), chosen by {by}")?,
+                    _ => write!(f, "token store: OS keyring, chosen by {by}")?,
+                }
+            }
+        }
+        if let Some(p) = &info.state_file {
+            write!(f, "\nlogin state: {}", p.display())?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    #[test]
+    fn the_store_lines_say_where_tokens_go_and_why() {
+        let home = Path::new("/home/ann/.local/share/mcp-valet");
+        let (state, secrets) = (home.join("state.json"), home.join("secrets.json"));
+        let lines = |backend, chosen_by, keyring| {
+            let info = StoreInfo {
+                backend,
+                chosen_by,
+                state_file: Some(state.clone()),
+                secrets_file: Some(secrets.clone()),
+                keyring,
+            };
+            StoreLines(&info).to_string()
+        };
+        let (file, at) = (secrets.display(), format!("\nlogin state: {}", state.display()));
+        assert_eq!(
+            lines(Backend::File, ChosenBy::Default, Some(Err("no D-Bus".into()))),
+            format!("token store: file {file} (mode 0600), because no OS keyring is usable: no D-Bus{at}")
+        );
+        assert_eq!(
+            lines(Backend::Keyring, ChosenBy::Default, Some(Ok(()))),
+            format!("token store: OS keyring{at}")
+        );
+        assert_eq!(
+            lines(Backend::Keyring, ChosenBy::Default, None),
+            format!("token store: OS keyring, or {file} (mode 0600) if none is usable{at}")
+        );
+        assert_eq!(
+            lines(Backend::File, ChosenBy::Env, None),
+            format!("token store: file {file} (mode 0600), chosen by MCP_VALET_TOKEN_STORE{at}")
+        );
+        assert_eq!(
+            lines(Backend::Keyring, ChosenBy::Option, None),
+            format!("token store: OS keyring, chosen by --token-store{at}")
+        );
+        let memory = StoreInfo {
+            backend: Backend::Memory,
+            chosen_by: ChosenBy::Option,
+            state_file: None,
+            secrets_file: None,
+            keyring: None,
+        };
+        assert_eq!(
+            StoreLines(&memory).to_string(),
+            "token store: memory (this process only; nothing is written)"
+        );
     }
 }

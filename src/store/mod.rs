@@ -72,7 +72,7 @@ const STATE_FILE: &str = "state.json";
 const SECRETS_FILE: &str = "secrets.json";
 const LOCKS_DIR: &str = "locks";
 
-/// What `status` shows about the store. Asks nothing of the keyring.
+/// What `status` shows about the store (it words it). Asks nothing of the keyring.
 #[derive(Clone, Debug)]
 pub struct StoreInfo {
     /// Where new secrets go, as far as this process knows (see `Store::backend`).
@@ -83,42 +83,6 @@ pub struct StoreInfo {
     /// For the default choice: `None` while nothing in this process has tried the keyring,
     /// `Some(Err(reason))` once it was found unusable.
     pub keyring: Option<std::result::Result<(), String>>,
-}
-
-impl fmt::Display for StoreInfo {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let file = self
-            .secrets_file
-            .as_ref()
-            .map(|p| p.display().to_string())
-            .unwrap_or_default();
-        match (self.chosen_by, self.backend) {
-            (_, Backend::Memory) => write!(f, "token store: memory (this process only; nothing is written)")?,
-            (ChosenBy::Default, _) => match &self.keyring {
-                Some(Err(reason)) => write!(
-                    f,
-                    "token store: file {file} (mode 0600), because no OS keyring is usable: {reason}"
-                )?,
-                Some(Ok(())) => write!(f, "token store: OS keyring")?,
-                None => write!(f, "token store: OS keyring, or {file} (mode 0600) if none is usable")?,
-            },
-            (by, b) => {
-                let by = if by == ChosenBy::Env {
-                    TOKEN_STORE_ENV
-                } else {
-                    "--token-store"
-                };
-                match b {
-                    Backend::File => write!(f, "token store: file {file} (mode 0600), chosen by {by}")?,
-                    _ => write!(f, "token store: OS keyring, chosen by {by}")?,
-                }
-            }
-        }
-        if let Some(p) = &self.state_file {
-            write!(f, "\nlogin state: {}", p.display())?;
-        }
-        Ok(())
-    }
 }
 
 // Crash safety of `save` (and `save_registration`).
