@@ -3,7 +3,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::builder::{EnumValueParser, TypedValueParser as _};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::store::Backend;
 
 /// mcp-valet: a stdio MCP server that relays to a remote MCP server and signs in for you.
 ///
@@ -247,12 +250,12 @@ pub struct StoreArgs {
     /// keyring is usable), a file, or memory (this run only).
     #[arg(
         long,
-        value_enum,
+        value_parser = EnumValueParser::<TokenStore>::new().map(Backend::from),
         value_name = "STORE",
         env = "MCP_VALET_TOKEN_STORE",
         hide_env_values = true
     )]
-    pub token_store: Option<crate::store::Backend>,
+    pub token_store: Option<Backend>,
 }
 
 impl RemoteArgs {
@@ -269,6 +272,28 @@ impl RemoteArgs {
             .remote;
         args.allow_http = allow_http;
         args
+    }
+}
+
+/// The values of `--token-store`: the store's back ends as the command line spells and
+/// explains them (the store itself knows nothing of clap).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum TokenStore {
+    /// The OS keyring (Secret Service, Keychain, Credential Manager).
+    Keyring,
+    /// A 0600 file under the state directory.
+    File,
+    /// This process only; nothing is written.
+    Memory,
+}
+
+impl From<TokenStore> for Backend {
+    fn from(t: TokenStore) -> Backend {
+        match t {
+            TokenStore::Keyring => Backend::Keyring,
+            TokenStore::File => Backend::File,
+            TokenStore::Memory => Backend::Memory,
+        }
     }
 }
 

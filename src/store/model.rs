@@ -29,7 +29,7 @@ impl fmt::Debug for Secret {
 }
 
 /// Which back end holds the secrets.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Backend {
     /// The OS keyring (Secret Service, Keychain, Credential Manager).
