@@ -402,9 +402,8 @@ impl OAuthClient {
     /// The client credentials for a stored login's refresh or revocation.
     async fn client_for(&self, key: &EntryKey, meta: &EntryMeta) -> Result<Client, AuthError> {
         let auth = meta
-            .extra
-            .get("token_endpoint_auth_method")
-            .and_then(|v| v.as_str())
+            .token_endpoint_auth_method
+            .as_deref()
             .map(ClientAuth::parse)
             .unwrap_or(ClientAuth::None);
         let mut secret = None;
@@ -614,8 +613,7 @@ impl OAuthClient {
             callback_port,
             ..EntryMeta::default()
         };
-        meta.extra
-            .insert("token_endpoint_auth_method".into(), client.auth.as_str().into());
+        meta.token_endpoint_auth_method = Some(client.auth.as_str().into());
         update_meta(&mut meta, &tokens);
         let secrets = Secrets {
             access_token: Some(tokens.access_token),

@@ -84,6 +84,11 @@ pub struct EntryMeta {
     pub token_endpoint: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revocation_endpoint: Option<String>,
+    /// How the client authenticates at the token endpoint (`none`, `client_secret_basic`,
+    /// `client_secret_post`), for refreshing and revoking. Older versions kept it in `extra`:
+    /// the same key at the same place, so their files read the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_endpoint_auth_method: Option<String>,
     /// The MCP protocol revision the server spoke (e.g. `2025-11-25`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub era: Option<String>,

@@ -31,6 +31,7 @@ fn meta(tag: &str) -> EntryMeta {
         has_refresh_token: true,
         token_endpoint: Some("https://auth.example.com/token".into()),
         revocation_endpoint: Some("https://auth.example.com/revoke".into()),
+        token_endpoint_auth_method: Some("client_secret_basic".into()),
         era: Some("2025-11-25".into()),
         callback_port: Some(33418),
         updated_at: 0,
@@ -385,6 +386,56 @@ fn unknown_fields_written_by_another_version_survive_save_and_delete() {
     let (m, sec) = s.load(&key(1)).unwrap().unwrap();
     assert_eq!(sec, secrets("c"));
     assert_eq!(m.extra["future_meta"], "kept");
+}
+
+#[test]
+fn a_login_written_by_an_older_version_reads_and_saves_the_same() {
+    // Older versions kept `token_endpoint_auth_method` in `extra` (written by `auth`, not by a
+    // newer mcp-valet): the same key at the same level as the field now, so it reads into the
+    // field and is written back where those versions look for it.
+    let d = tempfile::tempdir().unwrap();
+    let s = open(d.path(), Backend::File);
+    s.save(&key(1), &meta("a"), &secrets("a")).unwrap();
+    let mut v: Value = serde_json::from_str(&read(d.path(), STATE_FILE)).unwrap();
+    v["entries"][0]["meta"] = serde_json::json!({
+        "resource_indicator": "https://mcp.example.com",
+        "account": "user-a",
+        "scopes": ["openid"],
+        "expires_at": 1_900_000_000,
+        "has_refresh_token": true,
+        "token_endpoint": "https://auth.example.com/token",
+        "revocation_endpoint": "https://auth.example.com/revoke",
+        "callback_port": 33418,
+        "updated_at": 1_890_000_000,
+        "backend": "file",
+        "token_endpoint_auth_method": "client_secret_post"
+    });
+    std::fs::write(d.path().join(STATE_FILE), serde_json::to_vec(&v).unwrap()).unwrap();
+    let (m, sec) = s.load(&key(1)).unwrap().unwrap();
+    assert_eq!(sec, secrets("a"));
+    assert_eq!(m.token_endpoint_auth_method.as_deref(), Some("client_secret_post"));
+    assert!(!m.extra.contains_key("token_endpoint_auth_method"), "{:?}", m.extra);
+    assert_eq!(m.account.as_deref(), Some("user-a"));
+    // What a refresh does: save what was read, changed.
+    let refreshed = EntryMeta {
+        expires_at: Some(1_900_003_600),
+        ..m
+    };
+    s.save(&key(1), &refreshed, &sec).unwrap();
+    let back: Value = serde_json::from_str(&read(d.path(), STATE_FILE)).unwrap();
+    let meta = &back["entries"][0]["meta"];
+    assert_eq!(meta["token_endpoint_auth_method"], "client_secret_post");
+    assert_eq!(meta["callback_port"], 33418);
+    assert_eq!(meta["expires_at"], 1_900_003_600);
+    let text = read(d.path(), STATE_FILE);
+    assert_eq!(text.matches("token_endpoint_auth_method").count(), 1, "{text}");
+    assert_eq!(
+        s.load(&key(1)).unwrap().unwrap().0,
+        EntryMeta {
+            backend: Some(Backend::File),
+            ..refreshed
+        }
+    );
 }
 
 #[test]
