@@ -25,12 +25,10 @@ pub struct Grants<'a> {
     pub interaction: &'a Interaction,
 }
 
-/// What a grant got: the tokens, the client they were issued to, and the port the browser
-/// came back to (authorization code only).
+/// What a grant got: the tokens, and the client they were issued to.
 pub struct Granted {
     pub tokens: Tokens,
     pub client: Client,
-    pub callback_port: Option<u16>,
 }
 
 /// A finished sign-in: what its login keeps.
@@ -127,11 +125,7 @@ impl Grants<'_> {
         if self.settings.client_credentials {
             let client = registration::client(self.http, self.settings, self.store, d, "").await?;
             let tokens = self.client_credentials(d, &client, ask).await?;
-            return Ok(Granted {
-                tokens,
-                client,
-                callback_port: None,
-            });
+            return Ok(Granted { tokens, client });
         }
         let Interaction::Allowed(prompt) = self.interaction else {
             return Err(AuthError::login_required(format!(
@@ -143,11 +137,7 @@ impl Grants<'_> {
             let redirect = redirect::uri(self.settings, &d.issuer, 0);
             let client = registration::client(self.http, self.settings, self.store, d, &redirect).await?;
             let tokens = self.device(prompt.as_ref(), d, &client, ask).await?;
-            Ok(Granted {
-                tokens,
-                client,
-                callback_port: None,
-            })
+            Ok(Granted { tokens, client })
         } else {
             self.authorization_code(prompt.as_ref(), d, ask).await
         }
@@ -251,11 +241,7 @@ impl Grants<'_> {
             ("code_verifier", verifier.expose()),
         ]);
         let tokens = token::request(self.http, token_endpoint, &client, form, "signing in").await?;
-        Ok(Granted {
-            tokens,
-            client,
-            callback_port: Some(port),
-        })
+        Ok(Granted { tokens, client })
     }
 
     async fn client_credentials(&self, d: &Discovery, client: &Client, ask: &Ask) -> Result<Tokens, AuthError> {

@@ -592,12 +592,7 @@ impl OAuthClient {
             revocation_endpoint,
             scopes,
             resource,
-            granted:
-                Granted {
-                    tokens,
-                    client,
-                    callback_port,
-                },
+            granted: Granted { tokens, client },
         } = self.sign_in(challenge, scopes).await?;
         let key = EntryKey {
             resource: self.resource_key.clone(),
@@ -610,7 +605,6 @@ impl OAuthClient {
             scopes,
             token_endpoint,
             revocation_endpoint,
-            callback_port,
             ..EntryMeta::default()
         };
         meta.token_endpoint_auth_method = Some(client.auth.as_str().into());

@@ -92,8 +92,6 @@ pub struct EntryMeta {
     /// The MCP protocol revision the server spoke (e.g. `2025-11-25`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub era: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub callback_port: Option<u16>,
     /// Seconds since the Unix epoch.
     #[serde(default)]
     pub updated_at: i64,

@@ -33,7 +33,6 @@ fn meta(tag: &str) -> EntryMeta {
         revocation_endpoint: Some("https://auth.example.com/revoke".into()),
         token_endpoint_auth_method: Some("client_secret_basic".into()),
         era: Some("2025-11-25".into()),
-        callback_port: Some(33418),
         updated_at: 0,
         backend: None,
         extra: Map::new(),
@@ -392,7 +391,8 @@ fn unknown_fields_written_by_another_version_survive_save_and_delete() {
 fn a_login_written_by_an_older_version_reads_and_saves_the_same() {
     // Older versions kept `token_endpoint_auth_method` in `extra` (written by `auth`, not by a
     // newer mcp-valet): the same key at the same level as the field now, so it reads into the
-    // field and is written back where those versions look for it.
+    // field and is written back where those versions look for it. They also wrote
+    // `callback_port`, which nothing read: it is now an unknown field, kept as it is.
     let d = tempfile::tempdir().unwrap();
     let s = open(d.path(), Backend::File);
     s.save(&key(1), &meta("a"), &secrets("a")).unwrap();
@@ -415,6 +415,7 @@ fn a_login_written_by_an_older_version_reads_and_saves_the_same() {
     assert_eq!(sec, secrets("a"));
     assert_eq!(m.token_endpoint_auth_method.as_deref(), Some("client_secret_post"));
     assert!(!m.extra.contains_key("token_endpoint_auth_method"), "{:?}", m.extra);
+    assert_eq!(m.extra["callback_port"], 33418);
     assert_eq!(m.account.as_deref(), Some("user-a"));
     // What a refresh does: save what was read, changed.
     let refreshed = EntryMeta {

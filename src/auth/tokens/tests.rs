@@ -68,7 +68,6 @@ impl StandIn for AuthServer {
                     secret: None,
                     auth: ClientAuth::None,
                 },
-                callback_port: None,
             },
         })
     }
