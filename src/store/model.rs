@@ -89,7 +89,9 @@ pub struct EntryMeta {
     /// the same key at the same place, so their files read the same.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_endpoint_auth_method: Option<String>,
-    /// The MCP protocol revision the server spoke (e.g. `2025-11-25`).
+    /// The MCP protocol revision (era) the server speaks, e.g. `2025-11-25`. Reserved: nothing
+    /// writes it yet; the bridge is to record the server's era here so that a later run can
+    /// start in it. Read and written back like any field meanwhile.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub era: Option<String>,
     /// Seconds since the Unix epoch.
@@ -116,7 +118,9 @@ pub struct Secrets {
 pub struct Registration {
     pub issuer: String,
     pub client_id: String,
-    /// `dynamic` (RFC 7591), `metadata-document` or `pre-registered`.
+    /// How the client was registered. Only `dynamic` (RFC 7591) is ever stored: a pre-registered
+    /// client (`--client-id`) or a client ID metadata document needs no stored registration. A
+    /// stored registration of any other kind (written by another version) is not reused.
     pub kind: String,
     #[serde(default)]
     pub redirect_uris: Vec<String>,
