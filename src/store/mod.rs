@@ -3,7 +3,9 @@
 //! expiry, …) goes to a small versioned file. Every write that other processes may race is
 //! done under a cross-process lock.
 //!
-//! This module knows nothing about OAuth: it stores and retrieves what `auth` gives it.
+//! Its mechanics know nothing about OAuth: it stores and retrieves what `auth` gives it (the
+//! records in `model.rs` name what that is). This file holds the API and the save/load/delete
+//! protocol; docs/store.md says which file does the rest.
 
 // First, so that its `fail_point!` macro is defined where `save` uses it.
 #[macro_use]
@@ -153,6 +155,8 @@ fn copy_to_kernel_cache(r: &SecretRef, expires_at: Option<i64>, secrets: &Secret
     }
 }
 
+/// Seconds since the Unix epoch. A copy of `util::unix_now`: tests/store_keyring.rs compiles
+/// this module on its own, without the rest of the crate.
 fn now_secs() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
