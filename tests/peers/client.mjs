@@ -12,7 +12,7 @@
 // prints the reason on stderr and exits 1.
 //
 // Steps, in order (PEER_CLIENT_STEPS=comma,separated,list picks a subset;
-// "roots" is not in the default set):
+// "roots" and the 2026-07-28 peers' steps below are not in the default set):
 //   tools     tools/list
 //   echo      tools/call echo {text:"hello"}
 //   progress  tools/call progress {steps:5, delay_ms:20} with an onprogress handler
@@ -21,6 +21,20 @@
 //   roots     tools/call roots; our roots/list handler answers one root
 //   resources resources/list + resources/read of the first resource
 //   prompts   prompts/list + prompts/get greet {name:"valet"}
+// For the 2026-07-28 peers (server_py.py, modern.mjs), reached through the bridge:
+//   header_echo tools/call header_echo {region:"Zürich", priority:3, urgent:true}
+//   reserve   tools/call reserve {item:"widgets"}; our elicitation handler answers
+//             {quantity:3} when the form asks for a quantity
+//   logging   logging/setLevel PEER_CLIENT_LOG_LEVEL (default debug), tools/call log_levels;
+//             the notifications/message received
+//   listen    resources/subscribe peer://stock, tools/call restock; the
+//             resources/updated and list_changed notifications received (within 5 s)
+//   listen_cut tools/call drop_listeners {graceful:false} (the server cuts its listen
+//             streams), then tools/call restock every 500 ms until resources/updated and
+//             tools/list_changed arrived again (at most 10 s): did the bridge re-listen?
+//   cancel    tools/call slow {ms:10000}, aborted after PEER_CLIENT_CANCEL_MS (default 300;
+//             the SDK sends notifications/cancelled), then tools/call stats until the
+//             server counted the cancellation (at most 5 s)
 // PEER_CLIENT_TIMEOUT_MS (default 30000) bounds each request.
 
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -29,10 +43,11 @@ import {
   CreateMessageRequestSchema,
   ElicitRequestSchema,
   ListRootsRequestSchema,
+  LoggingMessageNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 
 const DEFAULT_STEPS = ['tools', 'echo', 'progress', 'elicit', 'sample', 'resources', 'prompts'];
-const ALL_STEPS = [...DEFAULT_STEPS, 'roots'];
+const ALL_STEPS = [...DEFAULT_STEPS, 'roots', 'header_echo', 'reserve', 'logging', 'listen', 'listen_cut', 'cancel'];
 const ROOT = { uri: 'file:///tmp/mcp-valet-test-root', name: 'test-root' };
 
 function fail(msg) {
@@ -112,10 +127,29 @@ const summary = {
   prompts: null,
   promptText: null,
   elicitRequest: null,
+  header_echo: null,
+  reserve: null,
+  logging: null,
+  listen: null,
+  listen_cut: null,
+  cancel: null,
+  logs: [],
   handled: { elicit: 0, sample: 0, roots: 0 },
   notifications: {},
   child: null,
 };
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Waits until every method in `want` was counted since `before` (or `ms` passed); returns
+// the counts since `before`.
+async function waitNotifications(before, want, ms) {
+  const since = () => Object.fromEntries(Object.entries(summary.notifications)
+    .filter(([k, v]) => v > (before[k] ?? 0)).map(([k, v]) => [k, v - (before[k] ?? 0)]));
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline && !want.every((m) => since()[m])) await sleep(50);
+  return since();
+}
 
 function toolText(name, result) {
   if (result.isError) {
@@ -132,7 +166,12 @@ async function main() {
   );
   client.setRequestHandler(ElicitRequestSchema, async (request) => {
     summary.handled.elicit++;
-    summary.elicitRequest = { message: request.params.message, mode: request.params.mode ?? null };
+    summary.elicitRequest = {
+      message: request.params.message,
+      mode: request.params.mode ?? null,
+      requestedSchema: request.params.requestedSchema ?? null,
+    };
+    if (request.params.requestedSchema?.properties?.quantity) return { action: 'accept', content: { quantity: 3 } };
     return { action: 'accept', content: { name: 'valet' } };
   });
   client.setRequestHandler(CreateMessageRequestSchema, async () => {
@@ -142,6 +181,10 @@ async function main() {
   client.setRequestHandler(ListRootsRequestSchema, async () => {
     summary.handled.roots++;
     return { roots: [ROOT] };
+  });
+
+  client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+    summary.logs.push({ level: n.params.level, logger: n.params.logger ?? null, data: n.params.data });
   });
 
   const transport = new TappedTransport(
@@ -191,6 +234,78 @@ async function main() {
       case 'roots': {
         const r = await client.callTool({ name: 'roots', arguments: {} }, undefined, reqOpts);
         summary.roots = JSON.parse(toolText('roots', r)).roots;
+        break;
+      }
+      case 'header_echo': {
+        const r = await client.callTool(
+          { name: 'header_echo', arguments: { region: 'Zürich', priority: 3, urgent: true } }, undefined, reqOpts);
+        summary.header_echo = JSON.parse(toolText('header_echo', r));
+        break;
+      }
+      case 'reserve': {
+        const r = await client.callTool({ name: 'reserve', arguments: { item: 'widgets' } }, undefined, reqOpts);
+        summary.reserve = toolText('reserve', r);
+        break;
+      }
+      case 'logging': {
+        const level = process.env.PEER_CLIENT_LOG_LEVEL ?? 'debug';
+        // Recorded, not fatal: the Python SDK's MCPServer has no logging/setLevel (-32601).
+        let setLevel = 'ok';
+        try { await client.setLoggingLevel(level, reqOpts); } catch (e) { setLevel = { error: String(e?.message ?? e), code: e?.code ?? null }; }
+        const before = summary.logs.length;
+        const r = await client.callTool({ name: 'log_levels', arguments: {} }, undefined, reqOpts);
+        await sleep(200); // notifications may trail the result
+        summary.logging = { result: toolText('log_levels', r), level, setLevel, logs: summary.logs.slice(before) };
+        break;
+      }
+      case 'listen': {
+        // Recorded, not fatal: the Python SDK's MCPServer has no resources/subscribe (-32601).
+        let subscribe = 'ok';
+        try { await client.subscribeResource({ uri: 'peer://stock' }, reqOpts); } catch (e) { subscribe = { error: String(e?.message ?? e), code: e?.code ?? null }; }
+        const before = { ...summary.notifications };
+        const r = await client.callTool({ name: 'restock', arguments: {} }, undefined, reqOpts);
+        const got = await waitNotifications(before, ['notifications/resources/updated', 'notifications/tools/list_changed'], 5000);
+        summary.listen = { result: toolText('restock', r), subscribe, notifications: got };
+        break;
+      }
+      case 'listen_cut': {
+        const drop = await client.callTool({ name: 'drop_listeners', arguments: { graceful: false } }, undefined, reqOpts);
+        const before = { ...summary.notifications };
+        const want = ['notifications/resources/updated', 'notifications/tools/list_changed'];
+        const deadline = Date.now() + 10000;
+        let restocks = 0;
+        let got = {};
+        while (Date.now() < deadline) {
+          await client.callTool({ name: 'restock', arguments: {} }, undefined, reqOpts);
+          restocks++;
+          got = await waitNotifications(before, want, 500);
+          if (want.every((m) => got[m])) break;
+        }
+        summary.listen_cut = { drop: JSON.parse(toolText('drop_listeners', drop)), restocks, notifications: got };
+        break;
+      }
+      case 'cancel': {
+        const stats = async () => JSON.parse(toolText('stats', await client.callTool({ name: 'stats', arguments: {} }, undefined, reqOpts)));
+        const before = await stats();
+        const cancelMs = Number(process.env.PEER_CLIENT_CANCEL_MS ?? 300);
+        const ac = new AbortController();
+        const timer = setTimeout(() => ac.abort('test cancels'), cancelMs);
+        let outcome;
+        try {
+          const r = await client.callTool({ name: 'slow', arguments: { ms: 10000 } }, undefined, { ...reqOpts, signal: ac.signal });
+          outcome = { finished: toolText('slow', r) };
+        } catch (e) {
+          outcome = { aborted: String(e?.message ?? e) };
+        }
+        clearTimeout(timer);
+        let after = before;
+        const deadline = Date.now() + 5000;
+        while (Date.now() < deadline) {
+          after = await stats();
+          if (after.cancelled > before.cancelled) break;
+          await sleep(100);
+        }
+        summary.cancel = { ...outcome, before, after, cancelled: after.cancelled - before.cancelled };
         break;
       }
       case 'resources': {

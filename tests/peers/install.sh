@@ -19,14 +19,14 @@ die() { say "error: $*"; exit 1; }
 need() {
   command -v "$1" >/dev/null 2>&1 || die "$1 not found on PATH ($2)"
 }
-need node "the Node.js peers need Node.js >= 18"
+need node "the Node.js peers need Node.js >= 20"
 need npm "the Node.js peers are installed with npm ci"
 need python3 "the Python peer needs Python >= 3.10"
 need flock "util-linux's flock serialises concurrent installs"
 need sha256sum "coreutils' sha256sum fingerprints the lock files"
 
 node_major="$(node -p 'process.versions.node.split(".")[0]')"
-[ "$node_major" -ge 18 ] || die "Node.js >= 18 required, found $(node --version)"
+[ "$node_major" -ge 20 ] || die "Node.js >= 20 required, found $(node --version)"
 python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' \
   || die "Python >= 3.10 required, found $(python3 --version 2>&1)"
 
@@ -45,7 +45,7 @@ run_logged() {
   fi
 }
 
-# --- Node: @modelcontextprotocol/sdk + zod --------------------------------
+# --- Node: @modelcontextprotocol/sdk 1.x, server + node 2.x, zod ----------
 node_want="$(sha256sum < package-lock.json | cut -d' ' -f1) node$node_major"
 if [ ! -f node_modules/@modelcontextprotocol/sdk/package.json ] \
   || [ "$(cat .stamp-node 2>/dev/null || true)" != "$node_want" ]; then
@@ -78,6 +78,6 @@ if [ ! -x .venv/bin/python ] || [ "$(cat .stamp-python 2>/dev/null || true)" != 
   fi
   run_logged "pip install" .venv/bin/python -m pip install --disable-pip-version-check --no-input \
     --quiet --require-hashes -r requirements.lock
-  run_logged "the Python peer's import check" .venv/bin/python -c 'import mcp.server.mcpserver, uvicorn'
+  run_logged "the Python peers' import check" .venv/bin/python -c 'import mcp.server.mcpserver, mcp.client, uvicorn'
   printf '%s\n' "$py_want" > .stamp-python
 fi

@@ -4,7 +4,7 @@ Python SDK (`mcp` on PyPI, pinned in requirements.lock): the SDK's MCPServer
 (FastMCP's new name in mcp 2.x) and its Streamable HTTP app under uvicorn.
 
     tests/peers/.venv/bin/python tests/peers/server_py.py [--port 0] [--json]
-        [--require-bearer TOKEN] [--retry-ms 500] [--no-stdin-watch]
+        [--require-bearer TOKEN] [--retry-ms 500] [--modern-only] [--no-stdin-watch]
 
 Prints exactly one line on stdout once listening:
     {"listening":"http://127.0.0.1:PORT","mcp":"http://127.0.0.1:PORT/mcp"}
@@ -13,6 +13,14 @@ Everything else goes to stderr. Exits on SIGTERM/SIGINT and when stdin closes
 --json) with an in-memory event store, so streams are resumable with
 Last-Event-ID and start with a priming event carrying `retry`. The /admin
 endpoints are the same as server.mjs's (see README.md).
+
+The same /mcp also serves the 2026-07-28 revision (the SDK routes by the
+MCP-Protocol-Version header): server/discover, the per-request _meta envelope,
+Mcp-Param-* headers, input_required results, subscriptions/listen. The tools
+header_echo, bad_header, reserve, restock, log_levels, stats and
+drop_listeners exist for it (they work in both eras). --modern-only refuses
+every request that is not 2026-07-28, like the TypeScript SDK's
+`legacy: 'reject'`, which the Python SDK does not offer.
 """
 
 from __future__ import annotations
@@ -29,7 +37,7 @@ import sys
 import threading
 import time
 import warnings
-from typing import Any
+from typing import Annotated, Any
 
 # mcp 2.x marks sampling, roots and logging deprecated as of 2026-07-28; they are
 # still part of every handshake-era revision, which is what this peer serves.
@@ -38,10 +46,12 @@ warnings.filterwarnings("ignore", message=".*deprecated.*")
 
 import uvicorn  # noqa: E402
 from mcp import types  # noqa: E402
-from mcp.server.mcpserver import Context, MCPServer  # noqa: E402
+from mcp.server.mcpserver import Context, Elicit, MCPServer, Resolve  # noqa: E402
 from mcp.server.streamable_http import EventMessage, EventStore  # noqa: E402
 from mcp.server.transport_security import TransportSecuritySettings  # noqa: E402
+from pydantic import BaseModel, Field  # noqa: E402
 
+MODERN = "2026-07-28"
 LARGE_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 STARTED = time.monotonic()
 
@@ -57,6 +67,11 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--json", action="store_true", help="plain application/json responses instead of SSE")
     p.add_argument("--require-bearer", metavar="TOKEN", default=None)
     p.add_argument("--retry-ms", type=int, default=500)
+    p.add_argument(
+        "--modern-only",
+        action="store_true",
+        help="refuse every POST whose MCP-Protocol-Version is not 2026-07-28 (400, -32022); GET/DELETE 405",
+    )
     p.add_argument("--no-stdin-watch", action="store_true")
     return p.parse_args()
 
@@ -126,9 +141,22 @@ async def progress(steps: int, ctx: Context, delay_ms: int = 0) -> str:
     return "done"
 
 
-@mcp.tool(description='Wait `ms` milliseconds, then return "slept"')
+# What became of every `slow` call: readable with the `stats` tool and GET /admin/state, so
+# a test can see that a cancellation reached the server (the handler was cancelled).
+SLOW = {"started": 0, "completed": 0, "cancelled": 0}
+
+
+@mcp.tool(description='Wait `ms` milliseconds, then return "slept" (counted: see the stats tool)')
 async def slow(ms: int) -> str:
-    await asyncio.sleep(ms / 1000)
+    SLOW["started"] += 1
+    log(f"slow: started ({ms} ms)")
+    try:
+        await asyncio.sleep(ms / 1000)
+    except BaseException:  # asyncio/anyio cancellation: the client cancelled or went away
+        SLOW["cancelled"] += 1
+        log("slow: cancelled")
+        raise
+    SLOW["completed"] += 1
     return "slept"
 
 
@@ -185,6 +213,88 @@ async def break_stream(after_ms: int, ctx: Context) -> str:
     return "resumed-ok"
 
 
+# --------------------------------------------------------------------------- 2026-07-28 tools
+
+ERA_HEADERS = ("mcp-protocol-version", "mcp-method", "mcp-name")
+
+
+def seen_headers(ctx: Context) -> dict[str, str]:
+    """The MCP routing headers of the HTTP request that carried this call (lower-case names)."""
+    h = ctx.headers or {}
+    return {k.lower(): v for k, v in h.items() if k.lower() in ERA_HEADERS or k.lower().startswith("mcp-param-")}
+
+
+@mcp.tool(description="Return the arguments and the Mcp-* headers this call arrived with, as JSON")
+async def header_echo(
+    region: Annotated[str, Field(description="mirrored as Mcp-Param-Region", json_schema_extra={"x-mcp-header": "Region"})],
+    ctx: Context,
+    priority: Annotated[int, Field(description="mirrored as Mcp-Param-Priority", json_schema_extra={"x-mcp-header": "Priority"})] = 0,
+    urgent: Annotated[bool, Field(description="mirrored as Mcp-Param-Urgent", json_schema_extra={"x-mcp-header": "Urgent"})] = False,
+    note: str | None = None,
+) -> str:
+    args = {"region": region, "priority": priority, "urgent": urgent, "note": note}
+    return json.dumps({"arguments": args, "headers": seen_headers(ctx), "protocolVersion": ctx.protocol_version}, separators=(",", ":"))
+
+
+@mcp.tool(description="Declares an invalid x-mcp-header (not an RFC 9110 token): a conforming client drops this tool")
+async def bad_header(q: str) -> str:
+    return q
+
+
+# The SDK refuses to register an invalid x-mcp-header (InvalidSignature), so it is put into
+# the registered tool's schema afterwards: tools/list then advertises it as a bad server would.
+mcp._tool_manager._tools["bad_header"].parameters["properties"]["q"]["x-mcp-header"] = "Bad Header"  # noqa: SLF001
+
+
+class Quantity(BaseModel):
+    quantity: int = Field(description="How many?", ge=1)
+
+
+def ask_quantity(item: str) -> Elicit[Quantity]:
+    return Elicit(f"How many {item}?", Quantity)
+
+
+@mcp.tool(description="Reserve some of `item`: asks the client how many (one elicitation; input_required on 2026-07-28)")
+async def reserve(item: str, answer: Annotated[Quantity, Resolve(ask_quantity)]) -> str:
+    return f"reserved {answer.quantity} {item}"
+
+
+@mcp.tool(description="Publish resources/updated for peer://stock and tools/list_changed (and resources/list_changed) to listen streams; legacy sessions get them on the GET stream")
+async def restock(ctx: Context) -> str:
+    if ctx.protocol_version == MODERN:
+        await ctx.notify_resource_updated("peer://stock")
+        await ctx.notify_tools_changed()
+        await ctx.notify_resources_changed()
+    else:
+        await ctx.session.send_resource_updated("peer://stock")
+        await ctx.session.send_tool_list_changed()
+        await ctx.session.send_resource_list_changed()
+    return "restocked"
+
+
+@mcp.tool(description='Log one message at each of debug, info, warning and error (logger "peer-levels"), then return "logged"')
+async def log_levels(ctx: Context) -> str:
+    for level in ("debug", "info", "warning", "error"):
+        await ctx.log(level, f"{level} message", logger_name="peer-levels")
+    return "logged"
+
+
+@mcp.tool(description="The slow tool's counters as JSON: {started, completed, cancelled}")
+async def stats() -> str:
+    return json.dumps(SLOW, separators=(",", ":"))
+
+
+@mcp.tool(description="End every open subscriptions/listen stream: graceful (final result) or cut (no result, the client must re-listen)")
+async def drop_listeners(graceful: bool = False) -> str:
+    n = await cut_listeners(graceful)
+    return json.dumps({"dropped": n, "graceful": graceful}, separators=(",", ":"))
+
+
+@mcp.resource("peer://stock", name="peer-stock", title="Stock", description="Changes on restock", mime_type="text/plain")
+def stock() -> str:
+    return "in stock"
+
+
 @mcp.resource("peer://readme", name="peer-readme", title="Peer readme", description="A static text resource", mime_type="text/plain")
 def readme() -> str:
     return "hello from the peer resource"
@@ -211,6 +321,40 @@ inner_app = mcp.streamable_http_app(
         allowed_origins=["http://127.0.0.1:*", "http://localhost:*"],
     ),
 )
+
+
+# Open subscriptions/listen exchanges: each one's cancel scope and a way to end its response.
+LISTENERS: set["Listener"] = set()
+
+
+class Listener:
+    def __init__(self) -> None:
+        import anyio
+
+        self.scope = anyio.CancelScope()
+        self.started = False  # the response head went out
+        self.finished = False  # the last body chunk went out
+
+
+def listen_handler():
+    entry = mcp._lowlevel_server._request_handlers.get("subscriptions/listen")  # noqa: SLF001 - test peer
+    return getattr(entry, "handler", None) or getattr(entry, "fn", None)
+
+
+async def cut_listeners(graceful: bool) -> int:
+    """End every open listen stream: graceful = the SDK's ListenHandler.close() (each stream
+    ends with its SubscriptionsListenResult); otherwise the exchange is cancelled and its
+    HTTP response ended right there, with no result (the client must re-listen)."""
+    items = list(LISTENERS)
+    if graceful:
+        h = listen_handler()
+        if h is not None and hasattr(h, "close"):
+            h.close()
+    else:
+        for listener in items:
+            listener.scope.cancel()
+    log(f"cut {len(items)} listen stream(s) ({'graceful' if graceful else 'abrupt'})")
+    return len(items)
 
 
 def session_manager():
@@ -252,9 +396,11 @@ def pick_headers(h: dict[str, str]) -> dict[str, Any]:
         "accept": h.get("accept"),
         "content-type": h.get("content-type"),
         "authorization-present": "authorization" in h,
+        "mcp-method": h.get("mcp-method"),
+        "mcp-name": h.get("mcp-name"),
     }
     for k, v in h.items():
-        if k.startswith("x-test-"):
+        if k.startswith("x-test-") or k.startswith("mcp-param-"):
             out[k] = v
     return out
 
@@ -271,6 +417,15 @@ async def handle_admin(scope, receive, send) -> None:
     if method == "POST" and path == "/admin/drop-sessions":
         n = await drop_sessions()
         log(f"admin: dropped {n} session(s)")
+        return await send_json(send, 200, {"dropped": n})
+    if method == "GET" and path == "/admin/state":
+        return await send_json(send, 200, {"slow": SLOW, "listeners": len(LISTENERS)})
+    if method == "POST" and path == "/admin/drop-listeners":
+        try:
+            p = json.loads(raw or b"{}")
+        except ValueError:
+            p = {}
+        n = await cut_listeners(bool(p.get("graceful", False)))
         return await send_json(send, 200, {"dropped": n})
     if method == "POST" and path == "/admin/fail-next":
         try:
@@ -342,7 +497,70 @@ async def app(scope, receive, send):
         await send_logged({"type": "http.response.start", "status": f["status"], "headers": hdrs})
         await send_logged({"type": "http.response.body", "body": f"injected failure {f['status']}\n".encode()})
         return
+    if ARGS.modern_only:
+        refused = modern_only_refusal(scope["method"], headers, body)
+        if refused is not None:
+            status, value = refused
+            if value is None:
+                await send_logged({"type": "http.response.start", "status": status, "headers": [(b"content-length", b"0")]})
+                await send_logged({"type": "http.response.body", "body": b""})
+                return
+            return await send_json(send_logged, status, value, [(b"allow", b"POST")] if status == 405 else None)
+    if isinstance(body, dict) and body.get("method") == "subscriptions/listen":
+        return await serve_listener(scope, receive_replay, send_logged)
     await inner_app(scope, receive_replay, send_logged)
+
+
+def modern_only_refusal(method: str, headers: dict[str, str], body: Any) -> tuple[int, Any] | None:
+    """What --modern-only answers instead of the SDK, or None to let the SDK serve it: GET and
+    DELETE 405; a POST whose MCP-Protocol-Version is not 2026-07-28: 202 for a notification,
+    else 400 + -32022 {supported, requested} (as the TypeScript SDK's legacy: 'reject')."""
+    if method in ("GET", "DELETE"):
+        return 405, {"jsonrpc": "2.0", "id": None, "error": {"code": -32000, "message": "Method not allowed."}}
+    if method != "POST":
+        return None
+    version = headers.get("mcp-protocol-version")
+    if version == MODERN:
+        return None
+    if isinstance(body, dict) and "method" in body and "id" not in body:
+        return 202, None
+    requested = version
+    if requested is None and isinstance(body, dict):
+        params = body.get("params") if isinstance(body.get("params"), dict) else {}
+        meta = params.get("_meta") if isinstance(params.get("_meta"), dict) else {}
+        requested = meta.get("io.modelcontextprotocol/protocolVersion") or params.get("protocolVersion")
+    rid = body.get("id") if isinstance(body, dict) else None
+    return 400, {
+        "jsonrpc": "2.0",
+        "id": rid,
+        "error": {
+            "code": -32022,
+            "message": "Unsupported protocol version",
+            "data": {"supported": [MODERN], "requested": requested},
+        },
+    }
+
+
+async def serve_listener(scope, receive, send) -> None:
+    """A subscriptions/listen exchange, cancellable by cut_listeners(): the response then
+    ends (last chunk) without the listen result."""
+    listener = Listener()
+
+    async def send_tracked(message):
+        if message["type"] == "http.response.start":
+            listener.started = True
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            listener.finished = True
+        await send(message)
+
+    LISTENERS.add(listener)
+    try:
+        with listener.scope:
+            await inner_app(scope, receive, send_tracked)
+    finally:
+        LISTENERS.discard(listener)
+    if listener.scope.cancelled_caught and listener.started and not listener.finished:
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 # --------------------------------------------------------------------------- main
