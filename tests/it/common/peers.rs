@@ -1,7 +1,9 @@
 //! Real third-party MCP peers for the integration tests: servers built on the official
-//! TypeScript SDK (`tests/peers/server.mjs`, one per transport mode) and the official
-//! Python SDK (`tests/peers/server_py.py`), plus a real stdio MCP client
-//! (`tests/peers/client.mjs`). See `tests/peers/README.md`.
+//! TypeScript SDK (`tests/peers/server.mjs`, one per transport mode; `tests/peers/modern.mjs`,
+//! the v2 SDK, 2026-07-28 only) and the official Python SDK (`tests/peers/server_py.py`, both
+//! eras, or 2026-07-28 only), plus real stdio MCP hosts: the TS SDK 1.32.2 `Client`
+//! (`tests/peers/client.mjs`, an old-revision host) and the Python SDK `Client`
+//! (`tests/peers/client_py.py`, a modern or an old host). See `tests/peers/README.md`.
 //!
 //! std + serde_json only: the admin endpoints are spoken with a tiny HTTP/1.1 client over
 //! `TcpStream` (`Connection: close`).
@@ -32,8 +34,15 @@ pub enum PeerKind {
     /// Endpoint `/sse`; a POST to it answers 405.
     LegacySse,
     /// Python SDK (`mcp`, MCPServer's Streamable HTTP app under uvicorn), stateful, SSE
-    /// responses, resumable. Endpoint `/mcp`.
+    /// responses, resumable. Endpoint `/mcp`. The same endpoint also serves 2026-07-28 to
+    /// requests whose `MCP-Protocol-Version` says so (the SDK routes by that header).
     Python,
+    /// `server_py.py --modern-only`: the Python SDK serving 2026-07-28 only; anything else
+    /// gets 400 + -32022 `{supported: ["2026-07-28"], requested}`, GET/DELETE 405.
+    PythonModernOnly,
+    /// TS SDK v2 (`@modelcontextprotocol/server` 2.4.0), `createMcpHandler(factory,
+    /// { legacy: 'reject' })`: 2026-07-28 only, no sessions. `initialize` gets 400 + -32022.
+    ModernTs,
 }
 
 impl PeerKind {
@@ -45,7 +54,10 @@ impl PeerKind {
         PeerKind::Python,
     ];
 
-    /// The `--mode` of server.mjs, or "python".
+    /// The servers that speak 2026-07-28: the dual-era Python one and the two modern-only.
+    pub const MODERN: [PeerKind; 3] = [PeerKind::Python, PeerKind::PythonModernOnly, PeerKind::ModernTs];
+
+    /// The `--mode` of server.mjs, or "python", "python-modern-only", "modern-ts".
     pub fn name(self) -> &'static str {
         match self {
             PeerKind::StatefulSse => "stateful-sse",
@@ -53,6 +65,8 @@ impl PeerKind {
             PeerKind::Stateless => "stateless",
             PeerKind::LegacySse => "legacy-sse",
             PeerKind::Python => "python",
+            PeerKind::PythonModernOnly => "python-modern-only",
+            PeerKind::ModernTs => "modern-ts",
         }
     }
 
@@ -83,14 +97,23 @@ impl Peer {
     }
 
     /// `extra_args` go to the server script, e.g. `["--require-bearer", "t0k3n"]`,
-    /// `["--retry-ms", "2000"]`, `["--keepalive-ms", "200"]`, or `["--json"]` (Python).
+    /// `["--retry-ms", "2000"]`, `["--keepalive-ms", "200"]`, or `["--json"]` (Python);
+    /// `["--response-mode", "sse"]` (ModernTs; `auto` by default).
     pub fn start_with(kind: PeerKind, extra_args: &[&str]) -> Peer {
         ensure_installed();
         let dir = peers_dir();
         let mut cmd = match kind {
-            PeerKind::Python => {
+            PeerKind::Python | PeerKind::PythonModernOnly => {
                 let mut c = Command::new(dir.join(".venv/bin/python"));
                 c.arg(dir.join("server_py.py"));
+                if kind == PeerKind::PythonModernOnly {
+                    c.arg("--modern-only");
+                }
+                c
+            }
+            PeerKind::ModernTs => {
+                let mut c = Command::new("node");
+                c.arg(dir.join("modern.mjs"));
                 c
             }
             _ => {
@@ -206,6 +229,49 @@ impl Peer {
         self.admin("POST", "/admin/drop-sessions", None);
     }
 
+    /// `GET /admin/state` (the 2026-07-28 peers): `{slow: {started, completed, cancelled},
+    /// listeners}`: what became of every `slow` call (a cancelled one counts in
+    /// `cancelled`) and how many subscriptions/listen streams are open right now.
+    pub fn state(&self) -> Value {
+        let r = self.admin("GET", "/admin/state", None);
+        serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("GET /admin/state: {e}: {}", r.body))
+    }
+
+    /// `state()["slow"]["cancelled"]`.
+    pub fn cancelled_calls(&self) -> u64 {
+        self.state()["slow"]["cancelled"].as_u64().unwrap()
+    }
+
+    /// Polls `state()["listeners"]` until it equals `n` (panics after `timeout`).
+    pub fn wait_listeners(&self, n: u64, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let now = self.state()["listeners"].as_u64().unwrap();
+            if now == n {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the {} peer has {now} listen stream(s) open, not {n}, after {timeout:?}",
+                self.kind.name()
+            );
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// `POST /admin/drop-listeners` (the 2026-07-28 peers): ends every open
+    /// subscriptions/listen stream from the server side. `graceful`: the stream ends with the
+    /// listen result (`{resultType: "complete", _meta: {subscriptionId}}`); otherwise it is
+    /// cut, i.e. the HTTP response ends with no result, which tells the client to re-listen.
+    /// Returns how many streams were open.
+    pub fn drop_listeners(&self, graceful: bool) -> u64 {
+        let body = serde_json::json!({ "graceful": graceful }).to_string();
+        let r = self.admin("POST", "/admin/drop-listeners", Some(&body));
+        serde_json::from_str::<Value>(&r.body).unwrap()["dropped"]
+            .as_u64()
+            .unwrap()
+    }
+
     /// `POST /admin/fail-next`: the next `count` POSTs to the MCP endpoints answer `status`
     /// (with `Retry-After` if given) before reaching the SDK.
     pub fn fail_next(&self, status: u16, retry_after: Option<u32>, count: u32) {
@@ -291,6 +357,180 @@ pub fn node_client_with(valet_bin: &Path, args: &[&str], envs: &[(&str, &str)]) 
         cmd.env(k, v);
     }
     cmd.output().unwrap_or_else(|e| panic!("cannot run client.mjs: {e}"))
+}
+
+/// What [`py_client`] talks to: a command over stdio (e.g. mcp-valet and its arguments), or a
+/// Streamable HTTP URL straight (to test the peers themselves).
+#[derive(Clone, Copy, Debug)]
+pub enum PyTarget<'a> {
+    Stdio(&'a Path, &'a [&'a str]),
+    Url(&'a str),
+}
+
+/// The outcome of one `client_py.py` run.
+#[derive(Debug)]
+pub struct PyRun {
+    pub status: std::process::ExitStatus,
+    pub stdout: String,
+    /// client_py.py's own messages and (over stdio) the child's stderr.
+    pub stderr: String,
+    /// The JSON summary on stdout (None when it could not connect).
+    pub summary: Option<Value>,
+}
+
+impl PyRun {
+    /// The summary; panics with stderr when there is none.
+    pub fn summary(&self) -> &Value {
+        self.summary.as_ref().unwrap_or_else(|| {
+            panic!(
+                "client_py.py gave no summary ({}):\n--- stdout ---\n{}\n--- stderr ---\n{}",
+                self.status, self.stdout, self.stderr
+            )
+        })
+    }
+
+    /// `summary["results"][step]`; panics (with stderr) when that step failed.
+    pub fn result(&self, step: &str) -> &Value {
+        let r = &self.summary()["results"][step];
+        assert!(
+            r.is_object() && r.get("error").is_none(),
+            "client_py.py step {step}: {r}\n--- stderr ---\n{}",
+            self.stderr
+        );
+        r
+    }
+
+    /// The negotiated protocol version.
+    pub fn protocol_version(&self) -> &str {
+        self.summary()["protocolVersion"].as_str().unwrap_or("")
+    }
+}
+
+/// How long a `client_py.py` run may take at most before it is killed.
+const PY_CLIENT_LIMIT: Duration = Duration::from_secs(180);
+
+/// Runs `tests/peers/client_py.py`, the Python SDK's `Client` as a host: `mode` is `"auto"`
+/// (probe server/discover, fall back to initialize), `"legacy"` (an old host: initialize only)
+/// or `"2026-07-28"` (a modern host, no probe); `steps` from its list (`tools`, `echo`,
+/// `call`, `header_echo`, `reserve`, `logging`, `listen`, `listen_cut`, `cancel`,
+/// `resources`, `prompts`; see client_py.py). Bounded: killed after 180 s.
+pub fn py_client(target: PyTarget, mode: &str, steps: &[&str]) -> PyRun {
+    py_client_with(target, mode, steps, &[], &[])
+}
+
+/// [`py_client`] with extra client_py.py options (e.g. `["--tool", "echo", "--args",
+/// r#"{"text":"x"}"#]`, `["--log-level", "warning"]`, `["--timeout", "10"]`,
+/// `["--cancel-after-ms", "500"]`) and extra environment (for the client and so for
+/// mcp-valet over stdio).
+pub fn py_client_with(target: PyTarget, mode: &str, steps: &[&str], extra: &[&str], envs: &[(&str, &str)]) -> PyRun {
+    ensure_installed();
+    let dir = peers_dir();
+    let mut cmd = Command::new(dir.join(".venv/bin/python"));
+    cmd.arg(dir.join("client_py.py"))
+        .args(["--mode", mode, "--steps", &steps.join(",")])
+        .args(extra);
+    match target {
+        PyTarget::Url(url) => {
+            cmd.args(["--url", url]);
+        }
+        PyTarget::Stdio(bin, args) => {
+            cmd.arg("--").arg(bin).args(args);
+        }
+    }
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let out = run_bounded(cmd, PY_CLIENT_LIMIT);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let summary = serde_json::from_str(stdout.trim()).ok();
+    PyRun {
+        status: out.status,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        stdout,
+        summary,
+    }
+}
+
+/// Runs `cmd` (stdin null) to completion, or kills it after `limit` (then the output so far).
+pub fn run_bounded(mut cmd: Command, limit: Duration) -> Output {
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let (out, out_t) = super::capture(child.stdout.take().unwrap());
+    let (err, err_t) = super::capture(child.stderr.take().unwrap());
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            break child.wait().unwrap();
+        }
+        thread::sleep(Duration::from_millis(20));
+    };
+    let _ = out_t.join();
+    let _ = err_t.join();
+    let stdout = out.lock().unwrap().clone();
+    let stderr = err.lock().unwrap().clone();
+    Output { status, stdout, stderr }
+}
+
+/// The 2026-07-28 revision.
+pub const MODERN: &str = "2026-07-28";
+
+/// A 2026-07-28 request body: `params` plus the per-request `_meta` envelope (protocol
+/// version, `capabilities` as the client capabilities, client info).
+pub fn modern_request(id: u64, method: &str, params: Value, capabilities: Value) -> Value {
+    let mut params = if params.is_null() {
+        serde_json::json!({})
+    } else {
+        params
+    };
+    params["_meta"] = serde_json::json!({
+        "io.modelcontextprotocol/protocolVersion": MODERN,
+        "io.modelcontextprotocol/clientCapabilities": capabilities,
+        "io.modelcontextprotocol/clientInfo": { "name": "mcp-valet-tests", "version": "0" },
+    });
+    serde_json::json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params })
+}
+
+/// The headers a 2026-07-28 POST of `body` needs: Content-Type, Accept, MCP-Protocol-Version,
+/// Mcp-Method and (tools/call, prompts/get, resources/read) Mcp-Name. No Mcp-Param-*.
+pub fn modern_headers(body: &Value) -> Vec<(String, String)> {
+    let mut h = vec![
+        ("Content-Type".to_string(), "application/json".to_string()),
+        ("Accept".to_string(), "application/json, text/event-stream".to_string()),
+        ("MCP-Protocol-Version".to_string(), MODERN.to_string()),
+    ];
+    let method = body["method"].as_str().unwrap_or("");
+    h.push(("Mcp-Method".to_string(), method.to_string()));
+    let name = match method {
+        "tools/call" | "prompts/get" => body["params"]["name"].as_str(),
+        "resources/read" => body["params"]["uri"].as_str(),
+        _ => None,
+    };
+    if let Some(n) = name {
+        h.push(("Mcp-Name".to_string(), n.to_string()));
+    }
+    h
+}
+
+/// POSTs `body` to the MCP endpoint `url` with [`modern_headers`] plus `extra`, read to the end.
+pub fn modern_post(url: &str, body: &Value, extra: &[(&str, &str)]) -> HttpResponse {
+    let (base, path) = split_url(url);
+    let owned = modern_headers(body);
+    let mut headers: Vec<(&str, &str)> = owned.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    headers.extend_from_slice(extra);
+    http_request(base, "POST", path, &headers, Some(&body.to_string()))
+}
+
+/// `http://host:port/path` → (`http://host:port`, `/path`).
+pub fn split_url(url: &str) -> (&str, &str) {
+    let after_scheme = url.find("://").map(|i| i + 3).unwrap_or(0);
+    match url[after_scheme..].find('/') {
+        Some(i) => url.split_at(after_scheme + i),
+        None => (url, "/"),
+    }
 }
 
 /// A complete HTTP response read by [`http_request`].
@@ -470,6 +710,12 @@ fn parse_response(raw: &[u8]) -> Option<HttpResponse> {
         headers,
         body: String::from_utf8_lossy(&body).into_owned(),
     })
+}
+
+/// The body of a raw HTTP response as [`http_read_until`] returns it (head stripped,
+/// de-chunked when chunked).
+pub fn dechunk_body(raw: &str) -> String {
+    parse_response(raw.as_bytes()).map(|r| r.body).unwrap_or_default()
 }
 
 fn dechunk(mut data: &[u8]) -> Vec<u8> {
