@@ -7,7 +7,8 @@
 #       stable-extra        0.1.16 --suite backcompat, --suite draft, auth/client-credentials-basic
 #       alpha-2025-11-25    0.2.0-alpha.12 --requirements 2025-11-25
 #       stable-unsupported  0.1.16 client-credentials-jwt, cross-app-access (informational)
-#       alpha-2026-07-28    0.2.0-alpha.12 --requirements 2026-07-28 (informational)
+#       alpha-2026-07-28    0.2.0-alpha.12 --requirements 2026-07-28 (scored, not a default
+#                           set until mcp-valet passes it)
 #
 # Environment:
 #   MCP_VALET_BIN          binary under test (default target/debug/mcp-valet; it is

@@ -1,16 +1,34 @@
 //! The official MCP conformance suite (`@modelcontextprotocol/conformance`): the 0.1.16 `core`
 //! suite (plus its backcompat and draft scenarios) and the 0.2.0-alpha.12 `--requirements
-//! 2025-11-25` set, each against its baseline of expected failures. See tests/conformance/.
+//! 2025-11-25` set, each against its baseline of expected failures; and, not yet by default,
+//! the 0.2.0-alpha.12 `--requirements 2026-07-28` set. See tests/conformance/.
 
 use std::path::PathBuf;
 use std::process::Command;
 
 #[test]
 fn the_official_conformance_suite_passes() {
+    run_sets(&[]);
+}
+
+/// The 2026-07-28 requirement set (32 scored client scenarios), scored against the same
+/// baseline as the 2025-11-25 set. Ignored until the bridge passes it; run it with
+/// `cargo nextest run --test it --run-ignored only -E 'test(the_2026_07_28)'` (or `cargo
+/// test --test it the_2026_07_28 -- --ignored`). When it passes, drop the `#[ignore]` (or add the set to
+/// the defaults in suite.mjs).
+#[test]
+#[ignore = "the 2026-07-28 set does not pass yet (issue 10)"]
+fn the_2026_07_28_requirement_set_passes() {
+    run_sets(&["alpha-2026-07-28"]);
+}
+
+/// Runs tests/conformance/run.sh with `sets` (none: its default sets) and asserts it passed.
+fn run_sets(sets: &[&str]) {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/conformance");
     let out_dir = tempfile::tempdir().unwrap();
     let out = Command::new("sh")
         .arg(dir.join("run.sh"))
+        .args(sets)
         .env("MCP_VALET_BIN", env!("CARGO_BIN_EXE_mcp-valet"))
         .env("CONFORMANCE_OUT", out_dir.path())
         .output()
