@@ -575,3 +575,65 @@ fn the_python_host_as_an_old_host() {
     let run = py_client(PyTarget::Url(&peer.url), "legacy", &["tools"]);
     assert!(!run.status.success() && run.summary.is_none(), "{run:?}");
 }
+
+#[test]
+fn both_stdio_hosts_drive_the_python_sdk_stdio_server() {
+    let (python, args) = crate::common::peers::python_stdio_server();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+
+    // The Python host, modern (auto: server/discover answered on stdio) and old.
+    let steps = ["tools", "header_echo", "reserve", "logging", "listen", "cancel"];
+    for (mode, version) in [("auto", MODERN), ("legacy", "2025-11-25")] {
+        let run = py_client(PyTarget::Stdio(&python, &args), mode, &steps);
+        assert_eq!(run.protocol_version(), version, "{mode}: {}", run.stderr);
+        assert_eq!(
+            run.result("header_echo")["echo"]["arguments"]["region"],
+            "Zürich",
+            "{mode}"
+        );
+        assert_eq!(run.result("reserve")["text"], "reserved 3 widgets", "{mode}");
+        assert_eq!(run.result("logging")["logs"].as_array().unwrap().len(), 4, "{mode}");
+        assert_eq!(
+            run.result("cancel")["cancelled"],
+            1,
+            "{mode}: notifications/cancelled reached the server"
+        );
+        let listen = run.result("listen");
+        if mode == "auto" {
+            assert_eq!(listen["events"].as_array().unwrap().len(), 2, "{listen}");
+        } else {
+            assert_eq!(
+                listen["notifications"]["notifications/resources/updated"], 1,
+                "{listen}"
+            );
+        }
+    }
+
+    // The TypeScript SDK 1.32.2 host (an old-revision host).
+    let out = crate::common::peers::node_client_with(
+        &python,
+        &args,
+        &[("PEER_CLIENT_STEPS", "tools,header_echo,reserve,logging,listen,cancel")],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}\n{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(s["protocolVersion"], "2025-11-25", "{s}");
+    assert_eq!(s["header_echo"]["arguments"]["priority"], 3, "{s}");
+    assert_eq!(s["reserve"], "reserved 3 widgets", "{s}");
+    assert_eq!(
+        s["elicitRequest"]["requestedSchema"]["required"],
+        json!(["quantity"]),
+        "{s}"
+    );
+    assert_eq!(s["logging"]["logs"].as_array().unwrap().len(), 4, "{s}");
+    assert_eq!(
+        s["listen"]["notifications"]["notifications/tools/list_changed"], 1,
+        "{s}"
+    );
+    assert_eq!(s["cancel"]["cancelled"], 1, "{s}");
+}

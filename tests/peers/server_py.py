@@ -5,6 +5,7 @@ Python SDK (`mcp` on PyPI, pinned in requirements.lock): the SDK's MCPServer
 
     tests/peers/.venv/bin/python tests/peers/server_py.py [--port 0] [--json]
         [--require-bearer TOKEN] [--retry-ms 500] [--modern-only] [--no-stdin-watch]
+    tests/peers/.venv/bin/python tests/peers/server_py.py --stdio
 
 Prints exactly one line on stdout once listening:
     {"listening":"http://127.0.0.1:PORT","mcp":"http://127.0.0.1:PORT/mcp"}
@@ -71,6 +72,11 @@ def parse_args() -> argparse.Namespace:
         "--modern-only",
         action="store_true",
         help="refuse every POST whose MCP-Protocol-Version is not 2026-07-28 (400, -32022); GET/DELETE 405",
+    )
+    p.add_argument(
+        "--stdio",
+        action="store_true",
+        help="serve MCP on stdin/stdout instead of HTTP (both eras; for testing the stdio hosts)",
     )
     p.add_argument("--no-stdin-watch", action="store_true")
     return p.parse_args()
@@ -615,4 +621,7 @@ async def main() -> None:
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    asyncio.run(main())
+    if ARGS.stdio:
+        mcp.run("stdio")
+    else:
+        asyncio.run(main())

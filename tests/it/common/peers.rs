@@ -359,6 +359,18 @@ pub fn node_client_with(valet_bin: &Path, args: &[&str], envs: &[(&str, &str)]) 
     cmd.output().unwrap_or_else(|e| panic!("cannot run client.mjs: {e}"))
 }
 
+/// `server_py.py --stdio` as a command for a stdio host (`py_client(PyTarget::Stdio(..))`,
+/// `node_client`): the Python SDK's server over stdin/stdout, both eras (it answers
+/// server/discover and initialize), the same tools. Returns (program, args).
+pub fn python_stdio_server() -> (PathBuf, Vec<String>) {
+    ensure_installed();
+    let dir = peers_dir();
+    (
+        dir.join(".venv/bin/python"),
+        vec![dir.join("server_py.py").display().to_string(), "--stdio".to_string()],
+    )
+}
+
 /// What [`py_client`] talks to: a command over stdio (e.g. mcp-valet and its arguments), or a
 /// Streamable HTTP URL straight (to test the peers themselves).
 #[derive(Clone, Copy, Debug)]
