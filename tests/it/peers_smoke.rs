@@ -211,6 +211,16 @@ fn bearer_requirement() {
     let log = peer.log();
     assert_eq!(log[0]["headers"]["authorization-present"], false);
     assert_eq!(log[1]["headers"]["authorization-present"], true);
+
+    for kind in [PeerKind::PythonModernOnly, PeerKind::ModernTs] {
+        let peer = Peer::start_with(kind, &["--require-bearer", "t0k3n"]);
+        let discover = modern_request(1, "server/discover", Value::Null, json!({}));
+        let denied = modern_post(&peer.url, &discover, &[]);
+        assert_eq!(denied.status, 401, "{kind:?}: {denied:?}");
+        assert_eq!(denied.header("www-authenticate"), Some("Bearer"), "{kind:?}");
+        let ok = modern_post(&peer.url, &discover, &[("Authorization", "Bearer t0k3n")]);
+        assert_eq!(ok.status, 200, "{kind:?}: {ok:?}");
+    }
 }
 
 #[test]
@@ -351,6 +361,27 @@ fn modern_peers_answer_discover_and_check_envelope_headers_and_input_required() 
         let done = first(&r)["result"].clone();
         assert_eq!(tool_text(&done), "reserved 2 widgets", "{kind:?}: {r:?}");
         assert_ne!(done["resultType"], "input_required", "{kind:?}: {done}");
+
+        // Logs only on opt-in (_meta logLevel), at or above that level, on the call's stream.
+        let mut logs = modern_request(
+            7,
+            "tools/call",
+            json!({"name": "log_levels", "arguments": {}}),
+            json!({}),
+        );
+        let levels = |r: &HttpResponse| -> Vec<String> {
+            jsonrpc_messages(r)
+                .iter()
+                .filter(|m| m["method"] == "notifications/message")
+                .map(|m| m["params"]["level"].as_str().unwrap().to_string())
+                .collect()
+        };
+        let quiet = modern_post(&peer.url, &logs, &[]);
+        assert_eq!(tool_text(&first(&quiet)["result"]), "logged", "{kind:?}: {quiet:?}");
+        assert!(levels(&quiet).is_empty(), "{kind:?}: {quiet:?}");
+        logs["params"]["_meta"]["io.modelcontextprotocol/logLevel"] = json!("warning");
+        let loud = modern_post(&peer.url, &logs, &[]);
+        assert_eq!(levels(&loud), ["warning", "error"], "{kind:?}: {loud:?}");
 
         // No ping in this revision.
         let r = modern_post(&peer.url, &modern_request(6, "ping", Value::Null, json!({})), &[]);
