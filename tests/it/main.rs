@@ -8,6 +8,7 @@ mod auth;
 mod bridge;
 mod cli;
 mod conformance;
+mod era_hosts;
 mod network;
 mod peers_smoke;
 mod store_keyring;
