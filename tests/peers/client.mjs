@@ -19,7 +19,7 @@
 //   elicit    tools/call elicit; our elicitation/create handler accepts {name:"valet"}
 //   sample    tools/call sample; our sampling/createMessage handler answers "sampled-text"
 //   roots     tools/call roots; our roots/list handler answers one root
-//   resources resources/list + resources/read of the first resource
+//   resources resources/list + resources/read of peer://readme (else the first resource)
 //   prompts   prompts/list + prompts/get greet {name:"valet"}
 // For the 2026-07-28 peers (server_py.py, modern.mjs), reached through the bridge:
 //   header_echo tools/call header_echo {region:"Zürich", priority:3, urgent:true}
@@ -312,7 +312,9 @@ async function main() {
         const list = await client.listResources(undefined, reqOpts);
         summary.resources = list.resources.map((r) => r.uri);
         if (list.resources.length === 0) throw new Error('resources/list returned no resources');
-        const read = await client.readResource({ uri: list.resources[0].uri }, reqOpts);
+        // peer://readme where there is one (the 2026-07-28 peers list peer://stock too)
+        const uri = list.resources.find((r) => r.uri === 'peer://readme')?.uri ?? list.resources[0].uri;
+        const read = await client.readResource({ uri }, reqOpts);
         summary.resourceText = read.contents.map((c) => c.text ?? '').join('');
         break;
       }
