@@ -176,8 +176,10 @@ fn parse_object(raw: Bytes) -> Result<Message, Invalid> {
 
 fn classify(raw: Bytes, env: Envelope<'_>) -> Result<Message, Invalid> {
     let raw_id = env.id.map(|r| r.to_owned());
+    // Only an id that is one (a string or a number) is echoed; anything else (an object, an
+    // array, `null`) is answered with `id: null`, never sent back whole.
     let invalid = |reason: &str| Invalid::Request {
-        id: raw_id.clone().filter(|r| r.get() != "null"),
+        id: raw_id.clone().filter(|r| Id::from_raw(r).is_some()),
         reason: reason.into(),
     };
     if env.jsonrpc.as_deref() != Some("2.0") {

@@ -9,6 +9,7 @@ mod bridge;
 mod cli;
 mod conformance;
 mod era_hosts;
+mod hardening;
 mod network;
 mod peers_smoke;
 mod store_keyring;

@@ -15,17 +15,17 @@ const CANNED: &str = r#"{"jsonrpc":"2.0","id":0,"result":{"protocolVersion":"202
 
 /// One request as a stand-in server saw it.
 #[derive(Clone, Debug)]
-struct Seen {
+pub(crate) struct Seen {
     /// The request line, trimmed.
-    line: String,
+    pub(crate) line: String,
     /// Header lines, lower-case and trimmed.
-    headers: Vec<String>,
-    body: String,
+    pub(crate) headers: Vec<String>,
+    pub(crate) body: String,
 }
 
 /// A keep-alive HTTP/1.1 stand-in on 127.0.0.1: answers each request with `respond(request)`
 /// (a whole response) and records the requests it saw.
-fn stand_in(respond: impl Fn(&Seen) -> String + Send + Sync + 'static) -> (u16, Arc<Mutex<Vec<Seen>>>) {
+pub(crate) fn stand_in(respond: impl Fn(&Seen) -> String + Send + Sync + 'static) -> (u16, Arc<Mutex<Vec<Seen>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let seen = Arc::new(Mutex::new(Vec::new()));
