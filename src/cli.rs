@@ -341,7 +341,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     if d.is_zero() {
         return Err("a duration must be greater than zero".into());
     }
-    Ok(d)
+    crate::settings::bounded_duration(d)
 }
 
 /// Parses `1048576`, `512KiB`, `64MiB`, `1GiB` (also `K`, `M`, `G`, `KB`, `MB`, `GB` as powers of 1024).
