@@ -32,13 +32,15 @@ fn main() -> ExitCode {
         eprintln!("mcp-valet: {e:#}");
         return ExitCode::from(exit::USAGE);
     }
-    match commands::run(cli) {
+    let code = match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             if !exit::silent(&e) {
-                eprintln!("mcp-valet: {e:#}");
+                logging::last_words(&format!("mcp-valet: {e:#}"));
             }
             ExitCode::from(exit::code(&e))
         }
-    }
+    };
+    logging::finish(std::time::Duration::from_secs(2));
+    code
 }
