@@ -230,17 +230,7 @@ pub fn check_endpoint(http: &HttpConfig, url: &Url) -> Result<(), AuthError> {
             )));
         }
     }
-    let private = |u: &Url| match u.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_private() || ip.is_loopback() || ip.is_link_local() || ip.is_unspecified(),
-        Some(url::Host::Ipv6(ip)) => {
-            ip.is_loopback()
-                || ip.is_unspecified()
-                || (ip.segments()[0] & 0xfe00) == 0xfc00
-                || (ip.segments()[0] & 0xffc0) == 0xfe80
-        }
-        Some(url::Host::Domain(_)) => is_loopback(u),
-        None => true,
-    };
+    let private = crate::http::is_private_host; // names: checked once resolved, in http
     if private(url) && !private(&http.url) && !is_loopback(&http.url) {
         return Err(AuthError::new(format!(
             "refusing the OAuth endpoint {}: a public server pointed at a private address",

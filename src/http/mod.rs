@@ -5,6 +5,7 @@
 
 mod body;
 mod describe;
+mod guard;
 mod policy;
 mod relay_client;
 mod tls;
@@ -19,6 +20,7 @@ use url::Url;
 
 pub use body::{body_detail, content_type, read_body, too_large};
 pub use describe::describe_error;
+pub use guard::is_private_host;
 pub use policy::retry_delay;
 pub use relay_client::{Answer, BodyStream, Outgoing, RelayClient};
 
@@ -93,7 +95,7 @@ impl HttpConfig {
         // A server on this machine is never reached through a proxy from the environment.
         let loopback = is_loopback(&url);
         let tls = tls::config(args.ca_file.as_deref())?;
-        let client = build_client(tls.clone(), args.connect_timeout, loopback)?;
+        let client = build_client(tls.clone(), args.connect_timeout, &url)?;
         let relay = RelayClient::new(&url, loopback, tls, args.connect_timeout, client.clone());
         Ok(HttpConfig {
             client,
@@ -129,11 +131,11 @@ pub fn check_url(text: &str, allow_http: bool) -> anyhow::Result<Url> {
     Ok(url)
 }
 
-/// Whether the URL points at this machine (127.0.0.0/8, ::1, localhost).
+/// Whether the URL points at this machine (127.0.0.0/8, ::1, `::ffff:127.0.0.1`, localhost).
 pub fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
         Some(url::Host::Domain(d)) => {
             let d = d.trim_end_matches('.').to_ascii_lowercase();
             d == "localhost" || d.ends_with(".localhost") || d.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
@@ -217,22 +219,22 @@ pub fn expand_env(s: &str, get: impl Fn(&str) -> Option<String>) -> Result<Strin
     Ok(out)
 }
 
-fn build_client(
-    tls: rustls::ClientConfig,
-    connect_timeout: Duration,
-    loopback: bool,
-) -> anyhow::Result<reqwest::Client> {
-    let mut b = reqwest::Client::builder()
+/// The client for everything but the relay's direct requests. Its proxy and the addresses it
+/// may connect to are decided per request by `guard` (not once for the MCP server's host: a
+/// server on this machine may still send sign-in to an authorization server behind a proxy).
+fn build_client(tls: rustls::ClientConfig, connect_timeout: Duration, server: &Url) -> anyhow::Result<reqwest::Client> {
+    let guard = guard::Guard::new(server);
+    reqwest::Client::builder()
         .user_agent(policy::USER_AGENT)
         .connect_timeout(connect_timeout)
         .pool_idle_timeout(policy::POOL_IDLE_TIMEOUT)
         .tcp_nodelay(true)
         .redirect(redirect_policy())
-        .tls_backend_preconfigured(tls);
-    if loopback {
-        b = b.no_proxy();
-    }
-    b.build().context("setting up the HTTP client")
+        .tls_backend_preconfigured(tls)
+        .proxy(guard.proxy())
+        .dns_resolver(guard::Resolver(guard))
+        .build()
+        .context("setting up the HTTP client")
 }
 
 /// Follows 307/308 only (they keep the method and body), under `policy::redirect_refusal`.

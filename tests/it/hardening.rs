@@ -190,3 +190,174 @@ fn a_stderr_nobody_reads_does_not_freeze_the_bridge() {
         }
     }
 }
+
+/// `mcp-valet login <args>` with a private home, an in-memory store and `envs` (an empty
+/// value removes the variable); answers the exit code and stderr.
+fn login(args: &[&str], envs: &[(&str, &str)]) -> (Option<i32>, String) {
+    let home = crate::common::valet::temp_home();
+    let home_path = home.path().to_str().unwrap().to_owned();
+    let mut all: Vec<(&str, &str)> = vec![
+        ("MCP_VALET_HOME", &home_path),
+        ("MCP_VALET_TOKEN_STORE", "memory"),
+        ("MCP_VALET_LOG", ""),
+        ("BROWSER", ""),
+    ];
+    all.extend_from_slice(envs);
+    let mut full = vec!["login"];
+    full.extend_from_slice(args);
+    full.extend_from_slice(&["--no-browser", "--auth-timeout", "5s"]);
+    let out = crate::common::valet::run(&full, &all);
+    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// The environment of a user whose proxy is `http://127.0.0.1:<port>`, for every scheme.
+fn behind_proxy(port: u16, no_proxy: &str) -> Vec<(&'static str, String)> {
+    let proxy = format!("http://127.0.0.1:{port}");
+    vec![
+        ("HTTP_PROXY", proxy.clone()),
+        ("http_proxy", proxy.clone()),
+        ("HTTPS_PROXY", proxy.clone()),
+        ("https_proxy", proxy),
+        ("ALL_PROXY", String::new()),
+        ("all_proxy", String::new()),
+        ("NO_PROXY", no_proxy.to_owned()),
+        ("no_proxy", no_proxy.to_owned()),
+    ]
+}
+
+fn unauthorized(resource_metadata: &str) -> String {
+    format!(
+        "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer resource_metadata=\"{resource_metadata}\"\r\nContent-Length: 0\r\n\r\n"
+    )
+}
+
+const NOT_FOUND: &str = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
+
+/// Proves that the proxy follows each request's own host: with the MCP server on this machine
+/// (reached directly) and its authorization server elsewhere, sign-in traffic still goes
+/// through `HTTP_PROXY` (one client used to be built without any proxy because the MCP server
+/// was on loopback).
+#[test]
+fn sign_in_to_an_authorization_server_elsewhere_goes_through_the_proxy() {
+    // One stand-in plays both the MCP server (origin-form requests) and the proxy
+    // (absolute-form requests).
+    let prm = "http://auth.example.test/.well-known/oauth-protected-resource/mcp";
+    let (port, seen) = crate::network::stand_in(move |req| {
+        if req.line.starts_with("POST /mcp ") {
+            unauthorized(prm)
+        } else {
+            NOT_FOUND.to_owned()
+        }
+    });
+    let env = behind_proxy(port, "");
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (code, err) = login(&[&format!("http://127.0.0.1:{port}/mcp"), "--allow-http"], &env);
+    assert_ne!(code, Some(0), "{err}");
+    let lines: Vec<String> = seen.lock().unwrap().iter().map(|r| r.line.clone()).collect();
+    assert!(
+        lines.iter().any(|l| l == &format!("GET {prm} HTTP/1.1")),
+        "the metadata request went through the proxy: {lines:?}\n{err}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("POST /mcp ")),
+        "the MCP server on this machine was reached directly: {lines:?}"
+    );
+}
+
+/// A stand-in for a service on the user's machine that a hostile server would like to reach:
+/// answers 200 with a usable resource metadata document, and counts what reaches it.
+fn internal_service() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<crate::network::Seen>>>) {
+    crate::network::stand_in(|_| {
+        let body = r#"{"resource":"http://mcp.example.test/mcp","authorization_servers":["http://mcp.example.test"]}"#;
+        format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    })
+}
+
+/// Proves that an IPv4-mapped IPv6 literal (`[::ffff:127.0.0.1]`) is recognised as loopback:
+/// a server on the internet (mcp.example.test, reached through the user's proxy) that points
+/// sign-in at it is refused, and nothing is sent there, directly or through the proxy.
+#[test]
+fn a_public_server_cannot_point_sign_in_at_a_mapped_loopback_address() {
+    let (internal, reached) = internal_service();
+    let target = format!("http://[::ffff:127.0.0.1]:{internal}/.well-known/oauth-protected-resource");
+    let t = target.clone();
+    let (proxy, seen) = crate::network::stand_in(move |req| {
+        if req.line.starts_with("POST http://mcp.example.test/mcp ") {
+            unauthorized(&t)
+        } else {
+            NOT_FOUND.to_owned()
+        }
+    });
+    let env = behind_proxy(proxy, "");
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (code, err) = login(&["http://mcp.example.test/mcp", "--allow-http"], &env);
+    assert_ne!(code, Some(0), "{err}");
+    assert!(err.contains("private address"), "{err}");
+    assert!(reached.lock().unwrap().is_empty(), "the internal service was reached");
+    let lines: Vec<String> = seen.lock().unwrap().iter().map(|r| r.line.clone()).collect();
+    assert!(
+        !lines.iter().any(|l| l.contains("ffff")),
+        "nothing went to the mapped address through the proxy: {lines:?}"
+    );
+}
+
+/// A host name other than `localhost` that this machine's hosts file maps to 127.0.0.0/8
+/// (Debian and containers map the machine's own name there).
+fn a_name_for_loopback() -> Option<String> {
+    let hosts = std::fs::read_to_string("/etc/hosts").ok()?;
+    hosts.lines().find_map(|l| {
+        let mut words = l.split('#').next()?.split_whitespace();
+        let ip: std::net::Ipv4Addr = words.next()?.parse().ok()?;
+        if !ip.is_loopback() {
+            return None;
+        }
+        words
+            .find(|w| !w.to_ascii_lowercase().contains("localhost"))
+            .map(str::to_owned)
+    })
+}
+
+/// Proves that the private-address rule holds for names, on the addresses they resolve to:
+/// a server on the internet that points sign-in at a name resolving to 127.0.0.1 is refused
+/// and the service there is not reached; a server on this machine may still use such a name
+/// (an intranet's servers point at each other).
+#[test]
+fn a_public_server_cannot_point_sign_in_at_a_name_that_resolves_to_loopback() {
+    let Some(name) = a_name_for_loopback() else {
+        eprintln!("SKIPPED: /etc/hosts maps no name other than localhost to 127.0.0.0/8");
+        return;
+    };
+    let (internal, reached) = internal_service();
+    let target = format!("http://{name}:{internal}/.well-known/oauth-protected-resource");
+    let t = target.clone();
+    let (proxy, _) = crate::network::stand_in(move |req| {
+        if req.line.starts_with("POST http://mcp.example.test/mcp ") || req.line.starts_with("POST /mcp ") {
+            unauthorized(&t)
+        } else {
+            NOT_FOUND.to_owned()
+        }
+    });
+    // The name is reached directly (NO_PROXY), the public server through the proxy.
+    let env = behind_proxy(proxy, &name);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (code, err) = login(&["http://mcp.example.test/mcp", "--allow-http"], &env);
+    assert_ne!(code, Some(0), "{err}");
+    assert!(err.contains("private address (127."), "{name}: {err}");
+    assert!(
+        reached.lock().unwrap().is_empty(),
+        "the internal service was reached via {name}"
+    );
+
+    // The same answer from a server on this machine: the name may be used.
+    let (_, err) = login(&[&format!("http://127.0.0.1:{proxy}/mcp"), "--allow-http"], &env);
+    let lines: Vec<String> = reached.lock().unwrap().iter().map(|r| r.line.clone()).collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("GET /.well-known/oauth-protected-resource ")),
+        "{lines:?}\n{err}"
+    );
+}
