@@ -262,7 +262,9 @@ async fn get_json<T: serde::de::DeserializeOwned>(http: &HttpConfig, url: &Url) 
             status.as_u16()
         )));
     }
-    let body = resp.bytes().await.map_err(|e| AuthError::network(&e, url))?;
+    let body = crate::http::read_document(resp, url)
+        .await
+        .map_err(|f| AuthError::new(f.message))?;
     match serde_json::from_slice(&body) {
         Ok(v) => Ok(Some(v)),
         Err(e) => {

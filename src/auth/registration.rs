@@ -161,7 +161,9 @@ async fn register(
         .await
         .map_err(|e| AuthError::network(&e, &url))?;
     let status = resp.status();
-    let bytes = resp.bytes().await.map_err(|e| AuthError::network(&e, &url))?;
+    let bytes = crate::http::read_document(resp, &url)
+        .await
+        .map_err(|f| AuthError::new(f.message))?;
     if !status.is_success() {
         let said = serde_json::from_slice::<super::token::OAuthError>(&bytes)
             .map(|e| {

@@ -191,7 +191,9 @@ pub async fn post_form(
         .await
         .map_err(|e| AuthError::network(&e, &url))?;
     let status = resp.status();
-    let bytes = resp.bytes().await.map_err(|e| AuthError::network(&e, &url))?;
+    let bytes = crate::http::read_document(resp, &url)
+        .await
+        .map_err(|f| AuthError::new(f.message))?;
     Ok((status, bytes))
 }
 

@@ -3,6 +3,7 @@
 
 use bytes::Bytes;
 use reqwest::header::HeaderMap;
+use url::Url;
 
 use super::relay_client::{Answer, BoxError};
 use crate::failure::{Failure, FailureKind};
@@ -41,6 +42,42 @@ pub async fn read_body(resp: Answer, max: usize) -> Result<Bytes, Failure> {
     }
     if buf.len() > max {
         return Err(too_large(max));
+    }
+    Ok(buf.freeze())
+}
+
+/// The most mcp-valet reads of an OAuth or metadata document (resource and authorization
+/// server metadata, registration, token, device authorization and revocation answers); they
+/// are a few KiB.
+pub const MAX_DOCUMENT: usize = 1 << 20;
+
+/// Reads a whole OAuth or metadata document from `url`, at most [`MAX_DOCUMENT`] bytes: a
+/// larger `Content-Length` is refused before anything is read, a longer body as soon as it
+/// passes the limit.
+pub async fn read_document(resp: reqwest::Response, url: &Url) -> Result<Bytes, Failure> {
+    read_document_max(resp, url, MAX_DOCUMENT).await
+}
+
+async fn read_document_max(mut resp: reqwest::Response, url: &Url, max: usize) -> Result<Bytes, Failure> {
+    let refuse = || {
+        Failure::new(
+            FailureKind::TooLarge,
+            format!(
+                "the answer of {} is larger than {} KiB, far more than an OAuth document needs; it was not read",
+                url.host_str().unwrap_or("the server"),
+                max / 1024
+            ),
+        )
+    };
+    if resp.content_length().is_some_and(|n| n > max as u64) {
+        return Err(refuse());
+    }
+    let mut buf = bytes::BytesMut::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| super::describe_error(&e, url, None))? {
+        if buf.len() + chunk.len() > max {
+            return Err(refuse());
+        }
+        buf.extend_from_slice(&chunk);
     }
     Ok(buf.freeze())
 }

@@ -18,7 +18,7 @@ use anyhow::{Context, bail};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use url::Url;
 
-pub use body::{body_detail, content_type, read_body, too_large};
+pub use body::{body_detail, content_type, read_body, read_document, too_large};
 pub use describe::describe_error;
 pub use guard::is_private_host;
 pub use policy::retry_delay;

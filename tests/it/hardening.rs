@@ -361,3 +361,106 @@ fn a_public_server_cannot_point_sign_in_at_a_name_that_resolves_to_loopback() {
         "{lines:?}\n{err}"
     );
 }
+
+/// An MCP server on 127.0.0.1 whose sign-in metadata is huge: `POST /mcp` is answered 401
+/// naming `/<path>` as its resource metadata; `GET /announced` announces 1.5 GB (and sends
+/// nothing), `GET /streamed` streams 64 MiB in chunks without announcing a length.
+fn server_with_huge_metadata() -> u16 {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut r = BufReader::new(stream.try_clone().unwrap());
+                let mut w = stream;
+                let mut line = String::new();
+                r.read_line(&mut line).unwrap_or(0);
+                let mut len = 0;
+                loop {
+                    let mut h = String::new();
+                    if r.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
+                        break;
+                    }
+                    if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+                        len = v.trim().parse().unwrap_or(0);
+                    }
+                }
+                let mut body = vec![0; len];
+                let _ = std::io::Read::read_exact(&mut r, &mut body);
+                let path = line.split_whitespace().nth(1).unwrap_or("").to_owned();
+                let _ = match path.as_str() {
+                    p if p.starts_with("/mcp-") => w.write_all(
+                        unauthorized(&format!("http://127.0.0.1:{port}/{}", &p[5..]))
+                            .replace("Content-Length: 0", "Content-Length: 0\r\nConnection: close")
+                            .as_bytes(),
+                    ),
+                    "/announced" => w
+                        .write_all(
+                            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1610612736\r\n\r\n{\"resource\":",
+                        )
+                        .map(|_| std::thread::sleep(std::time::Duration::from_secs(40))),
+                    "/streamed" => (|| {
+                        w.write_all(
+                            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
+                        )?;
+                        let chunk = format!("100000\r\n{}\r\n", " ".repeat(0x100000));
+                        for _ in 0..64 {
+                            w.write_all(chunk.as_bytes())?;
+                        }
+                        w.write_all(b"0\r\n\r\n")
+                    })(),
+                    _ => w.write_all(NOT_FOUND.replace("\r\n\r\n", "\r\nConnection: close\r\n\r\n").as_bytes()),
+                };
+            });
+        }
+    });
+    port
+}
+
+/// Runs `mcp-valet login <url> --no-browser` to its end; answers its exit code, stderr and
+/// peak memory (the child's own maximum resident set, in KiB, from wait4).
+// The child is reaped by wait4 (which also reports its memory), not by `Child::wait`.
+#[allow(clippy::zombie_processes)]
+fn login_measured(url: &str) -> (i32, String, i64) {
+    let home = crate::common::valet::temp_home();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mcp-valet"))
+        .args(["login", url, "--no-browser", "--auth-timeout", "5s"])
+        .env("MCP_VALET_HOME", home.path())
+        .env("MCP_VALET_TOKEN_STORE", "memory")
+        .env_remove("MCP_VALET_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (stderr, reader) = crate::common::capture(child.stderr.take().unwrap());
+    let mut status = 0;
+    // SAFETY: a zeroed rusage is valid; wait4 waits for our own child and fills both.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as i32);
+    reader.join().unwrap();
+    let err = String::from_utf8_lossy(&stderr.lock().unwrap()).into_owned();
+    (libc::WEXITSTATUS(status), err, usage.ru_maxrss)
+}
+
+/// Proves that OAuth documents are read under a 1 MiB cap: resource metadata announcing
+/// 1.5 GB is refused before its body is read, and one streamed without a length (64 MiB) is
+/// refused at the limit, with a clear error, while the process stays small (it used to read
+/// such a body whole: 1.5 GB of metadata took 3.1 GiB).
+#[test]
+fn oversized_oauth_documents_are_refused_and_not_read() {
+    let port = server_with_huge_metadata();
+    let (code, err, _) = login_measured(&format!("http://127.0.0.1:{port}/mcp-announced"));
+    assert_ne!(code, 0, "{err}");
+    assert!(err.contains("larger than 1024 KiB"), "{err}");
+
+    let (code, err, peak_kib) = login_measured(&format!("http://127.0.0.1:{port}/mcp-streamed"));
+    assert_ne!(code, 0, "{err}");
+    assert!(err.contains("larger than 1024 KiB"), "{err}");
+    assert!(
+        peak_kib < 48 * 1024,
+        "64 MiB of metadata must not be held: the process peaked at {peak_kib} KiB"
+    );
+}
