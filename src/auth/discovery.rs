@@ -81,7 +81,7 @@ pub async fn discover(http: &HttpConfig, challenge: &Challenge) -> Result<Discov
             "the server's resource metadata ({}) names the resource `{}`, which is not this server ({}); \
              refusing to sign in, since a token for it could be used elsewhere",
             crate::http::redact_url(&prm_url),
-            prm.resource,
+            crate::http::redact_url_text(&prm.resource),
             crate::http::redact_url(server)
         )));
     }

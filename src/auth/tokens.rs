@@ -497,7 +497,7 @@ impl OAuthClient {
     pub fn login_hint(&self) -> String {
         format!(
             "mcp-valet login {}{}",
-            self.http.url_text,
+            crate::http::redact_url_text(&self.http.url_text),
             self.settings
                 .profile
                 .as_ref()

@@ -27,7 +27,10 @@ pub async fn run(args: &LogoutArgs, console: &Console) -> anyhow::Result<()> {
         .collect();
     if entries.is_empty() {
         match &args.url {
-            Some(u) => console.say(format_args!("Not signed in to {u}; nothing to remove.")),
+            Some(u) => console.say(format_args!(
+                "Not signed in to {}; nothing to remove.",
+                crate::http::redact_url_text(u)
+            )),
             None => console.say(format_args!("Not signed in to any server; nothing to remove.")),
         }
         return Ok(());
@@ -72,7 +75,8 @@ pub async fn run(args: &LogoutArgs, console: &Console) -> anyhow::Result<()> {
                 .as_deref()
                 .map(|p| format!(", profile {p}"))
                 .unwrap_or_default();
-            console.say(format_args!("Signed out of {}{who}{profile}{revoked}.", key.resource));
+            let server = crate::http::redact_url_text(&key.resource);
+            console.say(format_args!("Signed out of {server}{who}{profile}{revoked}."));
         }
     }
     // `logout --all` with no server also forgets the client registrations of those servers.

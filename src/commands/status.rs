@@ -72,13 +72,16 @@ pub fn run(args: &StatusArgs, console: &Console) -> anyhow::Result<()> {
         writeln!(out)?;
     } else if rows.is_empty() {
         match &args.url {
-            Some(u) => writeln!(out, "Not signed in to {u}. Sign in with `mcp-valet login {u}`.")?,
+            Some(u) => {
+                let u = crate::http::redact_url_text(u);
+                writeln!(out, "Not signed in to {u}. Sign in with `mcp-valet login {u}`.")?
+            }
             None => writeln!(out, "Not signed in to any server.")?,
         }
     } else {
         for r in &rows {
             let profile = r.profile.map(|p| format!(" (profile {p})")).unwrap_or_default();
-            writeln!(out, "{}{profile}", r.server)?;
+            writeln!(out, "{}{profile}", crate::http::redact_url_text(r.server))?;
             writeln!(
                 out,
                 "  account:       {}",
@@ -109,7 +112,8 @@ pub fn run(args: &StatusArgs, console: &Console) -> anyhow::Result<()> {
             writeln!(out, "  stored in:     {}", r.store.as_deref().unwrap_or("?"))?;
             if !r.usable {
                 let p = r.profile.map(|p| format!(" --profile {p}")).unwrap_or_default();
-                writeln!(out, "  → login required: `mcp-valet login {}{p}`", r.server)?;
+                let server = crate::http::redact_url_text(r.server);
+                writeln!(out, "  → login required: `mcp-valet login {server}{p}`")?;
             }
         }
     }

@@ -157,7 +157,8 @@ pub fn redact_url(url: &Url) -> String {
     s
 }
 
-fn redact_url_text(text: &str) -> String {
+/// [`redact_url`] for a URL as text (one that may not even parse).
+pub fn redact_url_text(text: &str) -> String {
     match text.find(['?', '#']) {
         Some(i) => format!("{}?…", &text[..i]),
         None => text.to_owned(),

@@ -464,3 +464,54 @@ fn oversized_oauth_documents_are_refused_and_not_read() {
         "64 MiB of metadata must not be held: the process peaked at {peak_kib} KiB"
     );
 }
+
+/// Proves that a key in the server URL's query (`?api_key=…`) never reaches a person or a log:
+/// not in the `login_required` error the client gets, not in the `mcp-valet login` hint of
+/// `token`, not in `status` or `logout`, not on stderr at trace level. (Elsewhere URLs already
+/// lost their query; these printed the URL as given.)
+#[test]
+fn a_key_in_the_server_url_is_never_printed() {
+    let secret = "SECRET-IN-URL-0123456789";
+    let peer = Peer::start_with(PeerKind::StatefulJson, &["--require-bearer", "the-right-token"]);
+    let url = format!("{}?api_key={secret}", peer.url);
+    let home = crate::common::valet::temp_home();
+    let home_s = home.path().to_str().unwrap();
+    let env = [
+        ("MCP_VALET_HOME", home_s),
+        ("MCP_VALET_TOKEN_STORE", "file"),
+        ("MCP_VALET_LOG", "trace"),
+    ];
+    let run = |args: &[&str]| crate::common::valet::run(args, &env);
+    let shown = |out: &std::process::Output| {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+
+    // Not signed in: `token` says how to sign in.
+    let out = run(&["token", &url]);
+    assert_eq!(out.status.code(), Some(4), "{}", shown(&out));
+    let said = shown(&out);
+    assert!(said.contains("mcp-valet login http://127.0.0.1:"), "{said}");
+    assert!(!said.contains(secret), "{said}");
+    let said = shown(&run(&["status", &url]));
+    assert!(said.contains("Not signed in") && !said.contains(secret), "{said}");
+
+    // A kept token the server rejects: the bridge answers login_required.
+    let kept = crate::common::valet::run_with_input(&["login", &url, "--with-token"], &env, b"the-wrong-token\n");
+    assert!(kept.status.success(), "{}", shown(&kept));
+    assert!(!shown(&kept).contains(secret), "{}", shown(&kept));
+    let mut v = Valet::spawn_env(&[&url], &env);
+    let r = v.call(0, "initialize", crate::common::valet::init_params("2025-11-25"));
+    assert_eq!(r["error"]["data"]["kind"], "login_required", "{r}");
+    assert!(!r.to_string().contains(secret), "{r}");
+    let (_, _) = v.wait_within(std::time::Duration::from_secs(10));
+    assert!(!v.stderr().contains(secret), "{}", v.stderr());
+
+    for args in [vec!["status"], vec!["status", &url], vec!["logout", &url]] {
+        let out = run(&args);
+        assert!(!shown(&out).contains(secret), "{args:?}: {}", shown(&out));
+    }
+}
