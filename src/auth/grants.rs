@@ -10,10 +10,11 @@ use url::Url;
 
 use super::challenge::Challenge;
 use super::discovery::{self, Discovery};
-use super::prompt::{EnterCode, OpenUrl, Prompt};
+use super::error::AuthError;
+use super::prompt::{EnterCode, Interaction, OpenUrl, Prompt};
+use super::settings::{ResourceChoice, Settings};
 use super::token::{self, Client, OAuthError, Tokens};
-use super::tokens::Interaction;
-use super::{AuthError, ResourceChoice, Settings, browser, redirect, registration};
+use super::{browser, redirect, registration};
 use crate::http::HttpConfig;
 use crate::store::{Secret, Store};
 

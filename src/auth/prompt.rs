@@ -2,6 +2,7 @@
 //! the commands show these requests through their console, the bridge logs them.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// Shows the user what to do to sign in, and that mcp-valet is waiting for it.
 pub trait Prompt: Send + Sync {
@@ -11,6 +12,16 @@ pub trait Prompt: Send + Sync {
     fn enter_code(&self, ask: &EnterCode);
     /// Shows that mcp-valet waits for the user until the returned value is dropped.
     fn waiting(&self, message: &'static str) -> Waiting;
+}
+
+/// Whether this client may ask the user to sign in (a browser or a device code), and who
+/// shows what the user has to do.
+#[derive(Clone)]
+pub enum Interaction {
+    /// The bridge and `login`: sign in when the server asks for it.
+    Allowed(Arc<dyn Prompt>),
+    /// `token` and `logout`: use, refresh or revoke what is stored, never ask the user.
+    Never,
 }
 
 /// The authorization URL to open in a browser.

@@ -12,10 +12,11 @@ use url::Url;
 
 use super::challenge::Challenge;
 use super::discovery;
+use super::error::AuthError;
 use super::grants::{Ask, Granted, Grants, SignedIn};
-use super::prompt::Prompt;
+use super::prompt::Interaction;
+use super::settings::Settings;
 use super::token::{self, Client, ClientAuth, Tokens};
-use super::{AuthError, Settings};
 use crate::http::HttpConfig;
 use crate::store::{EntryKey, EntryMeta, Lock, Secret, Secrets, Store};
 use crate::util::unix_now;
@@ -32,16 +33,6 @@ const MAX_AUTHORIZATIONS: u32 = 3;
 /// After a sign-in failed (declined, no browser, timed out), requests fail at once with that
 /// error for this long instead of opening one browser tab each.
 const FAILURE_COOLDOWN: std::time::Duration = std::time::Duration::from_secs(60);
-
-/// Whether this client may ask the user to sign in (a browser or a device code), and who
-/// shows what the user has to do.
-#[derive(Clone)]
-pub enum Interaction {
-    /// The bridge and `login`: sign in when the server asks for it.
-    Allowed(Arc<dyn Prompt>),
-    /// `token` and `logout`: use, refresh or revoke what is stored, never ask the user.
-    Never,
-}
 
 /// Whether a sign-in first looks for one another mcp-valet made meanwhile.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

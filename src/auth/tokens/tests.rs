@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::*;
 use crate::auth::ResourceChoice;
-use crate::auth::prompt::{EnterCode, OpenUrl, Waiting};
+use crate::auth::prompt::{EnterCode, OpenUrl, Prompt, Waiting};
 use crate::cli::RemoteArgs;
 use crate::store::{Backend, StoreOptions};
 

@@ -1,0 +1,48 @@
+//! The sign-in options, checked: what `settings.rs` makes of the command line for `auth`.
+
+use std::time::Duration;
+
+use url::Url;
+
+use crate::store::{Secret, StoreOptions};
+
+/// Which `resource` (RFC 8707) to send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ResourceChoice {
+    /// What the server's metadata publishes, byte for byte.
+    Published,
+    Override(String),
+    Omit,
+}
+
+/// The sign-in options, checked.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub client_id: Option<String>,
+    pub client_secret: Option<Secret>,
+    pub client_metadata_url: Option<String>,
+    pub scopes: Option<Vec<String>>,
+    pub resource: ResourceChoice,
+    pub assume_pkce: bool,
+    pub authorize_params: Vec<(String, String)>,
+    pub device: bool,
+    pub client_credentials: bool,
+    pub no_browser: bool,
+    pub callback_port: Option<u16>,
+    pub redirect_uri: Option<Url>,
+    pub auth_timeout: Duration,
+    pub profile: Option<String>,
+    pub store: StoreOptions,
+}
+
+/// Authorization-request parameters mcp-valet sets itself.
+pub const RESERVED: &[&str] = &[
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+    "scope",
+    "resource",
+];
