@@ -8,31 +8,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde_json::{Map, Value};
 
 #[cfg(test)]
-use super::fail_points;
+use super::error::INJECTED;
+use super::error::{Result, StoreError, io_error};
+use super::handle::{Choice, ChosenBy, HOME_ENV, SECRETS_FILE, Store, TOKEN_STORE_ENV};
+use super::kernel_cache;
+use super::model::{Backend, Secret, Secrets};
 use super::os_keyring::{self, KeyringError};
 use super::state::SecretRef;
-use super::{
-    Backend, HOME_ENV, Result, SECRETS_FILE, Secret, Secrets, Store, StoreError, TOKEN_STORE_ENV, io_error,
-    kernel_cache,
-};
-
-/// Who chose the back end.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ChosenBy {
-    /// `StoreOptions::backend` (`--token-store`).
-    Option,
-    /// `MCP_VALET_TOKEN_STORE`.
-    Env,
-    /// Nobody: the keyring, falling back to the file when no keyring can be used.
-    Default,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Choice {
-    Chosen(Backend, ChosenBy),
-    /// Keyring, else file, decided on first use.
-    Auto,
-}
 
 /// The secrets of one item as JSON text: `{"access_token": "…", …}` or `{"client_secret": "…"}`.
 /// Not `Debug`, not `Display`.
@@ -166,7 +148,7 @@ impl Store {
                 )))
             }
             #[cfg(test)]
-            Err(KeyringError::Injected) => Err(StoreError(fail_points::INJECTED.into())),
+            Err(KeyringError::Injected) => Err(StoreError(INJECTED.into())),
             Err(KeyringError::Failed(m)) => Err(StoreError(format!("cannot store the tokens in the OS keyring: {m}"))),
         }
     }

@@ -3,8 +3,11 @@
 //! does nothing.
 
 #[cfg(test)]
-use super::{Result, StoreError};
-use super::{Store, os_keyring::KeyringError};
+use super::error::{INJECTED, Result, StoreError};
+#[cfg(test)]
+use super::handle::CrashAfter;
+use super::handle::Store;
+use super::os_keyring::KeyringError;
 
 /// A simulated crash: in tests, `save` stops right there when told to, cleaning nothing up.
 macro_rules! fail_point {
@@ -12,22 +15,6 @@ macro_rules! fail_point {
         #[cfg(test)]
         $store.check_fail(CrashAfter::$at)?;
     };
-}
-
-/// The message of a failure injected by a test (a simulated crash).
-#[cfg(test)]
-pub(crate) const INJECTED: &str = "injected failure (test)";
-
-/// A simulated crash point, for tests.
-#[cfg(test)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum CrashAfter {
-    /// After the first keyring chunk of the new secrets was written.
-    FirstChunk,
-    /// After the new secrets were written, before `state.json` points at them.
-    Secrets,
-    /// After `state.json` points at the new secrets, before the old ones are removed.
-    State,
 }
 
 impl Store {

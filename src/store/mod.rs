@@ -14,8 +14,10 @@ mod fail_points;
 mod backend;
 mod blocking;
 mod documents;
+mod error;
 mod file_backend;
 mod files;
+mod handle;
 pub(crate) mod ids;
 mod kernel_cache;
 mod lock;
@@ -23,33 +25,23 @@ mod model;
 mod os_keyring;
 mod state;
 
-use std::collections::HashMap;
-use std::fmt;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::path::PathBuf;
+use std::sync::Arc;
+#[cfg(test)]
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Map;
 
-pub use backend::ChosenBy;
-use backend::{Choice, Payload, choose, client_payload, field, login_payload, payload_fields, resolve_home};
+use backend::{Payload, choose, client_payload, field, login_payload, payload_fields, resolve_home};
+use error::io_error;
+pub use error::{Result, StoreError};
 #[cfg(test)]
-pub(crate) use fail_points::CrashAfter;
+pub(crate) use handle::CrashAfter;
+use handle::{Choice, LOCKS_DIR, Memory, SECRETS_FILE, STATE_FILE};
+pub use handle::{ChosenBy, HOME_ENV, Store, TOKEN_STORE_ENV};
 pub use model::{Backend, EntryKey, EntryMeta, Registration, Secret, Secrets};
-use state::{Doc, EntryRecord, RegistrationRecord, SecretRef, StateFile, StoredKey};
-
-#[derive(Debug)]
-pub struct StoreError(pub String);
-
-impl fmt::Display for StoreError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for StoreError {}
-
-pub type Result<T> = std::result::Result<T, StoreError>;
+use state::{EntryRecord, RegistrationRecord, SecretRef, StateFile, StoredKey};
 
 /// How to open the store.
 #[derive(Clone, Debug, Default)]
@@ -64,15 +56,6 @@ pub struct StoreOptions {
 pub struct Lock {
     _inner: Box<dyn std::any::Any + Send>,
 }
-
-/// The environment variable that chooses the home directory (`StoreOptions::home` wins).
-pub const HOME_ENV: &str = "MCP_VALET_HOME";
-/// The environment variable that chooses the back end (`StoreOptions::backend` wins).
-pub const TOKEN_STORE_ENV: &str = "MCP_VALET_TOKEN_STORE";
-
-const STATE_FILE: &str = "state.json";
-const SECRETS_FILE: &str = "secrets.json";
-const LOCKS_DIR: &str = "locks";
 
 /// What `status` shows about the store (it words it). Asks nothing of the keyring.
 #[derive(Clone, Debug)]
@@ -115,31 +98,6 @@ pub struct StoreInfo {
 // a record whose secrets are gone, which `load` reports as "not logged in"), so that a failure
 // to reach the keyring never leaves tokens behind with nothing pointing at them.
 
-pub struct Store {
-    choice: Choice,
-    /// `None` only for the memory back end.
-    home: Option<PathBuf>,
-    memory: Arc<Mutex<Memory>>,
-    keyring_chunk_limit: usize,
-    #[cfg(test)]
-    fail_at: Mutex<Option<CrashAfter>>,
-}
-
-/// The memory back end: the same state document, and the secrets, in this process.
-struct Memory {
-    state: StateFile,
-    secrets: HashMap<String, String>,
-}
-
-impl Default for Memory {
-    fn default() -> Memory {
-        Memory {
-            state: StateFile::empty(),
-            secrets: HashMap::new(),
-        }
-    }
-}
-
 /// Copies the access token of a login kept in the OS keyring to the kernel's short-lived cache,
 /// for as long as the token is valid (capped by the cache).
 fn copy_to_kernel_cache(r: &SecretRef, expires_at: Option<i64>, secrets: &Secrets) {
@@ -162,10 +120,6 @@ fn now_secs() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
-}
-
-fn io_error(what: &str, path: &Path, e: std::io::Error) -> StoreError {
-    StoreError(format!("{what} {}: {e}", path.display()))
 }
 
 impl Store {

@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Result, StoreError};
+use super::error::{Result, StoreError};
 
 /// A secret string: never printed, never logged.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -45,7 +45,7 @@ impl KeyringError {
         match self {
             KeyringError::Unavailable(s) | KeyringError::Failed(s) => s,
             #[cfg(test)]
-            KeyringError::Injected => super::fail_points::INJECTED,
+            KeyringError::Injected => super::error::INJECTED,
         }
     }
 }

@@ -23,7 +23,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{Backend, EntryKey, EntryMeta, Registration};
+use super::model::{Backend, EntryKey, EntryMeta, Registration};
 
 /// The format version this code reads and writes.
 pub(crate) const VERSION: u64 = 1;

@@ -4,6 +4,7 @@
 use super::*;
 use serde_json::Value;
 use std::io::Write as _;
+use std::path::Path;
 
 fn key(n: u32) -> EntryKey {
     EntryKey {
@@ -475,7 +476,7 @@ fn a_crash_between_the_steps_of_a_save_leaves_the_old_or_the_new_login() {
             s.save(&key(1), &meta("old"), &secrets("old")).unwrap();
             s.inject_failure(Some(at));
             let e = s.save(&key(1), &meta("new"), &secrets("new")).unwrap_err();
-            assert_eq!(e.to_string(), fail_points::INJECTED);
+            assert_eq!(e.to_string(), error::INJECTED);
             s.inject_failure(None);
             // What a process started after the crash sees:
             let after = if backend == Backend::Memory {
