@@ -341,7 +341,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     if d.is_zero() {
         return Err("a duration must be greater than zero".into());
     }
-    crate::settings::bounded_duration(d)
+    bounded_duration(d)
 }
 
 /// Parses `1048576`, `512KiB`, `64MiB`, `1GiB` (also `K`, `M`, `G`, `KB`, `MB`, `GB` as powers of 1024).
@@ -364,6 +364,21 @@ pub fn parse_size(s: &str) -> Result<usize, String> {
         return Err("the message size limit must be at least 1KiB".into());
     }
     Ok(v)
+}
+
+/// The longest duration any option accepts. Deadlines are `Instant::now() + duration`, which
+/// aborts the process when it overflows; thirty days is longer than any wait mcp-valet does.
+pub const MAX_DURATION: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
+
+/// A duration from the command line, refused when it is longer than [`MAX_DURATION`].
+pub fn bounded_duration(d: std::time::Duration) -> Result<std::time::Duration, String> {
+    if d > MAX_DURATION {
+        return Err(format!(
+            "a duration of at most 30 days ({}h) is accepted",
+            MAX_DURATION.as_secs() / 3600
+        ));
+    }
+    Ok(d)
 }
 
 #[cfg(test)]

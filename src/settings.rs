@@ -10,21 +10,6 @@ use crate::cli::{AuthArgs, RemoteArgs, StoreArgs};
 use crate::http::HttpSettings;
 use crate::store::{Secret, StoreOptions};
 
-/// The longest duration any option accepts. Deadlines are `Instant::now() + duration`, which
-/// aborts the process when it overflows; thirty days is longer than any wait mcp-valet does.
-pub const MAX_DURATION: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
-
-/// A duration from the command line, refused when it is longer than [`MAX_DURATION`].
-pub fn bounded_duration(d: std::time::Duration) -> Result<std::time::Duration, String> {
-    if d > MAX_DURATION {
-        return Err(format!(
-            "a duration of at most 30 days ({}h) is accepted",
-            MAX_DURATION.as_secs() / 3600
-        ));
-    }
-    Ok(d)
-}
-
 /// How to reach the server.
 pub fn http(a: &RemoteArgs) -> anyhow::Result<HttpSettings> {
     Ok(HttpSettings {

@@ -73,7 +73,11 @@ async fn read_document_max(mut resp: reqwest::Response, url: &Url, max: usize) -
         return Err(refuse());
     }
     let mut buf = bytes::BytesMut::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| super::describe_error(&e, url, None))? {
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| super::describe::describe_error(&e, url, None))?
+    {
         if buf.len() + chunk.len() > max {
             return Err(refuse());
         }

@@ -20,8 +20,6 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use tokio::sync::OnceCell;
 use url::Url;
 
-use super::is_loopback;
-
 /// Whether a connection to `ip` stays on this machine or its private networks: loopback,
 /// RFC 1918, link-local, shared address space (100.64/10), "this network" (0/8), broadcast,
 /// IPv6 unique-local and link-local; IPv6 forms that carry an IPv4 address (mapped
@@ -203,6 +201,19 @@ impl std::fmt::Display for PrivateAddress {
 }
 
 impl std::error::Error for PrivateAddress {}
+
+/// Whether the URL points at this machine (127.0.0.0/8, ::1, `::ffff:127.0.0.1`, localhost).
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
+        Some(url::Host::Domain(d)) => {
+            let d = d.trim_end_matches('.').to_ascii_lowercase();
+            d == "localhost" || d.ends_with(".localhost") || d.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+        }
+        None => false,
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -10,7 +10,6 @@ mod policy;
 mod relay_client;
 mod tls;
 
-use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -20,7 +19,7 @@ use url::Url;
 
 pub use body::{body_detail, content_type, read_body, read_document, too_large};
 pub use describe::describe_error;
-pub use guard::is_private_host;
+pub use guard::{is_loopback, is_private_host};
 pub use policy::retry_delay;
 pub use relay_client::{Answer, BodyStream, Outgoing, RelayClient};
 
@@ -129,19 +128,6 @@ pub fn check_url(text: &str, allow_http: bool) -> anyhow::Result<Url> {
         bail!("credentials in the URL are not supported; use --header or sign in with OAuth");
     }
     Ok(url)
-}
-
-/// Whether the URL points at this machine (127.0.0.0/8, ::1, `::ffff:127.0.0.1`, localhost).
-pub fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
-        Some(url::Host::Domain(d)) => {
-            let d = d.trim_end_matches('.').to_ascii_lowercase();
-            d == "localhost" || d.ends_with(".localhost") || d.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-        }
-        None => false,
-    }
 }
 
 /// A URL for logs and error messages: no query, no fragment, no credentials (they may hold keys).
