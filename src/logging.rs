@@ -159,11 +159,15 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Lossy {
 }
 
 /// A last line for the person at the terminal (the error a command ended with), through the
-/// log writer when there is one, so that it cannot block either.
-pub fn last_words(line: &str) {
+/// log writer when there is one, so that it cannot block either. `false`: there is none, and
+/// the caller writes the line itself.
+pub fn last_words(line: &str) -> bool {
     match LOG.get() {
-        Some(log) => log.offer(format!("{line}\n").as_bytes()),
-        None => eprintln!("{line}"),
+        Some(log) => {
+            log.offer(format!("{line}\n").as_bytes());
+            true
+        }
+        None => false,
     }
 }
 

@@ -36,7 +36,10 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             if !exit::silent(&e) {
-                logging::last_words(&format!("mcp-valet: {e:#}"));
+                let line = format!("mcp-valet: {e:#}");
+                if !logging::last_words(&line) {
+                    eprintln!("{line}");
+                }
             }
             ExitCode::from(exit::code(&e))
         }
