@@ -15,7 +15,13 @@ pub struct Spec {
     pub env: Vec<(String, String)>,
     /// Where the bridge's stderr goes (a file, or /dev/null).
     pub stderr: String,
+    /// `(KEY, DIR)`: every spawn gets KEY set to a new empty directory under DIR (a data
+    /// directory with nothing remembered in it, e.g. mcp-valet's era file).
+    pub fresh_dir_env: Option<(String, String)>,
 }
+
+/// Counts the fresh directories handed out (`Spec::fresh_dir_env`).
+static FRESH: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 pub struct Bridge {
     pub pid: u32,
@@ -42,6 +48,12 @@ impl Bridge {
             .kill_on_drop(true);
         for (k, v) in &spec.env {
             cmd.env(k, v);
+        }
+        if let Some((k, base)) = &spec.fresh_dir_env {
+            let n = FRESH.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let dir = std::path::Path::new(base).join(format!("{}-{n}", std::process::id()));
+            std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            cmd.env(k, &dir);
         }
         let mut child = cmd.spawn().map_err(|e| format!("spawn {prog}: {e}"))?;
         let pid = child.id().ok_or("the bridge exited at once")?;

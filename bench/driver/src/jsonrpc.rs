@@ -15,16 +15,61 @@ pub fn initialized() -> String {
     r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#.to_string()
 }
 
-pub fn echo(id: u64) -> String {
-    format!(
-        r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"echo","arguments":{{"text":"the quick brown fox jumps over the lazy dog"}}}}}}"#
-    )
+/// The revision a direct client speaks when it has no initialize (no session either): every
+/// request carries its own envelope (`params._meta`) and `MCP-Protocol-Version`, `Mcp-Method`
+/// and, for tools/call, `Mcp-Name` headers.
+pub const MODERN_VERSION: &str = "2026-07-28";
+
+/// The request envelope of 2026-07-28 (the `_meta` of every request), as written text.
+const MODERN_META: &str = r#""_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"mcp-valet-bench","version":"0.0.0"}}"#;
+
+/// `server/discover`, the modern direct client's first request (in place of initialize).
+pub fn discover(id: u64) -> String {
+    format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"server/discover","params":{{{MODERN_META}}}}}"#)
 }
 
-pub fn large(id: u64, bytes: usize) -> String {
-    format!(
-        r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"large","arguments":{{"bytes":{bytes}}}}}}}"#
-    )
+/// The tools the benchmark calls.
+#[derive(Clone, Copy, Debug)]
+pub enum Tool {
+    Echo,
+    /// `large` with this many bytes.
+    Large(usize),
+}
+
+pub const ECHO_TEXT: &str = "the quick brown fox jumps over the lazy dog";
+
+impl Tool {
+    pub fn name(self) -> &'static str {
+        match self {
+            Tool::Echo => "echo",
+            Tool::Large(_) => "large",
+        }
+    }
+
+    /// The tools/call request as the initialize-based revisions write it (what every bridge
+    /// is sent, and the direct client in the older scenarios).
+    pub fn request(self, id: u64) -> String {
+        match self {
+            Tool::Echo => format!(
+                r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"echo","arguments":{{"text":"{ECHO_TEXT}"}}}}}}"#
+            ),
+            Tool::Large(bytes) => format!(
+                r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"large","arguments":{{"bytes":{bytes}}}}}}}"#
+            ),
+        }
+    }
+
+    /// The same request in 2026-07-28's shape: the envelope in `params._meta`.
+    pub fn request_modern(self, id: u64) -> String {
+        match self {
+            Tool::Echo => format!(
+                r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"echo","arguments":{{"text":"{ECHO_TEXT}"}},{MODERN_META}}}}}"#
+            ),
+            Tool::Large(bytes) => format!(
+                r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"large","arguments":{{"bytes":{bytes}}},{MODERN_META}}}}}"#
+            ),
+        }
+    }
 }
 
 /// What the driver needs to know about one incoming message.
@@ -147,4 +192,39 @@ pub fn sse_data(body: &[u8]) -> Vec<Vec<u8>> {
         out.push(data);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    fn json(s: &str) -> Value {
+        serde_json::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn modern_requests_carry_the_envelope_and_the_same_call() {
+        for tool in [Tool::Echo, Tool::Large(1024)] {
+            let old = json(&tool.request(7));
+            let new = json(&tool.request_modern(7));
+            assert_eq!(new["method"], "tools/call");
+            assert_eq!(new["params"]["name"], tool.name());
+            assert_eq!(new["params"]["arguments"], old["params"]["arguments"]);
+            assert!(old["params"].get("_meta").is_none());
+            let meta = &new["params"]["_meta"];
+            assert_eq!(meta["io.modelcontextprotocol/protocolVersion"], MODERN_VERSION);
+            assert_eq!(
+                meta["io.modelcontextprotocol/clientCapabilities"],
+                serde_json::json!({})
+            );
+            assert_eq!(meta["io.modelcontextprotocol/clientInfo"]["name"], "mcp-valet-bench");
+        }
+        let d = json(&discover(1));
+        assert_eq!(d["method"], "server/discover");
+        assert_eq!(
+            d["params"]["_meta"]["io.modelcontextprotocol/protocolVersion"],
+            MODERN_VERSION
+        );
+    }
 }

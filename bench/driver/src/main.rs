@@ -20,9 +20,11 @@ const USAGE: &str = "\
 usage:
   bench-driver measure --name NAME --mcp-url URL [--label TEXT] [--scenario S] [--title TEXT] [--round N]
         [--admin-url BASE] [--server-pid PID] [--bearer TOKEN (direct only)]
+        [--modern (direct only: speak 2026-07-28)] [--cold-only]
         [--cold N] [--warmup N] [--seq N] [--seq-max-secs S] [--pipe N] [--depth N]
         [--pipe-max-secs S] [--large-256k N] [--large-1m N] [--large-max-secs S]
-        [--sample-ms MS] [--call-timeout-secs S] [--env KEY=VALUE]… [--stderr PATH]
+        [--sample-ms MS] [--call-timeout-secs S] [--env KEY=VALUE]… [--fresh-dir-env KEY=DIR]
+        [--stderr PATH]
         [--busy-before PCT --busy-max PCT (recorded: how busy the machine was)]
         (--direct | -- COMMAND ARGS…)
   bench-driver report FILE.jsonl… [--meta key=value]… [--out results.json]";
@@ -50,6 +52,8 @@ fn measure_main(args: &[String]) -> Result<(), String> {
         mcp_url: String::new(),
         admin_url: None,
         bearer: None,
+        modern: false,
+        cold_only: false,
         bridge: None,
         cold: 5,
         warmup: 200,
@@ -68,6 +72,7 @@ fn measure_main(args: &[String]) -> Result<(), String> {
         server_pid: None,
     };
     let mut env = Vec::new();
+    let mut fresh_dir_env = None;
     let mut stderr = "/dev/null".to_string();
     let mut direct = false;
     let mut cmd: Option<Vec<String>> = None;
@@ -94,6 +99,8 @@ fn measure_main(args: &[String]) -> Result<(), String> {
             "--mcp-url" => cfg.mcp_url = val(&mut i)?,
             "--admin-url" => cfg.admin_url = Some(val(&mut i)?),
             "--bearer" => cfg.bearer = Some(val(&mut i)?),
+            "--modern" => cfg.modern = true,
+            "--cold-only" => cfg.cold_only = true,
             "--cold" => cfg.cold = n(val(&mut i)?)?,
             "--warmup" => cfg.warmup = n(val(&mut i)?)?,
             "--seq" => cfg.seq = n(val(&mut i)?)?,
@@ -114,6 +121,11 @@ fn measure_main(args: &[String]) -> Result<(), String> {
                 let (k, v) = kv.split_once('=').ok_or("--env needs KEY=VALUE")?;
                 env.push((k.to_string(), v.to_string()));
             }
+            "--fresh-dir-env" => {
+                let kv = val(&mut i)?;
+                let (k, v) = kv.split_once('=').ok_or("--fresh-dir-env needs KEY=DIR")?;
+                fresh_dir_env = Some((k.to_string(), v.to_string()));
+            }
             "--stderr" => stderr = val(&mut i)?,
             "--direct" => direct = true,
             "--" => {
@@ -132,7 +144,14 @@ fn measure_main(args: &[String]) -> Result<(), String> {
     }
     match (direct, cmd) {
         (true, None) => {}
-        (false, Some(cmd)) if !cmd.is_empty() => cfg.bridge = Some(bridge::Spec { cmd, env, stderr }),
+        (false, Some(cmd)) if !cmd.is_empty() => {
+            cfg.bridge = Some(bridge::Spec {
+                cmd,
+                env,
+                stderr,
+                fresh_dir_env,
+            })
+        }
         _ => return Err(format!("give exactly one of --direct and -- COMMAND\n{USAGE}")),
     }
     let rt = tokio::runtime::Builder::new_current_thread()

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::bridge::{Bridge, Spec};
 use crate::direct::Direct;
-use crate::jsonrpc::{self, Reply};
+use crate::jsonrpc::{self, Reply, Tool};
 use crate::procs::{self, Cpu, RssSampler};
 use crate::stats;
 
@@ -24,6 +24,11 @@ pub struct Config {
     pub mcp_url: String,
     pub admin_url: Option<String>,
     pub bearer: Option<String>,
+    /// Direct HTTP speaks 2026-07-28 (no initialize, no session: `server/discover` first, the
+    /// envelope on every request). Bridges are always spoken to in the older revisions.
+    pub modern: bool,
+    /// Only the cold starts (no session): a figure for one way of starting, not a full row.
+    pub cold_only: bool,
     /// None: direct HTTP.
     pub bridge: Option<Spec>,
     pub cold: usize,
@@ -45,6 +50,16 @@ pub struct Config {
     pub server_pid: Option<u32>,
 }
 
+/// tools/call requests this measurement sent (one measurement per process), to compare with
+/// what the server saw.
+static CALLS_SENT: AtomicU64 = AtomicU64::new(0);
+/// Starts: bridge spawns, or new direct clients.
+static STARTS: AtomicU64 = AtomicU64::new(0);
+
+fn sent_one() {
+    CALLS_SENT.fetch_add(1, Ordering::Relaxed);
+}
+
 const KIB256: usize = 256 * 1024;
 const MIB1: usize = 1024 * 1024;
 
@@ -55,10 +70,11 @@ enum Session {
 }
 
 impl Session {
-    async fn call(&mut self, id: u64, msg: String) -> Result<Reply, String> {
+    async fn call(&mut self, id: u64, tool: Tool) -> Result<Reply, String> {
+        sent_one();
         let r = match self {
-            Session::Bridge(b) => b.call(id, &msg).await?,
-            Session::Direct(d) => d.call(id, msg).await?,
+            Session::Bridge(b) => b.call(id, &tool.request(id)).await?,
+            Session::Direct(d) => d.call(id, tool).await?,
         };
         if let Some(e) = r.error {
             return Err(format!("error reply to {id}: {e}"));
@@ -70,13 +86,14 @@ impl Session {
     }
 
     /// A call whose reply is checked in full: the text of the first content block.
-    async fn checked_call(&mut self, id: u64, msg: String) -> Result<String, String> {
+    async fn checked_call(&mut self, id: u64, tool: Tool) -> Result<String, String> {
+        sent_one();
         let raw = match self {
             Session::Bridge(b) => {
-                b.call(id, &msg).await?;
+                b.call(id, &tool.request(id)).await?;
                 b.last_line().to_vec()
             }
-            Session::Direct(d) => d.call_raw(id, msg).await?.1,
+            Session::Direct(d) => d.call_raw(id, tool).await?.1,
         };
         jsonrpc::first_text(&raw).ok_or_else(|| {
             format!(
@@ -119,6 +136,8 @@ pub async fn run(cfg: Config) -> Value {
         "scenario_title": if cfg.title.is_empty() { &cfg.scenario } else { &cfg.title },
         "round": cfg.round,
         "kind": if cfg.bridge.is_some() { "bridge" } else { "direct" },
+        "direct_revision": (cfg.bridge.is_none()).then_some(if cfg.modern { jsonrpc::MODERN_VERSION } else { jsonrpc::PROTOCOL_VERSION }),
+        "cold_only": cfg.cold_only,
         "started": now_unix(),
         "busy_before_pct": cfg.busy_before,
         "busy_max_pct": cfg.busy_max,
@@ -150,10 +169,19 @@ pub async fn run(cfg: Config) -> Value {
     out["cold_start_ms"] = json!({ "samples": cold, "median": stats::median(&cold) });
 
     // ---- one long session for everything else.
-    match session(&cfg, &mut out).await {
-        Ok(()) => {}
-        Err(e) => errors.push(e),
+    if !cfg.cold_only {
+        match session(&cfg, &mut out).await {
+            Ok(()) => {}
+            Err(e) => errors.push(e),
+        }
     }
+    // What the server saw meanwhile, by method: a bridge that adds a round trip per request
+    // (or per start) shows here.
+    if let Some(admin) = &cfg.admin_url {
+        out["server_requests"] = server_requests(admin).await;
+    }
+    out["tool_calls_sent"] = json!(CALLS_SENT.load(Ordering::Relaxed));
+    out["starts"] = json!(STARTS.load(Ordering::Relaxed));
     out["errors"] = json!(errors);
     out["finished"] = json!(now_unix());
     // Other work on the machine meanwhile: everything busy minus the driver, the bridges it ran
@@ -164,10 +192,19 @@ pub async fn run(cfg: Config) -> Value {
 }
 
 async fn cold_start(cfg: &Config) -> Result<Duration, String> {
+    STARTS.fetch_add(1, Ordering::Relaxed);
     match &cfg.bridge {
         None => {
             let t0 = Instant::now();
-            let d = Direct::new(&cfg.mcp_url, cfg.bearer.as_deref())?;
+            let d = Direct::new(&cfg.mcp_url, cfg.bearer.as_deref(), cfg.modern)?;
+            if cfg.modern {
+                let r = d.discover(0).await?;
+                let t = t0.elapsed();
+                if let Some(e) = r.error {
+                    return Err(format!("server/discover failed: {e}"));
+                }
+                return Ok(t);
+            }
             let (r, sid) = d.initialize_only(0).await?;
             let t = t0.elapsed();
             d.end_session(sid).await;
@@ -194,13 +231,17 @@ async fn cold_start(cfg: &Config) -> Result<Duration, String> {
 async fn session(cfg: &Config, out: &mut Value) -> Result<(), String> {
     let limit = cfg.call_timeout;
     let mut ids = Ids(0);
+    STARTS.fetch_add(1, Ordering::Relaxed);
     let (mut s, sampler) = match &cfg.bridge {
         Some(spec) => {
             let b = Bridge::spawn(spec)?;
             let sampler = RssSampler::start(b.pid, cfg.sample_every);
             (Session::Bridge(b), Some(sampler))
         }
-        None => (Session::Direct(Direct::new(&cfg.mcp_url, cfg.bearer.as_deref())?), None),
+        None => (
+            Session::Direct(Direct::new(&cfg.mcp_url, cfg.bearer.as_deref(), cfg.modern)?),
+            None,
+        ),
     };
 
     let result = phases(cfg, &mut s, &mut ids, out, limit).await;
@@ -250,12 +291,18 @@ async fn phases(cfg: &Config, s: &mut Session, ids: &mut Ids, out: &mut Value, l
             }
             b.send(&jsonrpc::initialized()).await?;
         }
+        Session::Direct(d) if d.is_modern() => {
+            let r = timed(limit, "server/discover", d.discover(id)).await?;
+            if let Some(e) = r.error {
+                return Err(format!("server/discover failed: {e}"));
+            }
+        }
         Session::Direct(d) => {
             let r = timed(limit, "initialize", d.initialize(id)).await?;
             if let Some(e) = r.error {
                 return Err(format!("initialize failed: {e}"));
             }
-            d.notify(jsonrpc::initialized()).await?;
+            d.notify(jsonrpc::initialized(), "notifications/initialized").await?;
         }
     }
 
@@ -263,12 +310,12 @@ async fn phases(cfg: &Config, s: &mut Session, ids: &mut Ids, out: &mut Value, l
 
     // Correctness first: an echo and a large result checked in full.
     let id = ids.next();
-    let text = timed(limit, "echo check", s.checked_call(id, jsonrpc::echo(id))).await?;
-    if text != "the quick brown fox jumps over the lazy dog" {
+    let text = timed(limit, "echo check", s.checked_call(id, Tool::Echo)).await?;
+    if text != jsonrpc::ECHO_TEXT {
         return Err(format!("echo returned {text:?}"));
     }
     let id = ids.next();
-    let text = timed(limit, "large check", s.checked_call(id, jsonrpc::large(id, KIB256))).await?;
+    let text = timed(limit, "large check", s.checked_call(id, Tool::Large(KIB256))).await?;
     let alphabet = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
     if text.len() != KIB256 || !text.bytes().enumerate().all(|(i, c)| c == alphabet[i % 62]) {
         return Err(format!(
@@ -280,7 +327,7 @@ async fn phases(cfg: &Config, s: &mut Session, ids: &mut Ids, out: &mut Value, l
     // Warm-up.
     for _ in 0..cfg.warmup {
         let id = ids.next();
-        timed(limit, "warm-up", s.call(id, jsonrpc::echo(id))).await?;
+        timed(limit, "warm-up", s.call(id, Tool::Echo)).await?;
     }
 
     rss_mark(s, "checked+warm-up", out);
@@ -292,9 +339,8 @@ async fn phases(cfg: &Config, s: &mut Session, ids: &mut Ids, out: &mut Value, l
     let t0 = Instant::now();
     while lat.len() < cfg.seq && Instant::now() < deadline {
         let id = ids.next();
-        let msg = jsonrpc::echo(id);
         let t = Instant::now();
-        timed(limit, "sequential call", s.call(id, msg)).await?;
+        timed(limit, "sequential call", s.call(id, Tool::Echo)).await?;
         lat.push(ms(t.elapsed()));
     }
     let wall = t0.elapsed();
@@ -341,16 +387,15 @@ async fn phases(cfg: &Config, s: &mut Session, ids: &mut Ids, out: &mut Value, l
     for (key, bytes, count) in [("large_256k", KIB256, cfg.large_256k), ("large_1m", MIB1, cfg.large_1m)] {
         for _ in 0..2 {
             let id = ids.next();
-            timed(limit, key, s.call(id, jsonrpc::large(id, bytes))).await?;
+            timed(limit, key, s.call(id, Tool::Large(bytes))).await?;
         }
         let mut times = Vec::with_capacity(count);
         let deadline = Instant::now() + cfg.large_max;
         let (cpu0, _) = snapshot(s);
         while times.len() < count && Instant::now() < deadline {
             let id = ids.next();
-            let msg = jsonrpc::large(id, bytes);
             let t = Instant::now();
-            let r = timed(limit, key, s.call(id, msg)).await?;
+            let r = timed(limit, key, s.call(id, Tool::Large(bytes))).await?;
             times.push(ms(t.elapsed()));
             if r.result_len < bytes {
                 return Err(format!(
@@ -417,7 +462,8 @@ async fn pipelined(
             let mut done = 0;
             while sent < total.min(depth) {
                 let id = ids.next();
-                b.send(&jsonrpc::echo(id)).await?;
+                sent_one();
+                b.send(&Tool::Echo.request(id)).await?;
                 in_flight.insert(id);
                 sent += 1;
             }
@@ -432,7 +478,8 @@ async fn pipelined(
                 done += 1;
                 if sent < total && Instant::now() < deadline {
                     let id = ids.next();
-                    b.send(&jsonrpc::echo(id)).await?;
+                    sent_one();
+                    b.send(&Tool::Echo.request(id)).await?;
                     in_flight.insert(id);
                     sent += 1;
                 }
@@ -458,7 +505,8 @@ async fn pipelined(
                             return Ok(n);
                         }
                         let id = base + 1 + i;
-                        let r = d.call(id, jsonrpc::echo(id)).await?;
+                        sent_one();
+                        let r = d.call(id, Tool::Echo).await?;
                         if let Some(e) = r.error {
                             return Err(format!("error reply to {id}: {e}"));
                         }
@@ -475,6 +523,33 @@ async fn pipelined(
             Ok((done, wall))
         }
     }
+}
+
+/// The server's request log (`GET /admin/log`, cleared before the measurement), counted by
+/// JSON-RPC method (HTTP method for the rest: DELETE, GET).
+async fn server_requests(admin: &str) -> Value {
+    let Ok(c) = reqwest::Client::builder().no_proxy().build() else {
+        return Value::Null;
+    };
+    let Ok(resp) = c.get(format!("{admin}/admin/log")).send().await else {
+        return Value::Null;
+    };
+    let Ok(body) = resp.bytes().await else {
+        return Value::Null;
+    };
+    let Ok(log) = serde_json::from_slice::<Vec<Value>>(&body) else {
+        return Value::Null;
+    };
+    let mut by = serde_json::Map::new();
+    for e in &log {
+        let key = match e.pointer("/body/method").and_then(Value::as_str) {
+            Some(m) => m.to_string(),
+            None => e["method"].as_str().unwrap_or("?").to_string(),
+        };
+        let n = by.get(&key).and_then(Value::as_u64).unwrap_or(0);
+        by.insert(key, json!(n + 1));
+    }
+    json!({ "total": log.len(), "by_method": by })
 }
 
 fn ms(d: Duration) -> f64 {
