@@ -31,6 +31,8 @@ struct Figures {
     cpu_pipe_us: Option<f64>,
     cpu_1m_us: Option<f64>,
     client_cpu_us: Option<f64>,
+    /// Only cold starts were measured (no session).
+    cold_only: bool,
 }
 
 fn num(v: &Value, path: &str) -> Option<f64> {
@@ -57,6 +59,7 @@ fn figures(runs: &[&Value]) -> Figures {
         cpu_pipe_us: m("/pipe/cpu_us_per_call"),
         cpu_1m_us: m("/large_1m/cpu_us_per_call"),
         client_cpu_us: m("/seq/client_cpu_us_per_call"),
+        cold_only: !runs.is_empty() && runs.iter().all(|r| r["cold_only"].as_bool() == Some(true)),
     }
 }
 
@@ -69,6 +72,7 @@ fn figures_json(f: &Figures, direct: Option<&Figures>) -> Value {
     json!({
         "label": f.label,
         "rounds_used": f.rounds,
+        "cold_only": f.cold_only,
         "cold_start_ms": f.cold,
         "seq_p50_ms": f.p50,
         "seq_p99_ms": f.p99,
@@ -168,9 +172,15 @@ fn render(runs: &[Value], meta: &Map<String, Value>, machine: &Value) -> (String
     let mut md = String::new();
     let get = |k: &str| meta.get(k).and_then(Value::as_str).unwrap_or("?").to_string();
     let _ = writeln!(md, "# mcp-valet benchmark, {}\n", get("date"));
+    let modern = meta
+        .get("sdk_v2")
+        .and_then(Value::as_str)
+        .filter(|_| runs.iter().any(|r| r["scenario"].as_str() == Some("modern")))
+        .map(|v| format!(" (the modern scenario: tests/peers/modern.mjs, TypeScript SDK v2 server {v})"))
+        .unwrap_or_default();
     let _ = writeln!(
         md,
-        "Machine: {} ({} cores), Linux {}, {} GiB RAM; node {}, {}; server: tests/peers/server.mjs (TypeScript SDK {}) on 127.0.0.1.",
+        "Machine: {} ({} cores), Linux {}, {} GiB RAM; node {}, {}; server: tests/peers/server.mjs (TypeScript SDK {}){modern} on 127.0.0.1.",
         machine["cpu"].as_str().unwrap_or("?"),
         machine["cores"],
         machine["kernel"].as_str().unwrap_or("?"),
@@ -235,6 +245,8 @@ fn render(runs: &[Value], meta: &Map<String, Value>, machine: &Value) -> (String
                     fmt_ms(f.l1m),
                     fmt_opt(f.client_cpu_us, |v| format!("{v:.0} µs")),
                 );
+            } else if f.cold_only {
+                let _ = writeln!(md, "| {} | {} | — | — | — | — | — | — |", f.label, fmt_ms(f.cold));
             } else {
                 let _ = writeln!(
                     md,
@@ -294,7 +306,29 @@ fn render(runs: &[Value], meta: &Map<String, Value>, machine: &Value) -> (String
                 let _ = writeln!(md, "| {name} | {shown} | {verdict} |");
             }
             let _ = writeln!(md);
+            for (t, f) in figs.iter().filter(|(t, f)| f.cold_only && t.starts_with("mcp-valet")) {
+                let _ = writeln!(md, "Not a target: {} cold start {} ({t}).\n", f.label, fmt_ms(f.cold));
+            }
         }
+
+        // Round trips: what the server saw, against the tool calls sent (summed over rounds).
+        let _ = writeln!(md, "Requests the server saw, summed over the rounds used above:\n");
+        let _ = writeln!(
+            md,
+            "| tool | starts | tools/call sent | tools/call seen (per call sent) | other requests |"
+        );
+        let _ = writeln!(md, "|---|---:|---:|---:|---|");
+        for t in &tools {
+            let rs: Vec<&Value> = measured
+                .iter()
+                .copied()
+                .filter(|r| r["name"].as_str() == Some(*t))
+                .collect();
+            let clean: Vec<&Value> = rs.iter().copied().filter(|r| !is_busy(r)).collect();
+            let rs = if clean.is_empty() { rs } else { clean };
+            let _ = writeln!(md, "{}", requests_row(&rs));
+        }
+        let _ = writeln!(md);
 
         // Every round, for the spread.
         let _ = writeln!(md, "<details><summary>per round</summary>\n");
@@ -351,6 +385,56 @@ fn render(runs: &[Value], meta: &Map<String, Value>, machine: &Value) -> (String
         summary.insert(sc.to_string(), Value::Object(sc_sum));
     }
     (md, Value::Object(summary))
+}
+
+/// One row of the requests table: starts, tool calls sent and seen, and the other requests by
+/// method (initialize, server/discover, DELETE, …).
+fn requests_row(rs: &[&Value]) -> String {
+    let sum = |p: &str| {
+        rs.iter()
+            .filter_map(|r| r.pointer(p).and_then(Value::as_u64))
+            .sum::<u64>()
+    };
+    let label = rs.first().and_then(|r| r["label"].as_str()).unwrap_or("?");
+    let (starts, sent) = (sum("/starts"), sum("/tool_calls_sent"));
+    let mut others: Vec<(String, u64)> = Vec::new();
+    let mut seen = 0;
+    let mut known = false;
+    for r in rs {
+        let Some(by) = r.pointer("/server_requests/by_method").and_then(Value::as_object) else {
+            continue;
+        };
+        known = true;
+        for (m, n) in by {
+            let n = n.as_u64().unwrap_or(0);
+            if m == "tools/call" {
+                seen += n;
+            } else if let Some(o) = others.iter_mut().find(|(k, _)| k == m) {
+                o.1 += n;
+            } else {
+                others.push((m.clone(), n));
+            }
+        }
+    }
+    if !known {
+        return format!("| {label} | {starts} | {sent} | n/a | n/a |");
+    }
+    others.sort();
+    let others = if others.is_empty() {
+        "none".to_string()
+    } else {
+        others
+            .iter()
+            .map(|(m, n)| format!("{m} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let per = if sent > 0 {
+        format!(" ({:.2})", seen as f64 / sent as f64)
+    } else {
+        String::new()
+    };
+    format!("| {label} | {starts} | {sent} | {seen}{per} | {others} |")
 }
 
 /// Whether other work kept the machine busy just before, during or right after a measurement.
