@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_mcp_valet_global_optspecs
-    string join \n H/header= header-file= transport= allow-http ca-file= connect-timeout= request-timeout= max-request-time= max-message-size= client-id= client-secret= client-metadata-url= scope= resource= no-resource assume-pkce authorize-param= device client-credentials no-browser callback-port= redirect-uri= auth-timeout= profile= token-store= v/verbose q/quiet log-file= h/help V/version
+    string join \n H/header= header-file= transport= allow-http ca-file= connect-timeout= request-timeout= max-request-time= max-message-size= allow-tool= deny-tool= ignore-tool= client-id= client-secret= client-metadata-url= scope= resource= no-resource assume-pkce authorize-param= device client-credentials no-browser callback-port= redirect-uri= auth-timeout= profile= token-store= v/verbose q/quiet log-file= h/help V/version
 end
 
 function __fish_mcp_valet_needs_command
@@ -34,6 +34,9 @@ complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l connect-timeout -d 
 complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l request-timeout -d 'Give up on a request after this long without an answer (progress notifications reset the clock). Accepts e.g. `300`, `90s`, `5m`, `1h`, `500ms`' -r
 complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l max-request-time -d 'Upper bound for one request however much progress it reports' -r
 complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l max-message-size -d 'Largest JSON-RPC message accepted from the client or the server (e.g. `64MiB`)' -r
+complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l allow-tool -d 'Show and allow only tools matching this glob (`*`, `?`; repeatable)' -r
+complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l deny-tool -d 'Hide tools matching this glob and refuse calls to them (repeatable; wins over --allow-tool)' -r
+complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l ignore-tool -d 'Same as --deny-tool (the spelling of other MCP proxies)' -r
 complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l client-id -d 'Use this pre-registered OAuth client id instead of registering one' -r
 complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l client-secret -d 'The secret of the pre-registered client (prefer the environment variable: argv is visible in `ps`)' -r
 complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l client-metadata-url -d 'An https URL whose JSON document describes this client (a client ID metadata document), used when the authorization server supports them' -r
@@ -62,6 +65,11 @@ complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -a "login" -d 'Sign in
 complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -a "logout" -d 'Sign out: revoke the tokens at the server when it allows, and delete them'
 complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -a "status" -d 'Show who is signed in where, and whether each login is usable (exit 4 if not)'
 complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -a "token" -d 'Print a valid access token for a server on stdout (refreshing it if needed)'
+complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -a "tools" -d 'List the server\'s tools: name, title, description and required arguments'
+complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -a "call" -d 'Call one of the server\'s tools and print what it returns'
+complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -a "resources" -d 'List the server\'s resources'
+complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -a "read" -d 'Read one resource of the server and print its contents'
+complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -a "prompts" -d 'List the server\'s prompts and their arguments'
 complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -a "completions" -d 'Write a shell completion script to stdout'
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -s H -l header -d 'Extra HTTP header for every request to the server, `Name: value` (repeatable). `${VAR}` in the value is replaced by the environment variable VAR. Values are never logged' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l header-file -d 'Read extra headers from a file, one `Name: value` per line (blank lines and lines starting with `#` are ignored; `${VAR}` is expanded). Keeps secrets out of `ps`' -r -F
@@ -143,6 +151,192 @@ complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l no-browser
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -s q -l quiet -d 'Only errors on stderr'
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -s H -l header -d 'Extra HTTP header for every request to the server, `Name: value` (repeatable). `${VAR}` in the value is replaced by the environment variable VAR. Values are never logged' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -l header-file -d 'Read extra headers from a file, one `Name: value` per line (blank lines and lines starting with `#` are ignored; `${VAR}` is expanded). Keeps secrets out of `ps`' -r -F
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -l transport -d 'Transport to the server: try Streamable HTTP and fall back to HTTP+SSE (auto), or force one' -r -f -a "auto\t'Streamable HTTP, falling back to HTTP+SSE when the server answers 400, 404 or 405'
+streamable-http\t'Streamable HTTP only (MCP 2025-03-26 and later)'
+sse\t'The older HTTP+SSE transport only (MCP 2024-11-05)'"
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -l ca-file -d 'Trust the CA certificates in this PEM file, in addition to the system\'s trust store' -r -F
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -l connect-timeout -d 'Give up connecting to the server after this long' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -l request-timeout -d 'Give up on a request after this long without an answer (progress notifications reset the clock). Accepts e.g. `300`, `90s`, `5m`, `1h`, `500ms`' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -l max-request-time -d 'Upper bound for one request however much progress it reports' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -l max-message-size -d 'Largest JSON-RPC message accepted from the client or the server (e.g. `64MiB`)' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -l allow-tool -d 'Show and allow only tools matching this glob (`*`, `?`; repeatable)' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -l deny-tool -d 'Hide tools matching this glob and refuse calls to them (repeatable; wins over --allow-tool)' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -l ignore-tool -d 'Same as --deny-tool (the spelling of other MCP proxies)' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -l client-id -d 'Use this pre-registered OAuth client id instead of registering one' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -l client-secret -d 'The secret of the pre-registered client (prefer the environment variable: argv is visible in `ps`)' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -l client-metadata-url -d 'An https URL whose JSON document describes this client (a client ID metadata document), used when the authorization server supports them' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -l scope -d 'Scopes to request (space-separated or repeated). Default: what the server asks for' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -l resource -d 'Send this value as the RFC 8707 `resource` parameter instead of the one the server publishes' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -l authorize-param -d 'An extra parameter for the authorization request, `key=value` (repeatable), e.g. `access_type=offline` for Google' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -l callback-port -d 'Port of the loopback listener that receives the browser\'s redirect. Default: derived from the server URL, so a registration stays valid across runs' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -l redirect-uri -d 'The redirect URI to register and send, a loopback http URL such as `http://localhost/` (its port may be omitted). Default: http://127.0.0.1:<port>/callback' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -l auth-timeout -d 'Give up waiting for the sign-in after this long' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -l profile -d 'Keep a second identity for the same server under this name' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -l token-store -d 'Where tokens are kept: the OS keyring (default, falling back to a 0600 file when no keyring is usable), a file, or memory (this run only)' -r -f -a "keyring\t'The OS keyring (Secret Service, Keychain, Credential Manager)'
+file\t'A 0600 file under the state directory'
+memory\t'This process only; nothing is written'"
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -l log-file -d 'Write logs to this file instead of stderr. MCP_VALET_LOG (e.g. `debug`) overrides the level' -r -F
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -l allow-http -d 'Allow plain http:// to hosts other than loopback (tokens and data travel unencrypted)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -l no-resource -d 'Do not send the `resource` parameter (Microsoft Entra ID v2 rejects it: AADSTS9010010)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -l assume-pkce -d 'Trust that the authorization server supports PKCE S256 although its metadata does not say so'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -l device -d 'Sign in with the device authorization grant (a code to enter on another device)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -l client-credentials -d 'Sign in as the client itself (client credentials grant; needs --client-id and a secret)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -l no-browser -d 'Print the sign-in URL on stderr instead of opening a browser'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -l json -d 'Print the tools as JSON (the server\'s tool objects) for scripts'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -s q -l quiet -d 'Only errors on stderr'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -s H -l header -d 'Extra HTTP header for every request to the server, `Name: value` (repeatable). `${VAR}` in the value is replaced by the environment variable VAR. Values are never logged' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l header-file -d 'Read extra headers from a file, one `Name: value` per line (blank lines and lines starting with `#` are ignored; `${VAR}` is expanded). Keeps secrets out of `ps`' -r -F
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l transport -d 'Transport to the server: try Streamable HTTP and fall back to HTTP+SSE (auto), or force one' -r -f -a "auto\t'Streamable HTTP, falling back to HTTP+SSE when the server answers 400, 404 or 405'
+streamable-http\t'Streamable HTTP only (MCP 2025-03-26 and later)'
+sse\t'The older HTTP+SSE transport only (MCP 2024-11-05)'"
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l ca-file -d 'Trust the CA certificates in this PEM file, in addition to the system\'s trust store' -r -F
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l connect-timeout -d 'Give up connecting to the server after this long' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l request-timeout -d 'Give up on a request after this long without an answer (progress notifications reset the clock). Accepts e.g. `300`, `90s`, `5m`, `1h`, `500ms`' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l max-request-time -d 'Upper bound for one request however much progress it reports' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l max-message-size -d 'Largest JSON-RPC message accepted from the client or the server (e.g. `64MiB`)' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l allow-tool -d 'Show and allow only tools matching this glob (`*`, `?`; repeatable)' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l deny-tool -d 'Hide tools matching this glob and refuse calls to them (repeatable; wins over --allow-tool)' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l ignore-tool -d 'Same as --deny-tool (the spelling of other MCP proxies)' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l client-id -d 'Use this pre-registered OAuth client id instead of registering one' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l client-secret -d 'The secret of the pre-registered client (prefer the environment variable: argv is visible in `ps`)' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l client-metadata-url -d 'An https URL whose JSON document describes this client (a client ID metadata document), used when the authorization server supports them' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l scope -d 'Scopes to request (space-separated or repeated). Default: what the server asks for' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l resource -d 'Send this value as the RFC 8707 `resource` parameter instead of the one the server publishes' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l authorize-param -d 'An extra parameter for the authorization request, `key=value` (repeatable), e.g. `access_type=offline` for Google' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l callback-port -d 'Port of the loopback listener that receives the browser\'s redirect. Default: derived from the server URL, so a registration stays valid across runs' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l redirect-uri -d 'The redirect URI to register and send, a loopback http URL such as `http://localhost/` (its port may be omitted). Default: http://127.0.0.1:<port>/callback' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l auth-timeout -d 'Give up waiting for the sign-in after this long' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l profile -d 'Keep a second identity for the same server under this name' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l token-store -d 'Where tokens are kept: the OS keyring (default, falling back to a 0600 file when no keyring is usable), a file, or memory (this run only)' -r -f -a "keyring\t'The OS keyring (Secret Service, Keychain, Credential Manager)'
+file\t'A 0600 file under the state directory'
+memory\t'This process only; nothing is written'"
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l arg -d 'One argument, `key=value` (repeatable), typed by the tool\'s input schema' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l log-file -d 'Write logs to this file instead of stderr. MCP_VALET_LOG (e.g. `debug`) overrides the level' -r -F
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l allow-http -d 'Allow plain http:// to hosts other than loopback (tokens and data travel unencrypted)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l no-resource -d 'Do not send the `resource` parameter (Microsoft Entra ID v2 rejects it: AADSTS9010010)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l assume-pkce -d 'Trust that the authorization server supports PKCE S256 although its metadata does not say so'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l device -d 'Sign in with the device authorization grant (a code to enter on another device)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l client-credentials -d 'Sign in as the client itself (client credentials grant; needs --client-id and a secret)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l no-browser -d 'Print the sign-in URL on stderr instead of opening a browser'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l json -d 'Print the whole result as JSON instead of its text content'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -s q -l quiet -d 'Only errors on stderr'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -s H -l header -d 'Extra HTTP header for every request to the server, `Name: value` (repeatable). `${VAR}` in the value is replaced by the environment variable VAR. Values are never logged' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -l header-file -d 'Read extra headers from a file, one `Name: value` per line (blank lines and lines starting with `#` are ignored; `${VAR}` is expanded). Keeps secrets out of `ps`' -r -F
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -l transport -d 'Transport to the server: try Streamable HTTP and fall back to HTTP+SSE (auto), or force one' -r -f -a "auto\t'Streamable HTTP, falling back to HTTP+SSE when the server answers 400, 404 or 405'
+streamable-http\t'Streamable HTTP only (MCP 2025-03-26 and later)'
+sse\t'The older HTTP+SSE transport only (MCP 2024-11-05)'"
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -l ca-file -d 'Trust the CA certificates in this PEM file, in addition to the system\'s trust store' -r -F
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -l connect-timeout -d 'Give up connecting to the server after this long' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -l request-timeout -d 'Give up on a request after this long without an answer (progress notifications reset the clock). Accepts e.g. `300`, `90s`, `5m`, `1h`, `500ms`' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -l max-request-time -d 'Upper bound for one request however much progress it reports' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -l max-message-size -d 'Largest JSON-RPC message accepted from the client or the server (e.g. `64MiB`)' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -l allow-tool -d 'Show and allow only tools matching this glob (`*`, `?`; repeatable)' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -l deny-tool -d 'Hide tools matching this glob and refuse calls to them (repeatable; wins over --allow-tool)' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -l ignore-tool -d 'Same as --deny-tool (the spelling of other MCP proxies)' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -l client-id -d 'Use this pre-registered OAuth client id instead of registering one' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -l client-secret -d 'The secret of the pre-registered client (prefer the environment variable: argv is visible in `ps`)' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -l client-metadata-url -d 'An https URL whose JSON document describes this client (a client ID metadata document), used when the authorization server supports them' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -l scope -d 'Scopes to request (space-separated or repeated). Default: what the server asks for' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -l resource -d 'Send this value as the RFC 8707 `resource` parameter instead of the one the server publishes' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -l authorize-param -d 'An extra parameter for the authorization request, `key=value` (repeatable), e.g. `access_type=offline` for Google' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -l callback-port -d 'Port of the loopback listener that receives the browser\'s redirect. Default: derived from the server URL, so a registration stays valid across runs' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -l redirect-uri -d 'The redirect URI to register and send, a loopback http URL such as `http://localhost/` (its port may be omitted). Default: http://127.0.0.1:<port>/callback' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -l auth-timeout -d 'Give up waiting for the sign-in after this long' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -l profile -d 'Keep a second identity for the same server under this name' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -l token-store -d 'Where tokens are kept: the OS keyring (default, falling back to a 0600 file when no keyring is usable), a file, or memory (this run only)' -r -f -a "keyring\t'The OS keyring (Secret Service, Keychain, Credential Manager)'
+file\t'A 0600 file under the state directory'
+memory\t'This process only; nothing is written'"
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -l log-file -d 'Write logs to this file instead of stderr. MCP_VALET_LOG (e.g. `debug`) overrides the level' -r -F
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -l allow-http -d 'Allow plain http:// to hosts other than loopback (tokens and data travel unencrypted)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -l no-resource -d 'Do not send the `resource` parameter (Microsoft Entra ID v2 rejects it: AADSTS9010010)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -l assume-pkce -d 'Trust that the authorization server supports PKCE S256 although its metadata does not say so'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -l device -d 'Sign in with the device authorization grant (a code to enter on another device)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -l client-credentials -d 'Sign in as the client itself (client credentials grant; needs --client-id and a secret)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -l no-browser -d 'Print the sign-in URL on stderr instead of opening a browser'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -l json -d 'Print JSON (the server\'s objects) for scripts'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -s q -l quiet -d 'Only errors on stderr'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -s H -l header -d 'Extra HTTP header for every request to the server, `Name: value` (repeatable). `${VAR}` in the value is replaced by the environment variable VAR. Values are never logged' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -l header-file -d 'Read extra headers from a file, one `Name: value` per line (blank lines and lines starting with `#` are ignored; `${VAR}` is expanded). Keeps secrets out of `ps`' -r -F
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -l transport -d 'Transport to the server: try Streamable HTTP and fall back to HTTP+SSE (auto), or force one' -r -f -a "auto\t'Streamable HTTP, falling back to HTTP+SSE when the server answers 400, 404 or 405'
+streamable-http\t'Streamable HTTP only (MCP 2025-03-26 and later)'
+sse\t'The older HTTP+SSE transport only (MCP 2024-11-05)'"
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -l ca-file -d 'Trust the CA certificates in this PEM file, in addition to the system\'s trust store' -r -F
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -l connect-timeout -d 'Give up connecting to the server after this long' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -l request-timeout -d 'Give up on a request after this long without an answer (progress notifications reset the clock). Accepts e.g. `300`, `90s`, `5m`, `1h`, `500ms`' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -l max-request-time -d 'Upper bound for one request however much progress it reports' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -l max-message-size -d 'Largest JSON-RPC message accepted from the client or the server (e.g. `64MiB`)' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -l allow-tool -d 'Show and allow only tools matching this glob (`*`, `?`; repeatable)' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -l deny-tool -d 'Hide tools matching this glob and refuse calls to them (repeatable; wins over --allow-tool)' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -l ignore-tool -d 'Same as --deny-tool (the spelling of other MCP proxies)' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -l client-id -d 'Use this pre-registered OAuth client id instead of registering one' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -l client-secret -d 'The secret of the pre-registered client (prefer the environment variable: argv is visible in `ps`)' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -l client-metadata-url -d 'An https URL whose JSON document describes this client (a client ID metadata document), used when the authorization server supports them' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -l scope -d 'Scopes to request (space-separated or repeated). Default: what the server asks for' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -l resource -d 'Send this value as the RFC 8707 `resource` parameter instead of the one the server publishes' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -l authorize-param -d 'An extra parameter for the authorization request, `key=value` (repeatable), e.g. `access_type=offline` for Google' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -l callback-port -d 'Port of the loopback listener that receives the browser\'s redirect. Default: derived from the server URL, so a registration stays valid across runs' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -l redirect-uri -d 'The redirect URI to register and send, a loopback http URL such as `http://localhost/` (its port may be omitted). Default: http://127.0.0.1:<port>/callback' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -l auth-timeout -d 'Give up waiting for the sign-in after this long' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -l profile -d 'Keep a second identity for the same server under this name' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -l token-store -d 'Where tokens are kept: the OS keyring (default, falling back to a 0600 file when no keyring is usable), a file, or memory (this run only)' -r -f -a "keyring\t'The OS keyring (Secret Service, Keychain, Credential Manager)'
+file\t'A 0600 file under the state directory'
+memory\t'This process only; nothing is written'"
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -l log-file -d 'Write logs to this file instead of stderr. MCP_VALET_LOG (e.g. `debug`) overrides the level' -r -F
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -l allow-http -d 'Allow plain http:// to hosts other than loopback (tokens and data travel unencrypted)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -l no-resource -d 'Do not send the `resource` parameter (Microsoft Entra ID v2 rejects it: AADSTS9010010)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -l assume-pkce -d 'Trust that the authorization server supports PKCE S256 although its metadata does not say so'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -l device -d 'Sign in with the device authorization grant (a code to enter on another device)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -l client-credentials -d 'Sign in as the client itself (client credentials grant; needs --client-id and a secret)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -l no-browser -d 'Print the sign-in URL on stderr instead of opening a browser'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -l json -d 'Print the whole result as JSON instead of the text contents'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -s q -l quiet -d 'Only errors on stderr'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -s H -l header -d 'Extra HTTP header for every request to the server, `Name: value` (repeatable). `${VAR}` in the value is replaced by the environment variable VAR. Values are never logged' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l header-file -d 'Read extra headers from a file, one `Name: value` per line (blank lines and lines starting with `#` are ignored; `${VAR}` is expanded). Keeps secrets out of `ps`' -r -F
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l transport -d 'Transport to the server: try Streamable HTTP and fall back to HTTP+SSE (auto), or force one' -r -f -a "auto\t'Streamable HTTP, falling back to HTTP+SSE when the server answers 400, 404 or 405'
+streamable-http\t'Streamable HTTP only (MCP 2025-03-26 and later)'
+sse\t'The older HTTP+SSE transport only (MCP 2024-11-05)'"
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l ca-file -d 'Trust the CA certificates in this PEM file, in addition to the system\'s trust store' -r -F
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l connect-timeout -d 'Give up connecting to the server after this long' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l request-timeout -d 'Give up on a request after this long without an answer (progress notifications reset the clock). Accepts e.g. `300`, `90s`, `5m`, `1h`, `500ms`' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l max-request-time -d 'Upper bound for one request however much progress it reports' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l max-message-size -d 'Largest JSON-RPC message accepted from the client or the server (e.g. `64MiB`)' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l allow-tool -d 'Show and allow only tools matching this glob (`*`, `?`; repeatable)' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l deny-tool -d 'Hide tools matching this glob and refuse calls to them (repeatable; wins over --allow-tool)' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l ignore-tool -d 'Same as --deny-tool (the spelling of other MCP proxies)' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l client-id -d 'Use this pre-registered OAuth client id instead of registering one' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l client-secret -d 'The secret of the pre-registered client (prefer the environment variable: argv is visible in `ps`)' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l client-metadata-url -d 'An https URL whose JSON document describes this client (a client ID metadata document), used when the authorization server supports them' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l scope -d 'Scopes to request (space-separated or repeated). Default: what the server asks for' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l resource -d 'Send this value as the RFC 8707 `resource` parameter instead of the one the server publishes' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l authorize-param -d 'An extra parameter for the authorization request, `key=value` (repeatable), e.g. `access_type=offline` for Google' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l callback-port -d 'Port of the loopback listener that receives the browser\'s redirect. Default: derived from the server URL, so a registration stays valid across runs' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l redirect-uri -d 'The redirect URI to register and send, a loopback http URL such as `http://localhost/` (its port may be omitted). Default: http://127.0.0.1:<port>/callback' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l auth-timeout -d 'Give up waiting for the sign-in after this long' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l profile -d 'Keep a second identity for the same server under this name' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l token-store -d 'Where tokens are kept: the OS keyring (default, falling back to a 0600 file when no keyring is usable), a file, or memory (this run only)' -r -f -a "keyring\t'The OS keyring (Secret Service, Keychain, Credential Manager)'
+file\t'A 0600 file under the state directory'
+memory\t'This process only; nothing is written'"
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l log-file -d 'Write logs to this file instead of stderr. MCP_VALET_LOG (e.g. `debug`) overrides the level' -r -F
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l allow-http -d 'Allow plain http:// to hosts other than loopback (tokens and data travel unencrypted)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l no-resource -d 'Do not send the `resource` parameter (Microsoft Entra ID v2 rejects it: AADSTS9010010)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l assume-pkce -d 'Trust that the authorization server supports PKCE S256 although its metadata does not say so'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l device -d 'Sign in with the device authorization grant (a code to enter on another device)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l client-credentials -d 'Sign in as the client itself (client credentials grant; needs --client-id and a secret)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l no-browser -d 'Print the sign-in URL on stderr instead of opening a browser'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l json -d 'Print JSON (the server\'s objects) for scripts'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -s q -l quiet -d 'Only errors on stderr'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand completions" -l log-file -d 'Write logs to this file instead of stderr. MCP_VALET_LOG (e.g. `debug`) overrides the level' -r -F
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand completions" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand completions" -s q -l quiet -d 'Only errors on stderr'

@@ -43,6 +43,21 @@ pub enum Command {
     Status(StatusArgs),
     /// Print a valid access token for a server on stdout (refreshing it if needed).
     Token(TokenArgs),
+    /// List the server's tools: name, title, description and required arguments.
+    #[command(after_help = TOOLS_HELP)]
+    Tools(ToolsArgs),
+    /// Call one of the server's tools and print what it returns.
+    #[command(after_help = CALL_HELP)]
+    Call(CallArgs),
+    /// List the server's resources.
+    #[command(after_help = RESOURCES_HELP)]
+    Resources(ListArgs),
+    /// Read one resource of the server and print its contents.
+    #[command(after_help = READ_HELP)]
+    Read(ReadArgs),
+    /// List the server's prompts and their arguments.
+    #[command(after_help = PROMPTS_HELP)]
+    Prompts(ListArgs),
     /// Write a shell completion script to stdout.
     Completions {
         /// The shell to generate completions for.
@@ -106,6 +121,144 @@ pub struct TokenArgs {
     pub auth: AuthArgs,
 }
 
+/// The exit statuses of the commands that act as an MCP client, for their `--help`.
+macro_rules! client_exit {
+    () => {
+        "Exit status:
+  0  success
+  1  an error (the server is unreachable, refused the request, …)
+  2  invalid command-line usage
+  4  a login is required (sign in with `mcp-valet login URL`; on a terminal these commands
+     sign in by themselves)"
+    };
+}
+
+const TOOLS_HELP: &str = concat!(
+    "Examples:
+  mcp-valet tools https://mcp.example.com/mcp
+  mcp-valet tools https://mcp.example.com/mcp --json | jq '.[].name'
+  mcp-valet tools https://mcp.example.com/mcp --deny-tool 'delete_*'
+
+",
+    client_exit!()
+);
+
+const CALL_HELP: &str = "Examples:
+  mcp-valet call https://mcp.example.com/mcp echo '{\"text\": \"hi\"}'
+  mcp-valet call https://mcp.example.com/mcp search --arg query=rust --arg limit=5
+  echo '{\"text\": \"hi\"}' | mcp-valet call https://mcp.example.com/mcp echo - --json
+
+`--arg` values take the type the tool's input schema gives the argument (`limit=5` is the
+number 5 when the schema says number or integer); they override keys of ARGS_JSON.
+
+Exit status:
+  0  the tool ran
+  1  the tool reported an error (isError), or another error
+  2  invalid command-line usage
+  4  a login is required (sign in with `mcp-valet login URL`; on a terminal these commands
+     sign in by themselves)";
+
+const RESOURCES_HELP: &str = concat!(
+    "Examples:
+  mcp-valet resources https://mcp.example.com/mcp
+  mcp-valet resources https://mcp.example.com/mcp --json
+
+",
+    client_exit!()
+);
+
+const READ_HELP: &str = concat!(
+    "Examples:
+  mcp-valet read https://mcp.example.com/mcp file:///README.md
+  mcp-valet read https://mcp.example.com/mcp peer://readme --json
+
+",
+    client_exit!()
+);
+
+const PROMPTS_HELP: &str = concat!(
+    "Examples:
+  mcp-valet prompts https://mcp.example.com/mcp
+  mcp-valet prompts https://mcp.example.com/mcp --json
+
+",
+    client_exit!()
+);
+
+#[derive(Debug, Args)]
+pub struct ToolsArgs {
+    #[command(flatten)]
+    pub bridge: BridgeArgs,
+
+    /// Print the tools as JSON (the server's tool objects) for scripts.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CallArgs {
+    #[command(flatten)]
+    pub bridge: BridgeArgs,
+
+    /// The tool's name.
+    #[arg(value_name = "TOOL")]
+    pub tool: String,
+
+    /// The arguments as one JSON object, or `-` to read it from stdin.
+    #[arg(value_name = "ARGS_JSON")]
+    pub args: Option<String>,
+
+    /// One argument, `key=value` (repeatable), typed by the tool's input schema.
+    #[arg(long = "arg", value_name = "KEY=VALUE")]
+    pub arg: Vec<String>,
+
+    /// Print the whole result as JSON instead of its text content.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub bridge: BridgeArgs,
+
+    /// Print JSON (the server's objects) for scripts.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReadArgs {
+    #[command(flatten)]
+    pub bridge: BridgeArgs,
+
+    /// The resource's URI, as `mcp-valet resources` lists it.
+    #[arg(value_name = "URI")]
+    pub uri: String,
+
+    /// Print the whole result as JSON instead of the text contents.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Which of the server's tools a client sees and may call.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Tool filters")]
+pub struct ToolFilterArgs {
+    /// Show and allow only tools matching this glob (`*`, `?`; repeatable).
+    #[arg(long = "allow-tool", value_name = "GLOB")]
+    pub allow: Vec<String>,
+
+    /// Hide tools matching this glob and refuse calls to them (repeatable; wins over
+    /// --allow-tool).
+    #[arg(long = "deny-tool", value_name = "GLOB")]
+    pub deny: Vec<String>,
+
+    /// Same as --deny-tool (the spelling of other MCP proxies).
+    #[arg(long = "ignore-tool", value_name = "GLOB", hide_short_help = true)]
+    pub ignore: Vec<String>,
+}
+
 /// Options of bridge mode (`mcp-valet <URL>`).
 #[derive(Debug, Args)]
 pub struct BridgeArgs {
@@ -124,6 +277,9 @@ pub struct BridgeArgs {
     /// Largest JSON-RPC message accepted from the client or the server (e.g. `64MiB`).
     #[arg(long, value_name = "BYTES", default_value = "64MiB", value_parser = parse_size)]
     pub max_message_size: usize,
+
+    #[command(flatten)]
+    pub tools: ToolFilterArgs,
 
     #[command(flatten)]
     pub auth: AuthArgs,

@@ -62,6 +62,9 @@ pub enum FailureKind {
     ConnectionLost,
     /// mcp-valet is exiting (stdin closed or a signal) and the server had not answered.
     Shutdown,
+    /// The tool is hidden by `--deny-tool`/`--allow-tool`, so mcp-valet refused the call
+    /// without sending it. Change the filters to use it.
+    ToolDenied,
 }
 
 /// JSON-RPC error codes of mcp-valet's own answers.
@@ -72,6 +75,8 @@ pub mod code {
     pub const REMOTE_ERROR: i64 = -32000;
     /// Same value as the MCP SDKs' RequestTimeout.
     pub const REQUEST_TIMEOUT: i64 = -32001;
+    /// What MCP servers answer for an unknown tool.
+    pub const INVALID_PARAMS: i64 = -32602;
 }
 
 /// A failure, described for the person reading the client's log.
@@ -187,6 +192,7 @@ mod tests {
             Stream => "stream",
             ConnectionLost => "connection_lost",
             Shutdown => "shutdown",
+            ToolDenied => "tool_denied",
         };
         let all = [
             ParseError,
@@ -207,6 +213,7 @@ mod tests {
             Stream,
             ConnectionLost,
             Shutdown,
+            ToolDenied,
         ];
         for k in all {
             assert_eq!(serde_json::to_value(k).unwrap(), spelled(k));

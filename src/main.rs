@@ -3,6 +3,7 @@
 mod auth;
 mod bridge;
 mod cli;
+mod client;
 mod commands;
 mod exit;
 mod failure;

@@ -20,6 +20,7 @@ pub struct Options {
     pub request_timeout: Duration,
     pub max_request_time: Duration,
     pub max_message: usize,
+    pub tools: super::filter::ToolFilter,
 }
 
 /// How long in-flight requests get after SIGINT/SIGTERM before they are answered with an error.
@@ -223,7 +224,7 @@ impl Relay {
             slots: Vec::new(),
             missing: 0,
         };
-        let whole = self.remote.accepts_batches() && items.iter().all(Result::is_ok);
+        let whole = self.remote.accepts_batches() && items.iter().all(Result::is_ok) && !self.opts.tools.is_active();
         let mut msgs = Vec::new();
         for item in items {
             match item {
@@ -311,6 +312,9 @@ impl Relay {
     async fn on_message(&mut self, msg: Message, slot: Option<(u64, usize)>) {
         match &msg.kind {
             Kind::Request { .. } => {
+                if let Some(refused) = self.opts.tools.refuse(&msg) {
+                    return self.fill(slot, refused).await;
+                }
                 if !self.register(&msg, slot).await {
                     return;
                 }
@@ -342,6 +346,7 @@ impl Relay {
         match ev {
             Event::Inbound(msg) => match &msg.kind {
                 Kind::Response { id } => match self.take(id) {
+                    Some(p) if &*p.method == "tools/list" => self.fill(p.slot, self.opts.tools.list(msg.raw)).await,
                     Some(p) => self.fill(p.slot, msg.raw).await,
                     None => {
                         tracing::debug!(%id, "dropping an answer nobody waits for (answered already, cancelled, or unknown)")

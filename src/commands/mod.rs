@@ -4,6 +4,7 @@ pub mod completions;
 pub mod console;
 pub mod login;
 pub mod logout;
+pub mod mcp;
 pub mod status;
 pub mod token;
 
@@ -21,6 +22,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Logout(args)) => block_on(logout::run(&args, &console)),
         Some(Command::Status(args)) => status::run(&args, &console),
         Some(Command::Token(args)) => block_on(token::run(&args, &console)),
+        Some(Command::Tools(args)) => block_on(mcp::tools(&args, console)),
+        Some(Command::Call(args)) => block_on(mcp::call(&args, console)),
+        Some(Command::Resources(args)) => block_on(mcp::resources(&args, console)),
+        Some(Command::Read(args)) => block_on(mcp::read(&args, console)),
+        Some(Command::Prompts(args)) => block_on(mcp::prompts(&args, console)),
         None => {
             let rt = runtime()?;
             let result = rt.block_on(crate::bridge::run(&cli.bridge));

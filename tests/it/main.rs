@@ -7,6 +7,7 @@ mod common;
 mod auth;
 mod bridge;
 mod cli;
+mod client;
 mod conformance;
 mod era_hosts;
 mod hardening;
