@@ -737,7 +737,7 @@ _mcp__valet() {
             return 0
             ;;
         mcp__subcmd__valet__subcmd__status)
-            opts="-v -q -h --json --profile --token-store --verbose --quiet --log-file --help"
+            opts="-v -q -h --json --events --profile --token-store --verbose --quiet --log-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

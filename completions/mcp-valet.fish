@@ -118,6 +118,7 @@ file\t'A 0600 file under the state directory'
 memory\t'This process only; nothing is written'"
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand status" -l log-file -d 'Write logs to this file instead of stderr. MCP_VALET_LOG (e.g. `debug`) overrides the level' -r -F
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand status" -l json -d 'Print JSON for scripts'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand status" -l events -d 'Show the last authentication events (sign-ins, refreshes, failures, …) from the audit log instead of the logins'
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand status" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand status" -s q -l quiet -d 'Only errors on stderr'
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'

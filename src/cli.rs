@@ -108,6 +108,11 @@ pub struct StatusArgs {
     #[arg(long)]
     pub json: bool,
 
+    /// Show the last authentication events (sign-ins, refreshes, failures, …) from the audit
+    /// log instead of the logins.
+    #[arg(long)]
+    pub events: bool,
+
     #[command(flatten)]
     pub store: StoreArgs,
 }

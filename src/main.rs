@@ -1,5 +1,6 @@
 //! mcp-valet: a stdio MCP server that relays to a remote MCP server and signs in for you.
 
+mod audit;
 mod auth;
 mod bridge;
 mod cli;

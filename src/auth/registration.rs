@@ -9,6 +9,7 @@ use url::Url;
 use super::discovery::Discovery;
 use super::token::{Client, ClientAuth};
 use super::{AuthError, Settings};
+use crate::audit::Entry;
 use crate::http::HttpConfig;
 use std::sync::Arc;
 
@@ -179,15 +180,24 @@ async fn register(
         } else {
             ""
         };
-        return Err(AuthError::new(format!(
+        let e = AuthError::new(format!(
             "registering mcp-valet with {} failed (HTTP {}){said}{hint}",
             d.issuer,
             status.as_u16()
-        )));
+        ));
+        let mut entry = Entry::failed("registration", &super::resource_key(&http.url), &e.message);
+        entry.issuer = Some(d.issuer.clone());
+        crate::audit::record(entry);
+        return Err(e);
     }
     let r: RegistrationResponse = serde_json::from_slice(&bytes)
         .map_err(|_| AuthError::new("the registration endpoint's answer is not a client registration"))?;
     tracing::info!(issuer = %d.issuer, "registered mcp-valet as an OAuth client");
+    let mut entry = Entry::ok("registration", &super::resource_key(&http.url));
+    entry.issuer = Some(d.issuer.clone());
+    entry.client_id = Some(r.client_id.clone());
+    entry.profile = settings.profile.clone();
+    crate::audit::record(entry);
     Ok(Registration {
         issuer: d.issuer.clone(),
         client_id: r.client_id,

@@ -17,6 +17,7 @@ use super::grants::{Ask, Granted, Grants, SignedIn};
 use super::prompt::Interaction;
 use super::settings::Settings;
 use super::token::{self, Client, ClientAuth, Tokens};
+use crate::audit::Entry;
 use crate::http::HttpConfig;
 use crate::store::{EntryKey, EntryMeta, Lock, Secret, Secrets, Store};
 use crate::util::unix_now;
@@ -348,14 +349,14 @@ impl OAuthClient {
         ]);
         let tokens = match self.refresh_request(&endpoint, &client, form).await {
             Ok(t) => t,
-            Err(e) if e.login_required => {
-                // The refresh token is dead: drop the login, keep the registration.
-                let key = mine.key.clone();
-                let _ = self.store.blocking(move |s| s.delete(&key)).await;
-                self.forget();
-                return Err(e);
+            Err(e) => {
+                self.audit(
+                    Entry::failed("refresh", &self.resource_key, &e.message),
+                    &mine.key,
+                    &meta,
+                );
+                return self.refresh_failed(e, &mine.key).await;
             }
-            Err(e) => return Err(e),
         };
         let mut meta = meta;
         let secrets = Secrets {
@@ -364,9 +365,48 @@ impl OAuthClient {
             id_token: tokens.id_token.clone().or(secrets.id_token),
         };
         update_meta(&mut meta, &tokens);
-        self.save(mine.key.clone(), meta, secrets).await?;
+        self.save(mine.key.clone(), meta.clone(), secrets).await?;
+        let mut ok = Entry::ok("refresh", &self.resource_key);
+        ok.grant = Some("refresh_token".into());
+        self.audit(ok, &mine.key, &meta);
         tracing::debug!("access token refreshed");
         Ok(())
+    }
+
+    async fn refresh_failed(&self, e: AuthError, key: &EntryKey) -> Result<(), AuthError> {
+        match e {
+            e if e.login_required => {
+                // The refresh token is dead: drop the login, keep the registration.
+                let key = key.clone();
+                let _ = self.store.blocking(move |s| s.delete(&key)).await;
+                self.forget();
+                Err(e)
+            }
+            e => Err(e),
+        }
+    }
+
+    /// Records an event about a stored login in the audit log.
+    fn audit(&self, mut e: Entry, key: &EntryKey, meta: &EntryMeta) {
+        e.profile = key.profile.clone();
+        e.issuer = Some(key.issuer.clone());
+        if !key.client_id.is_empty() {
+            e.client_id = Some(key.client_id.clone());
+        }
+        e.account = meta.account.clone();
+        e.scopes = meta.scopes.clone();
+        crate::audit::record(e);
+    }
+
+    /// How this client signs in.
+    fn grant(&self) -> &'static str {
+        if self.settings.client_credentials {
+            "client_credentials"
+        } else if self.settings.device {
+            "device_code"
+        } else {
+            "authorization_code"
+        }
     }
 
     /// The refresh grant's token request.
@@ -459,7 +499,10 @@ impl OAuthClient {
                 .await
                 .map_err(AuthError::store)?;
         }
-        self.save(key, EntryMeta::default(), secrets).await?;
+        self.save(key.clone(), EntryMeta::default(), secrets).await?;
+        let mut e = Entry::ok("sign_in", &self.resource_key);
+        e.grant = Some("kept_token".into());
+        self.audit(e, &key, &EntryMeta::default());
         Ok((self.store.backend(), replaced.len()))
     }
 
@@ -510,8 +553,18 @@ impl OAuthClient {
         ] {
             if let Some(t) = tok {
                 match token::revoke(&self.http, &endpoint, &client, t, hint).await {
-                    Ok(()) => revoked = true,
-                    Err(e) => tracing::warn!("revoking the {hint} failed: {e}"),
+                    Ok(()) => {
+                        revoked = true;
+                        let mut e = Entry::ok("revocation", &key.resource);
+                        e.grant = Some(hint.into());
+                        self.audit(e, key, meta);
+                    }
+                    Err(e) => {
+                        tracing::warn!("revoking the {hint} failed: {e}");
+                        let mut e = Entry::failed("revocation", &key.resource, &e.message);
+                        e.grant = Some(hint.into());
+                        self.audit(e, key, meta);
+                    }
                 }
             }
         }
@@ -544,6 +597,7 @@ impl OAuthClient {
                     .unwrap_or_default()
             )));
         }
+        let attempt = if scopes.is_some() { "step_up" } else { "sign_in" };
         let result = self.authorize_now(challenge, scopes, reuse).await;
         match &result {
             Ok(()) => {
@@ -551,6 +605,10 @@ impl OAuthClient {
             }
             // Failing for want of an interactive sign-in is not a failed attempt.
             Err(e) if !e.login_required => {
+                let mut entry = Entry::failed(attempt, &self.resource_key, &e.message);
+                entry.profile = self.settings.profile.clone();
+                entry.grant = Some(self.grant().into());
+                crate::audit::record(entry);
                 *self.last_failure.lock().unwrap_or_else(|e| e.into_inner()) =
                     Some((std::time::Instant::now(), e.clone()));
             }
@@ -566,6 +624,7 @@ impl OAuthClient {
         reuse: Reuse,
     ) -> Result<(), AuthError> {
         let _lock = self.lock().await?;
+        let event = if scopes.is_some() { "step_up" } else { "sign_in" };
         if reuse == Reuse::CheckStoreFirst {
             let mine = self.state().held.as_ref().map(|h| h.secrets.access_token.clone());
             if let Some(h) = self.read_store().await?
@@ -605,7 +664,10 @@ impl OAuthClient {
             refresh_token: tokens.refresh_token,
             id_token: tokens.id_token,
         };
-        self.save(key, meta, secrets).await?;
+        self.save(key.clone(), meta.clone(), secrets).await?;
+        let mut e = Entry::ok(event, &self.resource_key);
+        e.grant = Some(self.grant().into());
+        self.audit(e, &key, &meta);
         tracing::info!("signed in to {}", self.http.url.host_str().unwrap_or("the server"));
         Ok(())
     }

@@ -69,6 +69,12 @@ pub async fn run(args: &LogoutArgs, console: &Console) -> anyhow::Result<()> {
         }
         .context("deleting the login failed")?;
         if removed {
+            let mut e = crate::audit::Entry::ok("logout", &key.resource);
+            e.issuer = Some(key.issuer.clone());
+            e.profile = key.profile.clone();
+            e.account = meta.account.clone();
+            e.scopes = meta.scopes.clone();
+            crate::audit::record(e);
             let who = meta.account.as_deref().map(|a| format!(" ({a})")).unwrap_or_default();
             let profile = key
                 .profile

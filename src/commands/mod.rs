@@ -2,6 +2,7 @@
 
 pub mod completions;
 pub mod console;
+pub mod events;
 pub mod login;
 pub mod logout;
 pub mod mcp;

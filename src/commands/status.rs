@@ -32,6 +32,9 @@ struct Row<'a> {
 }
 
 pub fn run(args: &StatusArgs, console: &Console) -> anyhow::Result<()> {
+    if args.events {
+        return super::events::run(args, console);
+    }
     let store = Store::open(&crate::settings::store(&args.store)).context("opening the token store")?;
     let wanted = match &args.url {
         Some(u) => Some(crate::auth::resource_key(&crate::http::check_url(u, true)?)),

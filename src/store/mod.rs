@@ -122,6 +122,11 @@ fn now_secs() -> i64 {
         .unwrap_or(0)
 }
 
+/// mcp-valet's data directory: `MCP_VALET_HOME`, else the platform's data directory.
+pub fn data_home() -> Result<PathBuf> {
+    resolve_home(None, std::env::var_os(HOME_ENV))
+}
+
 impl Store {
     /// Opens the store. Cheap: the keyring is only touched when a secret is read or written.
     pub fn open(opts: &StoreOptions) -> Result<Store> {

@@ -302,6 +302,10 @@ provider.use(async (ctx, next) => {
       error_detail: detail,
       issued_refresh_token: ok ? !!body.refresh_token : undefined,
       granted_scope: ok ? body.scope : undefined,
+      // The secret values of the exchange, for tests that check none of them appears
+      // anywhere mcp-valet writes.
+      secrets: [ctx.oidc.params?.code, ctx.oidc.params?.code_verifier, ctx.oidc.params?.refresh_token,
+        ctx.oidc.params?.client_secret, body.access_token, body.refresh_token, body.id_token].filter(Boolean),
     });
   } else if (route === 'registration' && ctx.method === 'POST') {
     stats.registrations++;
