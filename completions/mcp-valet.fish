@@ -70,6 +70,7 @@ complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -a "call" -d 'Call one
 complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -a "resources" -d 'List the server\'s resources'
 complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -a "read" -d 'Read one resource of the server and print its contents'
 complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -a "prompts" -d 'List the server\'s prompts and their arguments'
+complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -a "doctor" -d 'Check each step of the way to a server (DNS, TCP, TLS, transport, sign-in) and say what to fix'
 complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -a "completions" -d 'Write a shell completion script to stdout'
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -s H -l header -d 'Extra HTTP header for every request to the server, `Name: value` (repeatable). `${VAR}` in the value is replaced by the environment variable VAR. Values are never logged' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l header-file -d 'Read extra headers from a file, one `Name: value` per line (blank lines and lines starting with `#` are ignored; `${VAR}` is expanded). Keeps secrets out of `ps`' -r -F
@@ -338,6 +339,43 @@ complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l json -d 
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -s q -l quiet -d 'Only errors on stderr'
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -s H -l header -d 'Extra HTTP header for every request to the server, `Name: value` (repeatable). `${VAR}` in the value is replaced by the environment variable VAR. Values are never logged' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l header-file -d 'Read extra headers from a file, one `Name: value` per line (blank lines and lines starting with `#` are ignored; `${VAR}` is expanded). Keeps secrets out of `ps`' -r -F
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l transport -d 'Transport to the server: try Streamable HTTP and fall back to HTTP+SSE (auto), or force one' -r -f -a "auto\t'Streamable HTTP, falling back to HTTP+SSE when the server answers 400, 404 or 405'
+streamable-http\t'Streamable HTTP only (MCP 2025-03-26 and later)'
+sse\t'The older HTTP+SSE transport only (MCP 2024-11-05)'"
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l ca-file -d 'Trust the CA certificates in this PEM file, in addition to the system\'s trust store' -r -F
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l connect-timeout -d 'Give up connecting to the server after this long' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l request-timeout -d 'Give up on a request after this long without an answer (progress notifications reset the clock). Accepts e.g. `300`, `90s`, `5m`, `1h`, `500ms`' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l max-request-time -d 'Upper bound for one request however much progress it reports' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l max-message-size -d 'Largest JSON-RPC message accepted from the client or the server (e.g. `64MiB`)' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l allow-tool -d 'Show and allow only tools matching this glob (`*`, `?`; repeatable)' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l deny-tool -d 'Hide tools matching this glob and refuse calls to them (repeatable; wins over --allow-tool)' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l ignore-tool -d 'Same as --deny-tool (the spelling of other MCP proxies)' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l client-id -d 'Use this pre-registered OAuth client id instead of registering one' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l client-secret -d 'The secret of the pre-registered client (prefer the environment variable: argv is visible in `ps`)' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l client-metadata-url -d 'An https URL whose JSON document describes this client (a client ID metadata document), used when the authorization server supports them' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l scope -d 'Scopes to request (space-separated or repeated). Default: what the server asks for' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l resource -d 'Send this value as the RFC 8707 `resource` parameter instead of the one the server publishes' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l authorize-param -d 'An extra parameter for the authorization request, `key=value` (repeatable), e.g. `access_type=offline` for Google' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l callback-port -d 'Port of the loopback listener that receives the browser\'s redirect. Default: derived from the server URL, so a registration stays valid across runs' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l redirect-uri -d 'The redirect URI to register and send, a loopback http URL such as `http://localhost/` (its port may be omitted). Default: http://127.0.0.1:<port>/callback' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l auth-timeout -d 'Give up waiting for the sign-in after this long' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l profile -d 'Keep a second identity for the same server under this name' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l token-store -d 'Where tokens are kept: the OS keyring (default, falling back to a 0600 file when no keyring is usable), a file, or memory (this run only)' -r -f -a "keyring\t'The OS keyring (Secret Service, Keychain, Credential Manager)'
+file\t'A 0600 file under the state directory'
+memory\t'This process only; nothing is written'"
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l log-file -d 'Write logs to this file instead of stderr. MCP_VALET_LOG (e.g. `debug`) overrides the level' -r -F
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l allow-http -d 'Allow plain http:// to hosts other than loopback (tokens and data travel unencrypted)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l no-resource -d 'Do not send the `resource` parameter (Microsoft Entra ID v2 rejects it: AADSTS9010010)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l assume-pkce -d 'Trust that the authorization server supports PKCE S256 although its metadata does not say so'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l device -d 'Sign in with the device authorization grant (a code to enter on another device)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l client-credentials -d 'Sign in as the client itself (client credentials grant; needs --client-id and a secret)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l no-browser -d 'Print the sign-in URL on stderr instead of opening a browser'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l json -d 'Print the steps as JSON for scripts'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -s q -l quiet -d 'Only errors on stderr'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand completions" -l log-file -d 'Write logs to this file instead of stderr. MCP_VALET_LOG (e.g. `debug`) overrides the level' -r -F
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand completions" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand completions" -s q -l quiet -d 'Only errors on stderr'

@@ -58,6 +58,9 @@ pub enum Command {
     /// List the server's prompts and their arguments.
     #[command(after_help = PROMPTS_HELP)]
     Prompts(ListArgs),
+    /// Check each step of the way to a server (DNS, TCP, TLS, transport, sign-in) and say what to fix.
+    #[command(after_help = DOCTOR_HELP)]
+    Doctor(DoctorArgs),
     /// Write a shell completion script to stdout.
     Completions {
         /// The shell to generate completions for.
@@ -189,6 +192,27 @@ const PROMPTS_HELP: &str = concat!(
 ",
     client_exit!()
 );
+
+const DOCTOR_HELP: &str = "Examples:
+  mcp-valet doctor https://mcp.example.com/mcp
+  mcp-valet doctor https://mcp.example.com/mcp --json | jq '.steps[] | select(.status == \"failed\")'
+  mcp-valet doctor https://mcp.example.com/mcp -H 'Authorization: Bearer ${API_KEY}'
+
+Exit status:
+  0  the server is usable (it accepted a session and listed its tools)
+  1  it is not: the steps marked ✗ say what to do
+  2  invalid command-line usage
+  4  a login is required (sign in with `mcp-valet login URL`)";
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub bridge: BridgeArgs,
+
+    /// Print the steps as JSON for scripts.
+    #[arg(long)]
+    pub json: bool,
+}
 
 #[derive(Debug, Args)]
 pub struct ToolsArgs {

@@ -138,6 +138,14 @@ pub async fn find_resource_metadata(
 /// RFC 8414 §3 and OpenID Connect Discovery, in the order the MCP specification gives; the
 /// document's `issuer` must be the issuer exactly.
 pub async fn find_server_metadata(http: &HttpConfig, issuer: &str) -> Result<Option<ServerMetadata>, AuthError> {
+    Ok(find_server_metadata_at(http, issuer).await?.map(|(m, _)| m))
+}
+
+/// [`find_server_metadata`], with the URL that answered.
+pub async fn find_server_metadata_at(
+    http: &HttpConfig,
+    issuer: &str,
+) -> Result<Option<(ServerMetadata, Url)>, AuthError> {
     let base =
         Url::parse(issuer).map_err(|_| AuthError::new(format!("the authorization server `{issuer}` is not a URL")))?;
     let path = base.path().trim_end_matches('/');
@@ -163,7 +171,7 @@ pub async fn find_server_metadata(http: &HttpConfig, issuer: &str) -> Result<Opt
                     m.issuer
                 )));
             }
-            return Ok(Some(m));
+            return Ok(Some((m, url)));
         }
     }
     Ok(None)

@@ -2,6 +2,7 @@
 
 pub mod completions;
 pub mod console;
+pub mod doctor;
 pub mod events;
 pub mod login;
 pub mod logout;
@@ -23,6 +24,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Logout(args)) => block_on(logout::run(&args, &console)),
         Some(Command::Status(args)) => status::run(&args, &console),
         Some(Command::Token(args)) => block_on(token::run(&args, &console)),
+        Some(Command::Doctor(args)) => block_on(doctor::run(&args, &console)),
         Some(Command::Tools(args)) => block_on(mcp::tools(&args, console)),
         Some(Command::Call(args)) => block_on(mcp::call(&args, console)),
         Some(Command::Resources(args)) => block_on(mcp::resources(&args, console)),

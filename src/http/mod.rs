@@ -22,6 +22,7 @@ pub use describe::describe_error;
 pub use guard::{is_loopback, is_private_host};
 pub use policy::retry_delay;
 pub use relay_client::{Answer, BodyStream, Outgoing, RelayClient};
+pub use tls::config as tls_config;
 
 /// How to reach one MCP server, as the user asked (resolved from the command line by
 /// `crate::settings`).

@@ -207,3 +207,146 @@ fn tool_filters_hide_tools_and_refuse_calls_in_commands_and_in_the_bridge() {
         "ok"
     );
 }
+
+/// `doctor --json`: its steps by name.
+fn doctor(args: &[&str], env: &[(&str, String)]) -> (Option<i32>, Value, String) {
+    let mut all = vec!["doctor"];
+    all.extend_from_slice(args);
+    all.push("--json");
+    let o = run(&all, env);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}\n{}", stdout(&o), stderr(&o)));
+    (o.status.code(), v, stderr(&o))
+}
+
+fn step<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["step"] == name)
+        .unwrap_or_else(|| panic!("no step {name} in {report:#}"))
+}
+
+fn memory_env() -> (tempfile::TempDir, Vec<(&'static str, String)>) {
+    let home = temp_home();
+    let env = vec![
+        ("MCP_VALET_HOME", home.path().to_str().unwrap().to_owned()),
+        ("MCP_VALET_TOKEN_STORE", "memory".to_owned()),
+    ];
+    (home, env)
+}
+
+#[test]
+fn doctor_walks_an_open_server_an_api_key_server_and_unreachable_ones() {
+    let (_home, env) = memory_env();
+    let peer = Peer::start(PeerKind::StatefulSse);
+    let (code, r, err) = doctor(&[&peer.url], &env);
+    assert_eq!(code, Some(0), "{r:#}\n{err}");
+    assert_eq!(r["usable"], true);
+    for s in ["url", "proxy", "dns", "tcp", "transport", "server"] {
+        assert_eq!(step(&r, s)["status"], "ok", "{r:#}");
+    }
+    assert!(
+        step(&r, "transport")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Streamable HTTP")
+    );
+    assert!(
+        step(&r, "server")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("MCP 2025-11-25"),
+        "{r:#}"
+    );
+    assert_eq!(step(&r, "resource_metadata")["status"], "skipped");
+    let text = run(&["doctor", &peer.url], &env);
+    let text = stdout(&text);
+    assert!(
+        text.contains("✓ DNS") && text.contains("The server is usable."),
+        "{text}"
+    );
+
+    let legacy = Peer::start(PeerKind::LegacySse);
+    let (code, r, _) = doctor(&[&legacy.url], &env);
+    assert_eq!(code, Some(0), "{r:#}");
+    assert!(
+        step(&r, "transport")["detail"].as_str().unwrap().contains("HTTP+SSE"),
+        "{r:#}"
+    );
+    assert!(
+        step(&r, "server")["detail"].as_str().unwrap().contains("speaks MCP 20"),
+        "{r:#}"
+    );
+
+    // 401 and no OAuth metadata anywhere: an API key is wanted.
+    let keyed = Peer::start_with(PeerKind::StatefulJson, &["--require-bearer", "k3y"]);
+    let (code, r, _) = doctor(&[&keyed.url], &env);
+    assert_eq!(code, Some(4), "a key to keep is a login: {r:#}");
+    assert!(step(&r, "server")["hint"].as_str().unwrap().contains("--with-token"), "{r:#}");
+    let a = step(&r, "authorization_server");
+    assert_eq!(a["status"], "failed");
+    assert!(a["detail"].as_str().unwrap().contains("API key"), "{a}");
+    let hint = a["hint"].as_str().unwrap();
+    assert!(
+        hint.contains("-H 'Authorization: Bearer …'") && hint.contains("--with-token"),
+        "{hint}"
+    );
+    let (code, r, _) = doctor(&[&keyed.url, "-H", "Authorization: Bearer k3y"], &env);
+    assert_eq!(code, Some(0), "{r:#}");
+
+    // Nothing listens; https to a plain-http server; a name that does not resolve.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let (code, r, _) = doctor(&[&format!("http://127.0.0.1:{closed}/mcp")], &env);
+    assert_eq!(code, Some(1));
+    assert_eq!(step(&r, "tcp")["status"], "failed", "{r:#}");
+    let https = peer.url.replace("http://", "https://");
+    let (code, r, _) = doctor(&[&https], &env);
+    assert_eq!(code, Some(1));
+    let tls = step(&r, "tls");
+    assert_eq!(tls["status"], "failed", "{r:#}");
+    assert!(tls["hint"].is_string());
+    let (code, r, _) = doctor(&["https://no-such-host.invalid/mcp"], &env);
+    assert_eq!(code, Some(1));
+    assert_eq!(step(&r, "dns")["status"], "failed", "{r:#}");
+}
+
+#[test]
+fn doctor_shows_the_sign_in_path_and_the_stored_login() {
+    let stack = Stack::start(&[], &[]);
+    let home = temp_home();
+    let env = vec![
+        ("MCP_VALET_HOME", home.path().to_str().unwrap().to_owned()),
+        ("MCP_VALET_TOKEN_STORE", "file".to_owned()),
+        ("BROWSER", fake_browser()),
+    ];
+    let (code, r, _) = doctor(&[&stack.mcp], &env);
+    assert_eq!(code, Some(4), "{r:#}");
+    assert_eq!(step(&r, "resource_metadata")["status"], "ok");
+    let a = step(&r, "authorization_server");
+    assert_eq!(a["status"], "ok", "{r:#}");
+    let detail = a["detail"].as_str().unwrap();
+    assert!(detail.starts_with(&stack.issuer), "{detail}");
+    assert!(
+        detail.contains("/.well-known/") && detail.contains("PKCE S256: yes"),
+        "{detail}"
+    );
+    assert!(detail.contains("dynamic registration"), "{detail}");
+    let login = step(&r, "stored_login");
+    assert_eq!(login["status"], "failed");
+    assert!(login["hint"].as_str().unwrap().contains("mcp-valet login"));
+    assert_eq!(stack.as_stats()["authorizationRequests"], 0, "doctor never signs in");
+
+    assert!(run(&["login", &stack.mcp], &env).status.success());
+    let (code, r, _) = doctor(&[&stack.mcp], &env);
+    assert_eq!(code, Some(0), "{r:#}");
+    let login = step(&r, "stored_login")["detail"].as_str().unwrap().to_owned();
+    assert!(
+        login.contains("ada at") && login.contains("expires in") && login.contains("file store"),
+        "{login}"
+    );
+    assert_eq!(step(&r, "server")["status"], "ok");
+}
