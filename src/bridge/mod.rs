@@ -92,6 +92,7 @@ fn options(args: &BridgeArgs) -> anyhow::Result<relay::Options> {
         max_request_time: args.max_request_time,
         max_message: args.max_message_size,
         tools: filter::ToolFilter::new(&args.tools)?,
+        warn_failures: true,
     })
 }
 
@@ -122,7 +123,11 @@ impl InProcess {
         });
         let (out_tx, out_rx) = mpsc::channel(1024);
         let (broken_tx, broken_rx) = oneshot::channel();
-        let relay = tokio::spawn(relay::run(remote, events_rx, in_rx, out_tx, broken_rx, options(args)?));
+        let opts = relay::Options {
+            warn_failures: false,
+            ..options(args)?
+        };
+        let relay = tokio::spawn(relay::run(remote, events_rx, in_rx, out_tx, broken_rx, opts));
         Ok(InProcess {
             input: Some(line_tx),
             output: out_rx,

@@ -21,6 +21,8 @@ pub struct Options {
     pub max_request_time: Duration,
     pub max_message: usize,
     pub tools: super::filter::ToolFilter,
+    /// Log failed requests as warnings (bridge mode); the commands report them themselves.
+    pub warn_failures: bool,
 }
 
 /// How long in-flight requests get after SIGINT/SIGTERM before they are answered with an error.
@@ -366,7 +368,11 @@ impl Relay {
             },
             Event::Failed { id, error } => {
                 if let Some(p) = self.take(&id) {
-                    tracing::warn!(%id, method = &*p.method, "request failed: {error}");
+                    if self.opts.warn_failures {
+                        tracing::warn!(%id, method = &*p.method, "request failed: {error}");
+                    } else {
+                        tracing::debug!(%id, method = &*p.method, "request failed: {error}");
+                    }
                     let answer = error.response(Some(&p.raw_id));
                     self.fill(p.slot, answer).await;
                 }

@@ -145,7 +145,7 @@ fn a_required_login_exits_4_without_prompting_and_works_after_login() {
     // Not a terminal: no sign-in, although a browser would be at hand.
     let o = run(&["tools", &stack.mcp], &env);
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
-    assert!(stderr(&o).contains("mcp-valet login"), "{}", stderr(&o));
+    assert_eq!(stderr(&o).matches("mcp-valet login").count(), 1, "said once: {}", stderr(&o));
     assert!(o.stdout.is_empty());
     assert_eq!(stack.as_stats()["authorizationRequests"], 0);
     let o = run(&["call", &stack.mcp, "echo", "--arg", "text=x"], &env);
@@ -283,7 +283,10 @@ fn doctor_walks_an_open_server_an_api_key_server_and_unreachable_ones() {
     let keyed = Peer::start_with(PeerKind::StatefulJson, &["--require-bearer", "k3y"]);
     let (code, r, _) = doctor(&[&keyed.url], &env);
     assert_eq!(code, Some(4), "a key to keep is a login: {r:#}");
-    assert!(step(&r, "server")["hint"].as_str().unwrap().contains("--with-token"), "{r:#}");
+    assert!(
+        step(&r, "server")["hint"].as_str().unwrap().contains("--with-token"),
+        "{r:#}"
+    );
     let a = step(&r, "authorization_server");
     assert_eq!(a["status"], "failed");
     assert!(a["detail"].as_str().unwrap().contains("API key"), "{a}");
@@ -349,4 +352,23 @@ fn doctor_shows_the_sign_in_path_and_the_stored_login() {
         "{login}"
     );
     assert_eq!(step(&r, "server")["status"], "ok");
+}
+
+#[test]
+fn on_a_terminal_the_commands_sign_in_by_themselves() {
+    let stack = Stack::start(&[], &[]);
+    let home = temp_home();
+    let bin = crate::common::valet::bin().to_str().unwrap().to_owned();
+    // util-linux `script` gives the command a terminal for stdin, stdout and stderr.
+    let o = std::process::Command::new("script")
+        .args(["-qec", &format!("{bin} call {} whoami", stack.mcp), "/dev/null"])
+        .env("MCP_VALET_HOME", home.path())
+        .env("MCP_VALET_TOKEN_STORE", "file")
+        .env("BROWSER", fake_browser())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("running script(1)");
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("ada"), "{}", stdout(&o));
+    assert_eq!(stack.as_stats()["authorizationRequests"], 1);
 }
