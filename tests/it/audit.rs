@@ -102,3 +102,20 @@ fn auth_events_are_logged_without_a_secret_and_shown_by_status_events() {
         assert!(!written.contains(s), "a secret in the audit log");
     }
 }
+
+#[test]
+fn a_step_up_is_logged_with_the_scopes_it_got() {
+    let stack = Stack::start(&[], &[]);
+    let home = tempfile::tempdir().unwrap();
+    let (mut v, _) = stack.bridge(&[], &[("MCP_VALET_HOME", home.path().to_str().unwrap())]);
+    v.handshake();
+    let r = v.tool(1, "admin_op", serde_json::json!({}));
+    assert!(r.get("result").is_some(), "{r}");
+    let log = std::fs::read_to_string(home.path().join("audit.jsonl")).unwrap();
+    let events: Vec<Value> = log.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let names: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert_eq!(names, ["registration", "sign_in", "step_up"], "{log}");
+    let scopes = events[2]["scopes"].as_array().unwrap();
+    assert!(scopes.contains(&"mcp:admin".into()), "{log}");
+    assert_eq!(events[2]["outcome"], "ok");
+}

@@ -145,7 +145,12 @@ fn a_required_login_exits_4_without_prompting_and_works_after_login() {
     // Not a terminal: no sign-in, although a browser would be at hand.
     let o = run(&["tools", &stack.mcp], &env);
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
-    assert_eq!(stderr(&o).matches("mcp-valet login").count(), 1, "said once: {}", stderr(&o));
+    assert_eq!(
+        stderr(&o).matches("mcp-valet login").count(),
+        1,
+        "said once: {}",
+        stderr(&o)
+    );
     assert!(o.stdout.is_empty());
     assert_eq!(stack.as_stats()["authorizationRequests"], 0);
     let o = run(&["call", &stack.mcp, "echo", "--arg", "text=x"], &env);
