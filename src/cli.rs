@@ -336,6 +336,11 @@ pub struct RemoteArgs {
     #[arg(long, value_enum, default_value_t = TransportChoice::Auto)]
     pub transport: TransportChoice,
 
+    /// MCP protocol revision: ask the server (auto, remembered per server), the
+    /// initialize-based revisions up to 2025-11-25 (legacy), or 2026-07-28 (modern).
+    #[arg(long, value_enum, default_value_t = ProtocolChoice::Auto)]
+    pub protocol: ProtocolChoice,
+
     /// Allow plain http:// to hosts other than loopback (tokens and data travel unencrypted).
     #[arg(long)]
     pub allow_http: bool,
@@ -490,6 +495,16 @@ pub enum TransportChoice {
     StreamableHttp,
     /// The older HTTP+SSE transport only (MCP 2024-11-05).
     Sse,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProtocolChoice {
+    /// Probe with `server/discover` once, remember the answer per server, re-probe when it proves wrong.
+    Auto,
+    /// The initialize-based revisions (2025-11-25 and older) only; never probe.
+    Legacy,
+    /// MCP 2026-07-28 only.
+    Modern,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -65,6 +65,14 @@ pub enum FailureKind {
     /// The tool is hidden by `--deny-tool`/`--allow-tool`, so mcp-valet refused the call
     /// without sending it. Change the filters to use it.
     ToolDenied,
+    /// The server does not speak the MCP revision `--protocol` asks for. Try `--protocol auto`.
+    Era,
+    /// The request's parameters cannot be sent as the server's revision requires (a value
+    /// that cannot go into a header, a missing `uri`). Fix the request.
+    InvalidParams,
+    /// The server needs input from the client (elicitation, sampling, roots) that this client
+    /// did not declare or refused, or kept asking for more than 10 rounds.
+    Input,
 }
 
 /// JSON-RPC error codes of mcp-valet's own answers.
@@ -193,6 +201,9 @@ mod tests {
             ConnectionLost => "connection_lost",
             Shutdown => "shutdown",
             ToolDenied => "tool_denied",
+            Era => "era",
+            InvalidParams => "invalid_params",
+            Input => "input",
         };
         let all = [
             ParseError,
@@ -214,6 +225,9 @@ mod tests {
             ConnectionLost,
             Shutdown,
             ToolDenied,
+            Era,
+            InvalidParams,
+            Input,
         ];
         for k in all {
             assert_eq!(serde_json::to_value(k).unwrap(), spelled(k));

@@ -83,7 +83,10 @@ fn connect(
         max_request_time: args.max_request_time,
         awaiting: tokio::sync::Semaphore::new(remote::MAX_AWAITING),
     };
-    Ok((remote::Remote::new(ctx, args.remote.transport), events_rx))
+    Ok((
+        remote::Remote::new(ctx, args.remote.transport, args.remote.protocol),
+        events_rx,
+    ))
 }
 
 fn options(args: &BridgeArgs) -> anyhow::Result<relay::Options> {

@@ -6,57 +6,98 @@
 
 mod credentials;
 mod ctx;
+pub mod era;
 mod legacy_sse;
+mod modern;
 mod sse;
 mod streamable;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::time::Instant;
 
 use tokio::sync::RwLock;
 
 use crate::bridge::message::{Id, Message};
-use crate::cli::TransportChoice;
+use crate::cli::{ProtocolChoice, TransportChoice};
 
 pub use credentials::Credentials;
 pub use ctx::{Ctx, Event, MAX_AWAITING, Permit};
+use era::Era;
 use legacy_sse::LegacySse;
+use modern::Modern;
 use streamable::Streamable;
 
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Active {
-    Streamable,
-    Sse,
+    Streamable = 1,
+    Sse = 2,
+    Modern = 3,
 }
 
 pub struct Remote {
     ctx: Arc<Ctx>,
     choice: TransportChoice,
-    active: OnceLock<Active>,
+    protocol: ProtocolChoice,
+    /// The transport in use: 0 while unknown, else an `Active`. It changes back to 0 when a
+    /// server turns out to speak another protocol revision than the one remembered.
+    active: AtomicU8,
+    /// The era is known to be (or remembered as) the handshake-era one: no discover probe.
+    legacy_hint: AtomicBool,
+    eras: era::EraCache,
     gate: Arc<RwLock<()>>,
     streamable: Arc<Streamable>,
     legacy: Arc<LegacySse>,
+    modern: Arc<Modern>,
 }
 
 impl Remote {
-    pub fn new(ctx: Ctx, choice: TransportChoice) -> Arc<Remote> {
+    pub fn new(ctx: Ctx, choice: TransportChoice, protocol: ProtocolChoice) -> Arc<Remote> {
         let ctx = Arc::new(ctx);
-        let active = OnceLock::new();
-        if choice == TransportChoice::Sse {
-            let _ = active.set(Active::Sse);
+        let eras = era::EraCache::new(era::EraCache::default_home(), &ctx.http.url_text);
+        let remembered = match protocol {
+            ProtocolChoice::Auto if choice != TransportChoice::Sse => eras.load(),
+            _ => None,
+        };
+        let active = match (choice, protocol, remembered) {
+            (TransportChoice::Sse, _, _) => Active::Sse as u8,
+            (_, ProtocolChoice::Modern, _) | (_, ProtocolChoice::Auto, Some(Era::Modern)) => Active::Modern as u8,
+            _ => 0,
+        };
+        if let Some(e) = remembered {
+            tracing::debug!(era = ?e, "the server's protocol era is remembered from an earlier run");
         }
+        let legacy_hint = protocol == ProtocolChoice::Legacy || remembered == Some(Era::Legacy);
         Arc::new(Remote {
             streamable: Streamable::new(ctx.clone()),
             legacy: LegacySse::new(ctx.clone()),
+            modern: Modern::new(ctx.clone()),
             ctx,
             choice,
-            active,
+            protocol,
+            active: AtomicU8::new(active),
+            legacy_hint: AtomicBool::new(legacy_hint),
+            eras,
             gate: Arc::new(RwLock::new(())),
         })
     }
 
+    fn active(&self) -> Option<Active> {
+        match self.active.load(Ordering::Acquire) {
+            1 => Some(Active::Streamable),
+            2 => Some(Active::Sse),
+            3 => Some(Active::Modern),
+            _ => None,
+        }
+    }
+
+    fn set_active(&self, a: Active) {
+        self.active.store(a as u8, Ordering::Release);
+    }
+
     fn exclusive(&self, msg: &Message) -> bool {
         let lifecycle = msg.is_request("initialize") || msg.is_notification("notifications/initialized");
-        self.active.get().is_none() || lifecycle
+        self.active().is_none() || lifecycle
     }
 
     /// Waits for this message's turn. Call in the order the client sent the messages.
@@ -80,7 +121,7 @@ impl Remote {
 
     /// Whether the server takes JSON-RPC batches (MCP 2025-03-26 only).
     pub fn accepts_batches(&self) -> bool {
-        matches!(self.active.get(), Some(Active::Streamable)) && self.streamable.accepts_batches()
+        matches!(self.active(), Some(Active::Streamable)) && self.streamable.accepts_batches()
     }
 
     /// Delivers one message; failures come back as events, and one `Done` always follows.
@@ -91,43 +132,125 @@ impl Remote {
             delivered: false,
         };
         let deadline = Instant::now() + self.ctx.request_timeout;
-        done.delivered = match self.active.get() {
+        done.delivered = match self.active() {
             Some(Active::Sse) => self.legacy.send(&msg, deadline).await,
             Some(Active::Streamable) => self.streamable.send(&msg, permit, deadline, false).await.delivered(),
+            Some(Active::Modern) => self.send_modern(&msg, permit, deadline).await,
             None => self.probe(msg.clone(), permit, deadline).await,
         };
     }
 
-    /// The first exchange with a server in `auto` mode: Streamable HTTP, then HTTP+SSE when the
+    async fn send_modern(&self, msg: &Message, permit: Permit, deadline: Instant) -> bool {
+        let delivered = self.modern.send(msg, deadline).await;
+        drop(permit);
+        if self.modern.take_stale() && self.protocol == ProtocolChoice::Auto {
+            tracing::info!("the server answered like a server of the older protocol; asking it again");
+            self.eras.save(None);
+            self.legacy_hint.store(false, Ordering::Release);
+            self.active.store(0, Ordering::Release);
+        }
+        delivered
+    }
+
+    fn become_modern(&self, discover: Option<serde_json::Value>) {
+        tracing::info!("the server speaks MCP {}", era::MODERN);
+        if let Some(d) = discover {
+            self.modern.set_discover(d);
+        }
+        self.set_active(Active::Modern);
+        if self.protocol == ProtocolChoice::Auto {
+            self.eras.save(Some(Era::Modern));
+        }
+    }
+
+    /// Asks the server which era it speaks (`server/discover`). `None`: the request failed and
+    /// has been answered with the error.
+    async fn ask_era(&self, msg: &Message, deadline: Instant) -> Option<era::Verdict> {
+        match self.modern.discover(deadline).await {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.ctx.fail(msg, e);
+                None
+            }
+        }
+    }
+
+    fn became_legacy(&self, why: &str) {
+        tracing::debug!("using the initialize-based protocol: {why}");
+        self.legacy_hint.store(true, Ordering::Release);
+        if self.protocol == ProtocolChoice::Auto {
+            self.eras.save(Some(Era::Legacy));
+        }
+    }
+
+    /// The first exchange with a server whose era or transport is not known: `server/discover`
+    /// (unless the era is remembered as legacy), then Streamable HTTP, then HTTP+SSE when the
     /// answer is 400, 404 or 405.
     async fn probe(&self, msg: Message, permit: Permit, deadline: Instant) -> bool {
-        let probing = self.choice == TransportChoice::Auto;
+        let discovered = !self.legacy_hint.load(Ordering::Acquire);
+        if discovered {
+            match self.ask_era(&msg, deadline).await {
+                Some(era::Verdict::Modern(d)) => {
+                    self.become_modern(d);
+                    return self.send_modern(&msg, permit, deadline).await;
+                }
+                Some(era::Verdict::Legacy(why)) => self.became_legacy(&why),
+                None => return false,
+            }
+            if let Some((init, initialized)) = self.modern.handshake() {
+                // The host's handshake was answered here while the server spoke 2026-07-28:
+                // start a session with it now.
+                if let Err(e) = self.streamable.adopt(init, initialized, deadline).await {
+                    self.ctx.fail(&msg, e);
+                    return false;
+                }
+            }
+        }
+        let probing = self.choice == TransportChoice::Auto || !discovered;
         match self.streamable.send(&msg, permit, deadline, probing).await {
             streamable::Outcome::Delivered => {
-                let _ = self.active.set(Active::Streamable);
+                self.set_active(Active::Streamable);
                 true
             }
             streamable::Outcome::Failed => false,
-            streamable::Outcome::NotStreamable(err) => match self.legacy.connect(deadline).await {
-                Ok(()) => {
-                    tracing::info!("the server does not speak Streamable HTTP; using the HTTP+SSE transport");
-                    let _ = self.active.set(Active::Sse);
-                    self.legacy.send(&msg, deadline).await
+            streamable::Outcome::NotStreamable(err) => {
+                if !discovered && self.protocol == ProtocolChoice::Auto {
+                    // Remembered as legacy, but refused: the server may have changed era.
+                    match self.ask_era(&msg, deadline).await {
+                        Some(era::Verdict::Modern(d)) => {
+                            self.become_modern(d);
+                            return self.send_modern(&msg, Permit::Shared, deadline).await;
+                        }
+                        Some(era::Verdict::Legacy(why)) => self.became_legacy(&why),
+                        None => return false,
+                    }
                 }
-                Err(sse_err) => {
-                    tracing::debug!("HTTP+SSE fallback failed too: {sse_err}");
+                if self.choice != TransportChoice::Auto {
                     self.ctx.fail(&msg, err);
-                    false
+                    return false;
                 }
-            },
+                match self.legacy.connect(deadline).await {
+                    Ok(()) => {
+                        tracing::info!("the server does not speak Streamable HTTP; using the HTTP+SSE transport");
+                        self.set_active(Active::Sse);
+                        self.legacy.send(&msg, deadline).await
+                    }
+                    Err(sse_err) => {
+                        tracing::debug!("HTTP+SSE fallback failed too: {sse_err}");
+                        self.ctx.fail(&msg, err);
+                        false
+                    }
+                }
+            }
         }
     }
 
     /// Ends the session: closes streams and, for Streamable HTTP, sends DELETE.
     pub async fn shutdown(&self) {
-        match self.active.get() {
+        match self.active() {
             Some(Active::Streamable) => self.streamable.shutdown().await,
             Some(Active::Sse) => self.legacy.shutdown(),
+            Some(Active::Modern) => self.modern.shutdown(),
             None => {}
         }
     }

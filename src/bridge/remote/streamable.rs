@@ -443,6 +443,23 @@ impl Streamable {
         }
     }
 
+    /// Starts a session with a handshake the host already made (answered by the 2026-07-28
+    /// transport before the server turned out to speak the older revisions).
+    pub async fn adopt(
+        self: &Arc<Self>,
+        init: Message,
+        initialized: Option<Message>,
+        deadline: Instant,
+    ) -> Result<(), Failure> {
+        let generation = {
+            let mut st = self.state();
+            st.initialize = Some(init);
+            st.initialized = initialized;
+            st.generation
+        };
+        self.renew(generation, deadline).await
+    }
+
     /// The server forgot the session (404): start a new one by replaying the client's own
     /// `initialize` and `notifications/initialized`. Only one renewal runs at a time.
     async fn renew(self: &Arc<Self>, generation: u64, deadline: Instant) -> Result<(), Failure> {
