@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_mcp_valet_global_optspecs
-    string join \n H/header= header-file= transport= allow-http ca-file= connect-timeout= request-timeout= max-request-time= max-message-size= allow-tool= deny-tool= ignore-tool= client-id= client-secret= client-metadata-url= scope= resource= no-resource assume-pkce authorize-param= device client-credentials no-browser callback-port= redirect-uri= auth-timeout= profile= token-store= v/verbose q/quiet log-file= h/help V/version
+    string join \n H/header= header-file= transport= protocol= allow-http ca-file= connect-timeout= request-timeout= max-request-time= max-message-size= allow-tool= deny-tool= ignore-tool= client-id= client-secret= client-metadata-url= scope= resource= no-resource assume-pkce authorize-param= device client-credentials no-browser callback-port= redirect-uri= auth-timeout= profile= token-store= v/verbose q/quiet log-file= h/help V/version
 end
 
 function __fish_mcp_valet_needs_command
@@ -29,6 +29,9 @@ complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l header-file -d 'Rea
 complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l transport -d 'Transport to the server: try Streamable HTTP and fall back to HTTP+SSE (auto), or force one' -r -f -a "auto\t'Streamable HTTP, falling back to HTTP+SSE when the server answers 400, 404 or 405'
 streamable-http\t'Streamable HTTP only (MCP 2025-03-26 and later)'
 sse\t'The older HTTP+SSE transport only (MCP 2024-11-05)'"
+complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l protocol -d 'MCP protocol revision: ask the server (auto, remembered per server), the initialize-based revisions up to 2025-11-25 (legacy), or 2026-07-28 (modern)' -r -f -a "auto\t'Probe with `server/discover` once, remember the answer per server, re-probe when it proves wrong'
+legacy\t'The initialize-based revisions (2025-11-25 and older) only; never probe'
+modern\t'MCP 2026-07-28 only'"
 complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l ca-file -d 'Trust the CA certificates in this PEM file, in addition to the system\'s trust store' -r -F
 complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l connect-timeout -d 'Give up connecting to the server after this long' -r
 complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l request-timeout -d 'Give up on a request after this long without an answer (progress notifications reset the clock). Accepts e.g. `300`, `90s`, `5m`, `1h`, `500ms`' -r
@@ -77,6 +80,9 @@ complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l header-fil
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l transport -d 'Transport to the server: try Streamable HTTP and fall back to HTTP+SSE (auto), or force one' -r -f -a "auto\t'Streamable HTTP, falling back to HTTP+SSE when the server answers 400, 404 or 405'
 streamable-http\t'Streamable HTTP only (MCP 2025-03-26 and later)'
 sse\t'The older HTTP+SSE transport only (MCP 2024-11-05)'"
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l protocol -d 'MCP protocol revision: ask the server (auto, remembered per server), the initialize-based revisions up to 2025-11-25 (legacy), or 2026-07-28 (modern)' -r -f -a "auto\t'Probe with `server/discover` once, remember the answer per server, re-probe when it proves wrong'
+legacy\t'The initialize-based revisions (2025-11-25 and older) only; never probe'
+modern\t'MCP 2026-07-28 only'"
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l ca-file -d 'Trust the CA certificates in this PEM file, in addition to the system\'s trust store' -r -F
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l connect-timeout -d 'Give up connecting to the server after this long' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l client-id -d 'Use this pre-registered OAuth client id instead of registering one' -r
@@ -128,6 +134,9 @@ complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l header-fil
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l transport -d 'Transport to the server: try Streamable HTTP and fall back to HTTP+SSE (auto), or force one' -r -f -a "auto\t'Streamable HTTP, falling back to HTTP+SSE when the server answers 400, 404 or 405'
 streamable-http\t'Streamable HTTP only (MCP 2025-03-26 and later)'
 sse\t'The older HTTP+SSE transport only (MCP 2024-11-05)'"
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l protocol -d 'MCP protocol revision: ask the server (auto, remembered per server), the initialize-based revisions up to 2025-11-25 (legacy), or 2026-07-28 (modern)' -r -f -a "auto\t'Probe with `server/discover` once, remember the answer per server, re-probe when it proves wrong'
+legacy\t'The initialize-based revisions (2025-11-25 and older) only; never probe'
+modern\t'MCP 2026-07-28 only'"
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l ca-file -d 'Trust the CA certificates in this PEM file, in addition to the system\'s trust store' -r -F
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l connect-timeout -d 'Give up connecting to the server after this long' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l client-id -d 'Use this pre-registered OAuth client id instead of registering one' -r
@@ -158,6 +167,9 @@ complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -l header-fil
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -l transport -d 'Transport to the server: try Streamable HTTP and fall back to HTTP+SSE (auto), or force one' -r -f -a "auto\t'Streamable HTTP, falling back to HTTP+SSE when the server answers 400, 404 or 405'
 streamable-http\t'Streamable HTTP only (MCP 2025-03-26 and later)'
 sse\t'The older HTTP+SSE transport only (MCP 2024-11-05)'"
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -l protocol -d 'MCP protocol revision: ask the server (auto, remembered per server), the initialize-based revisions up to 2025-11-25 (legacy), or 2026-07-28 (modern)' -r -f -a "auto\t'Probe with `server/discover` once, remember the answer per server, re-probe when it proves wrong'
+legacy\t'The initialize-based revisions (2025-11-25 and older) only; never probe'
+modern\t'MCP 2026-07-28 only'"
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -l ca-file -d 'Trust the CA certificates in this PEM file, in addition to the system\'s trust store' -r -F
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -l connect-timeout -d 'Give up connecting to the server after this long' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -l request-timeout -d 'Give up on a request after this long without an answer (progress notifications reset the clock). Accepts e.g. `300`, `90s`, `5m`, `1h`, `500ms`' -r
@@ -195,6 +207,9 @@ complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l header-file
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l transport -d 'Transport to the server: try Streamable HTTP and fall back to HTTP+SSE (auto), or force one' -r -f -a "auto\t'Streamable HTTP, falling back to HTTP+SSE when the server answers 400, 404 or 405'
 streamable-http\t'Streamable HTTP only (MCP 2025-03-26 and later)'
 sse\t'The older HTTP+SSE transport only (MCP 2024-11-05)'"
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l protocol -d 'MCP protocol revision: ask the server (auto, remembered per server), the initialize-based revisions up to 2025-11-25 (legacy), or 2026-07-28 (modern)' -r -f -a "auto\t'Probe with `server/discover` once, remember the answer per server, re-probe when it proves wrong'
+legacy\t'The initialize-based revisions (2025-11-25 and older) only; never probe'
+modern\t'MCP 2026-07-28 only'"
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l ca-file -d 'Trust the CA certificates in this PEM file, in addition to the system\'s trust store' -r -F
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l connect-timeout -d 'Give up connecting to the server after this long' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l request-timeout -d 'Give up on a request after this long without an answer (progress notifications reset the clock). Accepts e.g. `300`, `90s`, `5m`, `1h`, `500ms`' -r
@@ -233,6 +248,9 @@ complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -l header
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -l transport -d 'Transport to the server: try Streamable HTTP and fall back to HTTP+SSE (auto), or force one' -r -f -a "auto\t'Streamable HTTP, falling back to HTTP+SSE when the server answers 400, 404 or 405'
 streamable-http\t'Streamable HTTP only (MCP 2025-03-26 and later)'
 sse\t'The older HTTP+SSE transport only (MCP 2024-11-05)'"
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -l protocol -d 'MCP protocol revision: ask the server (auto, remembered per server), the initialize-based revisions up to 2025-11-25 (legacy), or 2026-07-28 (modern)' -r -f -a "auto\t'Probe with `server/discover` once, remember the answer per server, re-probe when it proves wrong'
+legacy\t'The initialize-based revisions (2025-11-25 and older) only; never probe'
+modern\t'MCP 2026-07-28 only'"
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -l ca-file -d 'Trust the CA certificates in this PEM file, in addition to the system\'s trust store' -r -F
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -l connect-timeout -d 'Give up connecting to the server after this long' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -l request-timeout -d 'Give up on a request after this long without an answer (progress notifications reset the clock). Accepts e.g. `300`, `90s`, `5m`, `1h`, `500ms`' -r
@@ -270,6 +288,9 @@ complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -l header-file
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -l transport -d 'Transport to the server: try Streamable HTTP and fall back to HTTP+SSE (auto), or force one' -r -f -a "auto\t'Streamable HTTP, falling back to HTTP+SSE when the server answers 400, 404 or 405'
 streamable-http\t'Streamable HTTP only (MCP 2025-03-26 and later)'
 sse\t'The older HTTP+SSE transport only (MCP 2024-11-05)'"
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -l protocol -d 'MCP protocol revision: ask the server (auto, remembered per server), the initialize-based revisions up to 2025-11-25 (legacy), or 2026-07-28 (modern)' -r -f -a "auto\t'Probe with `server/discover` once, remember the answer per server, re-probe when it proves wrong'
+legacy\t'The initialize-based revisions (2025-11-25 and older) only; never probe'
+modern\t'MCP 2026-07-28 only'"
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -l ca-file -d 'Trust the CA certificates in this PEM file, in addition to the system\'s trust store' -r -F
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -l connect-timeout -d 'Give up connecting to the server after this long' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -l request-timeout -d 'Give up on a request after this long without an answer (progress notifications reset the clock). Accepts e.g. `300`, `90s`, `5m`, `1h`, `500ms`' -r
@@ -307,6 +328,9 @@ complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l header-f
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l transport -d 'Transport to the server: try Streamable HTTP and fall back to HTTP+SSE (auto), or force one' -r -f -a "auto\t'Streamable HTTP, falling back to HTTP+SSE when the server answers 400, 404 or 405'
 streamable-http\t'Streamable HTTP only (MCP 2025-03-26 and later)'
 sse\t'The older HTTP+SSE transport only (MCP 2024-11-05)'"
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l protocol -d 'MCP protocol revision: ask the server (auto, remembered per server), the initialize-based revisions up to 2025-11-25 (legacy), or 2026-07-28 (modern)' -r -f -a "auto\t'Probe with `server/discover` once, remember the answer per server, re-probe when it proves wrong'
+legacy\t'The initialize-based revisions (2025-11-25 and older) only; never probe'
+modern\t'MCP 2026-07-28 only'"
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l ca-file -d 'Trust the CA certificates in this PEM file, in addition to the system\'s trust store' -r -F
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l connect-timeout -d 'Give up connecting to the server after this long' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l request-timeout -d 'Give up on a request after this long without an answer (progress notifications reset the clock). Accepts e.g. `300`, `90s`, `5m`, `1h`, `500ms`' -r
@@ -344,6 +368,9 @@ complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l header-fi
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l transport -d 'Transport to the server: try Streamable HTTP and fall back to HTTP+SSE (auto), or force one' -r -f -a "auto\t'Streamable HTTP, falling back to HTTP+SSE when the server answers 400, 404 or 405'
 streamable-http\t'Streamable HTTP only (MCP 2025-03-26 and later)'
 sse\t'The older HTTP+SSE transport only (MCP 2024-11-05)'"
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l protocol -d 'MCP protocol revision: ask the server (auto, remembered per server), the initialize-based revisions up to 2025-11-25 (legacy), or 2026-07-28 (modern)' -r -f -a "auto\t'Probe with `server/discover` once, remember the answer per server, re-probe when it proves wrong'
+legacy\t'The initialize-based revisions (2025-11-25 and older) only; never probe'
+modern\t'MCP 2026-07-28 only'"
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l ca-file -d 'Trust the CA certificates in this PEM file, in addition to the system\'s trust store' -r -F
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l connect-timeout -d 'Give up connecting to the server after this long' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l request-timeout -d 'Give up on a request after this long without an answer (progress notifications reset the clock). Accepts e.g. `300`, `90s`, `5m`, `1h`, `500ms`' -r

@@ -115,7 +115,9 @@ fn large_results_arrive_intact_over_sse() {
 fn requests_from_the_server_reach_the_client_and_its_answers_go_back() {
     for kind in [PeerKind::StatefulSse, PeerKind::LegacySse, PeerKind::Python] {
         let peer = Peer::start(kind);
-        let mut v = Valet::spawn(&[&peer.url]);
+        // The Python SDK serves 2026-07-28 too, where servers send no requests: its
+        // handshake-era leg is what is tested here.
+        let mut v = Valet::spawn(&[&peer.url, "--protocol", "legacy"]);
         v.handshake();
         v.send(&json!({"jsonrpc":"2.0","id":10,"method":"tools/call","params":{"name":"elicit","arguments":{"message":"Who?"}}}));
         let req = v.recv();
@@ -611,7 +613,8 @@ fn a_tls_failure_is_explained() {
 fn a_real_mcp_client_works_end_to_end_through_the_bridge() {
     for kind in [PeerKind::StatefulSse, PeerKind::LegacySse, PeerKind::Python] {
         let peer = Peer::start(kind);
-        let out = node_client(bin(), &[&peer.url]);
+        // Elicitation, sampling and roots as server requests: the handshake-era leg.
+        let out = node_client(bin(), &[&peer.url, "--protocol", "legacy"]);
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(
             out.status.success(),

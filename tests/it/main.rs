@@ -10,6 +10,7 @@ mod bridge;
 mod cli;
 mod client;
 mod conformance;
+mod era;
 mod era_hosts;
 mod hardening;
 mod network;

@@ -109,6 +109,7 @@ impl Ctx {
         deadline: Instant,
     ) -> Result<Answer, Failure> {
         let mut rounds = 0u32;
+        let mut retried = false;
         loop {
             let mut headers = self.http.headers.clone();
             let generation = self.credentials.apply(&mut headers).await?;
@@ -122,6 +123,13 @@ impl Ctx {
             };
             let resp = match tokio::time::timeout_at(deadline.into(), waiting).await {
                 Ok(Ok(r)) => r,
+                // After a sign-in (which may take minutes) a pooled connection may have been
+                // closed by the server as we reused it; the server has not acted on a request
+                // it answered 401/403, so one more try is safe.
+                Ok(Err(failure)) if failure.kind == FailureKind::Network && rounds > 0 && !retried => {
+                    retried = true;
+                    continue;
+                }
                 Ok(Err(failure)) => return Err(failure),
                 Err(_) => {
                     return Err(Failure::new(

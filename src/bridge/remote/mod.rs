@@ -20,6 +20,7 @@ use tokio::sync::RwLock;
 
 use crate::bridge::message::{Id, Message};
 use crate::cli::{ProtocolChoice, TransportChoice};
+use crate::failure::{Failure, FailureKind};
 
 pub use credentials::Credentials;
 pub use ctx::{Ctx, Event, MAX_AWAITING, Permit};
@@ -142,12 +143,30 @@ impl Remote {
 
     async fn send_modern(&self, msg: &Message, permit: Permit, deadline: Instant) -> bool {
         let delivered = self.modern.send(msg, deadline).await;
-        drop(permit);
-        if self.modern.take_stale() && self.protocol == ProtocolChoice::Auto {
+        let stale = self.modern.take_stale();
+        if stale && self.protocol == ProtocolChoice::Modern && msg.is_request("initialize") && !delivered {
+            self.ctx.fail(
+                msg,
+                Failure::new(
+                    FailureKind::Era,
+                    format!(
+                        "the server does not speak MCP {} (--protocol modern); try --protocol auto",
+                        era::MODERN
+                    ),
+                ),
+            );
+            return false;
+        }
+        if stale && self.protocol == ProtocolChoice::Auto {
             tracing::info!("the server answered like a server of the older protocol; asking it again");
             self.eras.save(None);
-            self.legacy_hint.store(false, Ordering::Release);
             self.active.store(0, Ordering::Release);
+            if msg.is_request("initialize") && !delivered {
+                // Discover said legacy: the handshake goes to the server after all.
+                self.became_legacy("server/discover");
+                return Box::pin(self.probe(msg.clone(), permit, deadline)).await;
+            }
+            self.legacy_hint.store(false, Ordering::Release);
         }
         delivered
     }

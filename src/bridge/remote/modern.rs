@@ -130,6 +130,7 @@ impl Modern {
     }
 
     /// Whether a request showed that the server no longer speaks 2026-07-28 (reset on read).
+    /// After an `initialize`, it also means that the `initialize` was left unanswered.
     pub fn take_stale(&self) -> bool {
         self.stale.swap(false, Ordering::AcqRel)
     }
@@ -274,17 +275,10 @@ impl Modern {
                     return false;
                 }
                 Ok(Verdict::Legacy(why)) => {
+                    // Not answered: the handshake-era transport takes this `initialize`.
                     tracing::info!("the server no longer speaks {}: {why}", era::MODERN);
+                    self.state().handshake = None;
                     self.stale.store(true, Ordering::Release);
-                    self.ctx.fail(
-                        msg,
-                        Failure::new(FailureKind::Era,
-                            format!(
-                                "the server no longer speaks MCP {}; mcp-valet will use the older protocol from the next request on. Try again",
-                                era::MODERN
-                            ),
-                        ),
-                    );
                     return false;
                 }
                 Err(e) => {
