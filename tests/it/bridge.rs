@@ -67,7 +67,14 @@ fn streamable_http_sends_the_session_id_and_protocol_version_after_initialize() 
         .find_map(|e| e["headers"]["mcp-session-id"].as_str())
         .expect("a session id was sent")
         .to_owned();
-    for e in log.iter().filter(|e| e["body"]["method"] != "initialize") {
+    // A cold start asks the server's era once, before the handshake (see tests/era.rs).
+    let probe = posts(&log, "server/discover");
+    assert_eq!(probe.len(), 1, "{log:?}");
+    assert_eq!(probe[0]["headers"]["mcp-protocol-version"], "2026-07-28");
+    for e in log
+        .iter()
+        .filter(|e| e["body"]["method"] != "initialize" && e["body"]["method"] != "server/discover")
+    {
         assert_eq!(e["headers"]["mcp-session-id"], session.as_str(), "{e}");
         assert_eq!(e["headers"]["mcp-protocol-version"], "2025-11-25", "{e}");
     }
