@@ -216,13 +216,23 @@ impl Remote {
                 Some(era::Verdict::Legacy(why)) => self.became_legacy(&why),
                 None => return false,
             }
-            if let Some((init, initialized)) = self.modern.handshake() {
-                // The host's handshake was answered here while the server spoke 2026-07-28:
-                // start a session with it now.
-                if let Err(e) = self.streamable.adopt(init, initialized, deadline).await {
-                    self.ctx.fail(&msg, e);
-                    return false;
-                }
+        }
+        if msg.is_request("server/discover") {
+            // A 2026-07-28 host probing a server of the older revisions: it falls back to
+            // initialize on this answer.
+            let answer = Failure::new(
+                FailureKind::Era,
+                "the server speaks only the initialize-based MCP revisions; use initialize",
+            );
+            self.ctx.fail(&msg, answer.with_code(era::code::METHOD_NOT_FOUND));
+            return false;
+        }
+        if discovered && let Some((init, initialized)) = self.modern.handshake() {
+            // The host's handshake was answered here while the server spoke 2026-07-28:
+            // start a session with it now.
+            if let Err(e) = self.streamable.adopt(init, initialized, deadline).await {
+                self.ctx.fail(&msg, e);
+                return false;
             }
         }
         let probing = self.choice == TransportChoice::Auto || !discovered;

@@ -315,7 +315,7 @@ impl Modern {
         let status = resp.status().as_u16();
         let sse = content_type(resp.headers()) == "text/event-stream";
         let msg = if (200..300).contains(&status) && sse {
-            self.read_stream(resp, id, false).await.ok()
+            self.read_stream(resp, id, Forward::No).await.ok()
         } else {
             let body = read_body(resp, self.ctx.max_message.min(1 << 20))
                 .await
@@ -373,7 +373,7 @@ impl Modern {
 
     /// Reads an SSE answer until the response with `id` arrives; passes on notifications about
     /// the request (progress, log messages) when `forward`.
-    async fn read_stream(&self, resp: Answer, id: u64, forward: bool) -> Result<Value, Failure> {
+    async fn read_stream(&self, resp: Answer, id: u64, forward: Forward<'_>) -> Result<Value, Failure> {
         let mut parser = sse::Parser::new(self.ctx.max_message);
         let mut body = resp.bytes_stream();
         let mut events = Vec::new();
@@ -419,8 +419,21 @@ impl Modern {
                     tracing::debug!("ignoring a response for another request on a response stream");
                 } else if v.get("id").is_some() {
                     tracing::warn!("ignoring a request from the server: 2026-07-28 servers send none");
-                } else if forward {
-                    self.ctx.deliver(message::one_line(ev.data.clone()), |_| true);
+                } else {
+                    match forward {
+                        Forward::No => {}
+                        Forward::Yes => self.ctx.deliver(message::one_line(ev.data.clone()), |_| true),
+                        Forward::Subscription(host_id) => {
+                            // A 2026-07-28 host's listen stream: the frames name its request.
+                            let mut v = v;
+                            if let Some(meta) = v.pointer_mut("/params/_meta").and_then(Value::as_object_mut)
+                                && meta.contains_key(SUBSCRIPTION_ID)
+                            {
+                                meta.insert(SUBSCRIPTION_ID.into(), host_id.clone());
+                            }
+                            self.emit_raw(serde_json::to_vec(&v).expect("serialising JSON cannot fail"));
+                        }
+                    }
                 }
             }
         }
@@ -432,6 +445,7 @@ impl Modern {
         body: Value,
         id: u64,
         headers: (&str, Option<&str>, HeaderMap, &str),
+        forward: Forward<'_>,
         deadline: Instant,
     ) -> Result<Reply, Failure> {
         let (method, name, extra, version) = headers;
@@ -439,7 +453,7 @@ impl Modern {
         let status = resp.status().as_u16();
         let ct = content_type(resp.headers());
         if (200..300).contains(&status) && ct == "text/event-stream" {
-            let msg = self.read_stream(resp, id, true).await?;
+            let msg = self.read_stream(resp, id, forward).await?;
             return Ok(Reply { status, msg });
         }
         let body = read_body(resp, self.ctx.max_message).await?;
@@ -535,6 +549,16 @@ impl Modern {
             _ => None,
         };
         let multi_round = matches!(method.as_str(), "tools/call" | "resources/read" | "prompts/get");
+        let host_id_value: Value = msg
+            .raw_id
+            .as_deref()
+            .and_then(|r| serde_json::from_str(r.get()).ok())
+            .unwrap_or(Value::Null);
+        let forward = if host_modern && method == "subscriptions/listen" {
+            Forward::Subscription(&host_id_value)
+        } else {
+            Forward::Yes
+        };
         let mut relisted = false;
         let mut rounds = 0;
         let mut inputs: Option<Value> = None;
@@ -565,7 +589,7 @@ impl Modern {
             let id = self.next_id.fetch_add(1, Ordering::Relaxed);
             let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": p});
             let reply = self
-                .exchange(body, id, (&method, name.as_deref(), extra, &version), deadline)
+                .exchange(body, id, (&method, name.as_deref(), extra, &version), forward, deadline)
                 .await?;
             if let Some(err) = reply.msg.get("error") {
                 let code = err.get("code").and_then(Value::as_i64);
@@ -765,7 +789,13 @@ impl Modern {
             let id = self.next_id.fetch_add(1, Ordering::Relaxed);
             let body = json!({"jsonrpc": "2.0", "id": id, "method": "tools/list", "params": p});
             let mut reply = self
-                .exchange(body, id, ("tools/list", None, HeaderMap::new(), version), deadline)
+                .exchange(
+                    body,
+                    id,
+                    ("tools/list", None, HeaderMap::new(), version),
+                    Forward::Yes,
+                    deadline,
+                )
                 .await?;
             if reply.msg.get("error").is_some() {
                 return Ok(());
@@ -1016,6 +1046,17 @@ impl Modern {
         }
     }
 }
+
+/// What becomes of the notifications on a request's response stream.
+#[derive(Clone, Copy)]
+enum Forward<'a> {
+    No,
+    Yes,
+    /// To a 2026-07-28 host's `subscriptions/listen`, whose request id the frames must carry.
+    Subscription(&'a Value),
+}
+
+const SUBSCRIPTION_ID: &str = "io.modelcontextprotocol/subscriptionId";
 
 enum Listened {
     /// The server ended the subscription with a result: do not reopen.
