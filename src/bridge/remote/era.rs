@@ -357,6 +357,7 @@ pub fn initialize_result(discover: &Value, host_version: Option<&str>, url: &url
 /// The per-server era file: `eras.json` in mcp-valet's data directory, keyed by a hash of the
 /// server URL (a URL may carry a secret in its query; the file never does). No secrets, 0600,
 /// replaced atomically, read with a size limit.
+#[derive(Clone)]
 pub struct EraCache {
     path: Option<PathBuf>,
     key: String,
@@ -411,6 +412,12 @@ impl EraCache {
             "legacy" => Some(Era::Legacy),
             _ => None,
         }
+    }
+
+    /// [`EraCache::save`] off the async threads (it writes and syncs a file).
+    pub fn save_later(&self, era: Option<Era>) {
+        let me = self.clone();
+        tokio::task::spawn_blocking(move || me.save(era));
     }
 
     /// Remembers (or, with `None`, forgets) this server's era. Failures are logged, not fatal.

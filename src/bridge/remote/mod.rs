@@ -159,7 +159,7 @@ impl Remote {
         }
         if stale && self.protocol == ProtocolChoice::Auto {
             tracing::info!("the server answered like a server of the older protocol; asking it again");
-            self.eras.save(None);
+            self.eras.save_later(None);
             self.active.store(0, Ordering::Release);
             if msg.is_request("initialize") && !delivered {
                 // Discover said legacy: the handshake goes to the server after all.
@@ -178,7 +178,7 @@ impl Remote {
         }
         self.set_active(Active::Modern);
         if self.protocol == ProtocolChoice::Auto {
-            self.eras.save(Some(Era::Modern));
+            self.eras.save_later(Some(Era::Modern));
         }
     }
 
@@ -195,10 +195,10 @@ impl Remote {
     }
 
     fn became_legacy(&self, why: &str) {
-        tracing::debug!("using the initialize-based protocol: {why}");
+        tracing::info!("using the initialize-based MCP revisions: {why}");
         self.legacy_hint.store(true, Ordering::Release);
         if self.protocol == ProtocolChoice::Auto {
-            self.eras.save(Some(Era::Legacy));
+            self.eras.save_later(Some(Era::Legacy));
         }
     }
 
