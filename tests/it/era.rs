@@ -258,7 +258,7 @@ fn log_messages_reach_the_host_and_a_listen_stream_is_open() {
     let mut v = Valet::spawn(&[&peer.url]);
     v.handshake();
     // The listen stream is open once the server has acknowledged it.
-    peer.log_until(Duration::from_secs(10), |l| {
+    peer.log_until(Duration::from_secs(30), |l| {
         posts(l, "subscriptions/listen").iter().any(|e| e["status"] == 200)
     });
     assert_eq!(
