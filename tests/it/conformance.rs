@@ -1,7 +1,7 @@
 //! The official MCP conformance suite (`@modelcontextprotocol/conformance`): the 0.1.16 `core`
 //! suite (plus its backcompat and draft scenarios) and the 0.2.0-alpha.12 `--requirements
-//! 2025-11-25` set, each against its baseline of expected failures; and, not yet by default,
-//! the 0.2.0-alpha.12 `--requirements 2026-07-28` set. See tests/conformance/.
+//! 2025-11-25` and `--requirements 2026-07-28` sets, each against its baseline of expected
+//! failures. See tests/conformance/.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -12,12 +12,8 @@ fn the_official_conformance_suite_passes() {
 }
 
 /// The 2026-07-28 requirement set (32 scored client scenarios), scored against the same
-/// baseline as the 2025-11-25 set. Ignored until the bridge passes it; run it with
-/// `cargo nextest run --test it --run-ignored only -E 'test(the_2026_07_28)'` (or `cargo
-/// test --test it the_2026_07_28 -- --ignored`). When it passes, drop the `#[ignore]` (or add the set to
-/// the defaults in suite.mjs).
+/// baseline as the 2025-11-25 set.
 #[test]
-#[ignore = "the 2026-07-28 set does not pass yet (issue 10)"]
 fn the_2026_07_28_requirement_set_passes() {
     run_sets(&["alpha-2026-07-28"]);
 }

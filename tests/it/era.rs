@@ -298,3 +298,21 @@ fn a_cancelled_request_is_stopped_and_the_bridge_keeps_serving() {
     // Nothing about the cancellation was POSTed: closing the stream is the cancellation.
     assert!(posts(&peer.log(), "notifications/cancelled").is_empty());
 }
+
+#[test]
+fn a_2026_host_in_front_of_an_older_server_falls_back_to_initialize() {
+    use crate::common::peers::{PyTarget, py_client};
+    let peer = Peer::start(PeerKind::StatefulSse);
+    let run = py_client(PyTarget::Stdio(bin(), &[&peer.url]), "auto", &["tools"]);
+    assert_eq!(run.protocol_version(), "2025-11-25", "{:?}", run.summary());
+    let names = run.result("tools")["names"].as_array().unwrap().clone();
+    assert!(names.iter().any(|t| t == "echo"), "{names:?}");
+    let log = peer.log();
+    // The host's own server/discover is answered by mcp-valet (-32601: fall back).
+    assert_eq!(
+        posts(&log, "server/discover").len(),
+        1,
+        "only mcp-valet's own probe: {log:?}"
+    );
+    assert_eq!(posts(&log, "initialize").len(), 1, "{log:?}");
+}

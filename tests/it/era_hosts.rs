@@ -4,9 +4,8 @@
 //! the servers are PeerKind::MODERN (the Python SDK on its dual-era endpoint and with
 //! --modern-only, and the TypeScript SDK v2 with legacy: 'reject').
 //!
-//! Ignored until the translation lands: `cargo nextest run --test it --run-ignored only -E
-//! 'test(era_hosts::)'`. Against a bridge that speaks only the 2025 revisions they fail (the modern-only
-//! servers refuse initialize; the dual-era one never sees Mcp-Param-* headers).
+//! Against a bridge that speaks only the 2025 revisions they fail (the modern-only servers
+//! refuse initialize; the dual-era one never sees Mcp-Param-* headers).
 
 use crate::common::peers::{MODERN, Peer, PeerKind, PyTarget, node_client_with, py_client};
 use crate::common::valet::bin;
@@ -27,7 +26,6 @@ fn count(v: &Value) -> u64 {
 }
 
 #[test]
-#[ignore = "needs the 2026-07-28 translation (issue 10)"]
 fn an_old_host_uses_modern_servers_through_the_bridge() {
     let steps = "tools,echo,header_echo,reserve,logging,listen,listen_cut,cancel,resources,prompts";
     for kind in PeerKind::MODERN {
@@ -105,7 +103,6 @@ fn an_old_host_uses_modern_servers_through_the_bridge() {
 }
 
 #[test]
-#[ignore = "needs the 2026-07-28 translation (issue 10)"]
 fn a_modern_host_uses_modern_servers_through_the_bridge() {
     // Whether the bridge answers server/discover on stdio (the host then speaks 2026-07-28)
     // or makes the host fall back to initialize is the bridge's choice: every feature must
