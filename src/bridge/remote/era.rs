@@ -415,9 +415,9 @@ impl EraCache {
     }
 
     /// [`EraCache::save`] off the async threads (it writes and syncs a file).
-    pub fn save_later(&self, era: Option<Era>) {
+    pub fn save_later(&self, era: Option<Era>) -> tokio::task::JoinHandle<()> {
         let me = self.clone();
-        tokio::task::spawn_blocking(move || me.save(era));
+        tokio::task::spawn_blocking(move || me.save(era))
     }
 
     /// Remembers (or, with `None`, forgets) this server's era. Failures are logged, not fatal.

@@ -46,6 +46,8 @@ pub struct Remote {
     /// The era is known to be (or remembered as) the handshake-era one: no discover probe.
     legacy_hint: AtomicBool,
     eras: era::EraCache,
+    /// Writes of the era file still running.
+    saves: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
     gate: Arc<RwLock<()>>,
     streamable: Arc<Streamable>,
     legacy: Arc<LegacySse>,
@@ -79,8 +81,15 @@ impl Remote {
             active: AtomicU8::new(active),
             legacy_hint: AtomicBool::new(legacy_hint),
             eras,
+            saves: std::sync::Mutex::new(Vec::new()),
             gate: Arc::new(RwLock::new(())),
         })
+    }
+
+    /// Writes the era file in the background; `shutdown` waits for it.
+    fn remember(&self, era: Option<Era>) {
+        let task = self.eras.save_later(era);
+        self.saves.lock().unwrap_or_else(|e| e.into_inner()).push(task);
     }
 
     fn active(&self) -> Option<Active> {
@@ -159,7 +168,7 @@ impl Remote {
         }
         if stale && self.protocol == ProtocolChoice::Auto {
             tracing::info!("the server answered like a server of the older protocol; asking it again");
-            self.eras.save_later(None);
+            self.remember(None);
             self.active.store(0, Ordering::Release);
             if msg.is_request("initialize") && !delivered {
                 // Discover said legacy: the handshake goes to the server after all.
@@ -178,7 +187,7 @@ impl Remote {
         }
         self.set_active(Active::Modern);
         if self.protocol == ProtocolChoice::Auto {
-            self.eras.save_later(Some(Era::Modern));
+            self.remember(Some(Era::Modern));
         }
     }
 
@@ -198,7 +207,7 @@ impl Remote {
         tracing::info!("using the initialize-based MCP revisions: {why}");
         self.legacy_hint.store(true, Ordering::Release);
         if self.protocol == ProtocolChoice::Auto {
-            self.eras.save_later(Some(Era::Legacy));
+            self.remember(Some(Era::Legacy));
         }
     }
 
@@ -276,6 +285,10 @@ impl Remote {
 
     /// Ends the session: closes streams and, for Streamable HTTP, sends DELETE.
     pub async fn shutdown(&self) {
+        let saves = std::mem::take(&mut *self.saves.lock().unwrap_or_else(|e| e.into_inner()));
+        for s in saves {
+            let _ = s.await;
+        }
         match self.active() {
             Some(Active::Streamable) => self.streamable.shutdown().await,
             Some(Active::Sse) => self.legacy.shutdown(),
