@@ -18,6 +18,9 @@ use super::{browser, redirect, registration};
 use crate::http::HttpConfig;
 use crate::store::{Secret, Store};
 
+/// The longest wait between two polls of the device flow, whatever the server asks for.
+const MAX_POLL_INTERVAL: Duration = Duration::from_secs(60);
+
 /// What the grants need of the client that runs them.
 pub struct Grants<'a> {
     pub http: &'a HttpConfig,
@@ -312,13 +315,16 @@ impl Grants<'_> {
             .token_endpoint
             .as_deref()
             .ok_or_else(|| AuthError::new("no token endpoint"))?;
-        let mut interval = Duration::from_secs(da.interval.unwrap_or(5).max(1));
+        // The server's interval is clamped (a huge one would outwait `--auth-timeout`), and
+        // no sleep goes past the deadline.
+        let mut interval = Duration::from_secs(da.interval.unwrap_or(5).clamp(1, MAX_POLL_INTERVAL.as_secs()));
         let give_up = tokio::time::Instant::now()
             + Duration::from_secs(da.expires_in.unwrap_or(900)).min(self.settings.auth_timeout);
         let waiting = prompt.waiting("Waiting for you to enter the code…");
         let result = loop {
-            tokio::time::sleep(interval).await;
-            if tokio::time::Instant::now() > give_up {
+            let left = give_up.saturating_duration_since(tokio::time::Instant::now());
+            tokio::time::sleep(interval.min(left)).await;
+            if tokio::time::Instant::now() >= give_up {
                 break Err(AuthError::new(
                     "the device code expired before it was entered; try again",
                 ));
@@ -338,7 +344,9 @@ impl Grants<'_> {
             {
                 Ok(t) => break Ok(t),
                 Err(e) if e.oauth_error.as_deref() == Some("authorization_pending") => {}
-                Err(e) if e.oauth_error.as_deref() == Some("slow_down") => interval += Duration::from_secs(5),
+                Err(e) if e.oauth_error.as_deref() == Some("slow_down") => {
+                    interval = (interval + Duration::from_secs(5)).min(MAX_POLL_INTERVAL)
+                }
                 Err(e) => break Err(e),
             }
         };

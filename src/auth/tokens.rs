@@ -91,13 +91,13 @@ impl Held {
     /// About to expire: within a minute, or within a fifth of its lifetime when it is short.
     fn expiring(&self) -> bool {
         self.meta.expires_at.is_some_and(|t| {
-            let lifetime = t - self.meta.updated_at;
+            let lifetime = t.saturating_sub(self.meta.updated_at);
             let margin = if lifetime > 0 {
                 (lifetime / 5).clamp(1, EXPIRY_MARGIN)
             } else {
                 EXPIRY_MARGIN
             };
-            unix_now() + margin >= t
+            unix_now().saturating_add(margin) >= t
         })
     }
 }
@@ -718,7 +718,10 @@ fn update_meta(meta: &mut EntryMeta, tokens: &Tokens) {
     if let Some(s) = &tokens.scope {
         meta.scopes = super::challenge::split_scopes(s);
     }
-    meta.expires_at = tokens.expires_in.map(|e| unix_now() + e as i64);
+    // Checked: a lifetime of 2^63 s or more used to wrap to an expiry in the past.
+    meta.expires_at = tokens
+        .expires_in
+        .map(|e| unix_now().saturating_add(i64::try_from(e).unwrap_or(i64::MAX)));
     meta.has_refresh_token = tokens.refresh_token.is_some() || meta.has_refresh_token;
     let claims = tokens
         .id_token

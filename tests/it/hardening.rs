@@ -515,3 +515,93 @@ fn a_key_in_the_server_url_is_never_printed() {
         assert!(!shown(&out).contains(secret), "{args:?}: {}", shown(&out));
     }
 }
+
+/// A hostile MCP server on 127.0.0.1 that is its own authorization server: `POST /mcp` is
+/// answered 401; the resource and server metadata name itself (with a device endpoint);
+/// `POST /device` answers `device`, `POST /token` answers `token` (a 400 error document) and
+/// `POST /register` registers anyone. Answers its port and the requests it saw.
+pub(crate) fn hostile_authorization_server(
+    device: Value,
+    token: Value,
+) -> (u16, std::sync::Arc<std::sync::Mutex<Vec<crate::network::Seen>>>) {
+    crate::network::stand_in(move |req| {
+        let host = req
+            .headers
+            .iter()
+            .find_map(|h| h.strip_prefix("host:"))
+            .unwrap_or("")
+            .trim()
+            .to_owned();
+        let base = format!("http://{host}");
+        let path = req.line.split_whitespace().nth(1).unwrap_or("");
+        let (status, body) = match path {
+            "/mcp" => return unauthorized(&format!("{base}/.well-known/oauth-protected-resource/mcp")),
+            p if p.starts_with("/.well-known/oauth-protected-resource") => (
+                "200 OK",
+                json!({"resource": format!("{base}/mcp"), "authorization_servers": [base]}),
+            ),
+            "/.well-known/oauth-authorization-server" => (
+                "200 OK",
+                json!({
+                    "issuer": base,
+                    "authorization_endpoint": format!("{base}/authorize"),
+                    "token_endpoint": format!("{base}/token"),
+                    "device_authorization_endpoint": format!("{base}/device"),
+                    "registration_endpoint": format!("{base}/register"),
+                    "code_challenge_methods_supported": ["S256"],
+                }),
+            ),
+            "/device" => ("200 OK", device.clone()),
+            "/token" => ("400 Bad Request", token.clone()),
+            "/register" => ("201 Created", json!({"client_id": "registered"})),
+            _ => return NOT_FOUND.to_owned(),
+        };
+        let body = body.to_string();
+        format!(
+            "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    })
+}
+
+/// `mcp-valet login <url> --device --auth-timeout 3s` against `port`, killed after a minute
+/// if it has not ended; answers its exit code (None: it had to be killed) and stderr.
+fn device_login(port: u16) -> (Option<i32>, String) {
+    let home = crate::common::valet::temp_home();
+    let mut c = valet();
+    c.args([
+        "login",
+        &format!("http://127.0.0.1:{port}/mcp"),
+        "--device",
+        "--auth-timeout",
+        "3s",
+    ])
+    .env("MCP_VALET_HOME", home.path())
+    .env("MCP_VALET_TOKEN_STORE", "memory")
+    .env("BROWSER", "");
+    let out = crate::common::peers::run_bounded(c, std::time::Duration::from_secs(60));
+    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// Proves that the device flow's `interval` is clamped and that no wait outlasts
+/// `--auth-timeout`: an authorization server asking for a poll every 10^12 seconds (about
+/// 31,700 years) used to keep `login` waiting forever.
+#[test]
+fn a_huge_device_poll_interval_does_not_outwait_the_auth_timeout() {
+    let (port, seen) = hostile_authorization_server(
+        json!({
+            "device_code": "dc", "user_code": "ABCD-EFGH",
+            "verification_uri": "https://as.example/device",
+            "expires_in": 600, "interval": 1_000_000_000_000u64,
+        }),
+        json!({"error": "authorization_pending"}),
+    );
+    let (code, err) = device_login(port);
+    assert!(code.is_some(), "login was still waiting after a minute: {err}");
+    assert_ne!(code, Some(0), "{err}");
+    assert!(err.contains("expired"), "{err}");
+    assert!(
+        seen.lock().unwrap().iter().any(|r| r.line.starts_with("POST /device")),
+        "the device flow was started"
+    );
+}

@@ -204,6 +204,41 @@ fn a_token_is_expiring_within_a_minute_or_a_fifth_of_a_short_lifetime() {
     assert!(h(now - 100, Some(now - 1)).expiring(), "expired");
 }
 
+/// Proves that a hostile `expires_in` of 2^63 s or more does not wrap to an expiry in the past
+/// (which made every request refresh): the expiry saturates, far in the future.
+#[test]
+fn a_huge_expires_in_is_a_far_expiry_not_a_past_one() {
+    for e in [u64::MAX, 1 << 63, i64::MAX as u64] {
+        let mut meta = EntryMeta {
+            updated_at: unix_now(),
+            ..EntryMeta::default()
+        };
+        let mut t = tokens("t", None);
+        t.expires_in = Some(e);
+        update_meta(&mut meta, &t);
+        assert!(
+            meta.expires_at.unwrap() > unix_now() + 3600,
+            "{e}: {:?}",
+            meta.expires_at
+        );
+        let h = held(
+            EntryKey {
+                resource: "r".into(),
+                issuer: ISSUER.into(),
+                client_id: "c".into(),
+                profile: None,
+            },
+            meta,
+            Secrets {
+                access_token: Some(Secret::new("t")),
+                ..Secrets::default()
+            },
+        )
+        .unwrap();
+        assert!(!h.expiring(), "{e}");
+    }
+}
+
 #[tokio::test]
 async fn a_token_about_to_expire_is_refreshed_before_it_is_sent() {
     let (c, server) = client("http://127.0.0.1:9/refresh-ahead");
