@@ -22,6 +22,25 @@ pub fn human_duration(d: Duration) -> String {
     }
 }
 
+/// Environment variables that hold secrets mcp-valet was given (the ones `${VAR}` headers use);
+/// programs it starts, such as the browser, are started without them.
+static SECRET_VARS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Notes that the variable `name` holds a secret.
+pub fn mark_secret_var(name: &str) {
+    let mut v = SECRET_VARS.lock().unwrap_or_else(|e| e.into_inner());
+    if !v.iter().any(|n| n == name) {
+        v.push(name.to_owned());
+    }
+}
+
+/// The variables noted by `mark_secret_var`, and `MCP_VALET_CLIENT_SECRET`.
+pub fn secret_vars() -> Vec<String> {
+    let mut v = SECRET_VARS.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    v.push("MCP_VALET_CLIENT_SECRET".to_owned());
+    v
+}
+
 /// Seconds since the Unix epoch.
 pub fn unix_now() -> i64 {
     std::time::SystemTime::now()

@@ -240,7 +240,12 @@ fn platform_open(url: &Url) -> Result<(), String> {
 
 fn spawn(words: &[String]) -> Result<(), String> {
     let (prog, args) = words.split_first().ok_or("an empty command")?;
-    let mut child = Command::new(prog)
+    let mut cmd = Command::new(prog);
+    // The browser gets none of the secrets this process was given through its environment.
+    for var in crate::util::secret_vars() {
+        cmd.env_remove(var);
+    }
+    let mut child = cmd
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())

@@ -165,9 +165,11 @@ fn add_header(headers: &mut HeaderMap, spec: &str, origin: &str) -> anyhow::Resu
     if MANAGED.contains(&hname.as_str()) {
         bail!("{origin}: mcp-valet sets the `{name}` header itself; it cannot be overridden");
     }
-    let value = expand_env(value.trim(), |v| std::env::var(v).ok()).map_err(|var| {
-        anyhow::anyhow!("{origin}: header `{name}` uses ${{{var}}}, which is not set in the environment")
-    })?;
+    let value = expand_env(value.trim(), |v| {
+        crate::util::mark_secret_var(v);
+        std::env::var(v).ok()
+    })
+    .map_err(|var| anyhow::anyhow!("{origin}: header `{name}` uses ${{{var}}}, which is not set in the environment"))?;
     let mut hvalue = HeaderValue::from_str(&value)
         // Never echo the value: it is often a secret.
         .map_err(|_| {

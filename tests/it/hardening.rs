@@ -605,3 +605,46 @@ fn a_huge_device_poll_interval_does_not_outwait_the_auth_timeout() {
         "the device flow was started"
     );
 }
+
+/// Proves that the browser is started without the secrets mcp-valet was given through its
+/// environment: `MCP_VALET_CLIENT_SECRET` and every variable a `${VAR}` header uses. The browser
+/// here is a script that writes down its whole environment.
+#[test]
+fn the_browser_does_not_inherit_secrets() {
+    use std::os::unix::fs::PermissionsExt;
+    let (port, _) = hostile_authorization_server(json!({}), json!({"error": "invalid_grant"}));
+    let dir = tempfile::tempdir().unwrap();
+    let dump = dir.path().join("env");
+    let script = dir.path().join("browser.sh");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\nenv > '{}.tmp'\nmv '{0}.tmp' '{0}'\n", dump.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let home = crate::common::valet::temp_home();
+    let mut c = valet();
+    c.args([
+        "login",
+        &format!("http://127.0.0.1:{port}/mcp"),
+        "--client-id",
+        "pre-registered",
+        "-H",
+        "X-Api-Key: ${HARDENING_API_KEY}",
+        "--auth-timeout",
+        "3s",
+    ])
+    .env("MCP_VALET_HOME", home.path())
+    .env("MCP_VALET_TOKEN_STORE", "memory")
+    .env("MCP_VALET_CLIENT_SECRET", "the-client-secret-value")
+    .env("HARDENING_API_KEY", "the-api-key-value")
+    .env("HARDENING_HARMLESS", "still-here")
+    .env("BROWSER", &script);
+    let out = crate::common::peers::run_bounded(c, std::time::Duration::from_secs(60));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let seen = std::fs::read_to_string(&dump).unwrap_or_else(|_| panic!("the browser was not started: {err}"));
+    assert!(seen.contains("HARDENING_HARMLESS=still-here"), "{seen}");
+    assert!(!seen.contains("the-client-secret-value"), "{seen}");
+    assert!(!seen.contains("MCP_VALET_CLIENT_SECRET"), "{seen}");
+    assert!(!seen.contains("the-api-key-value"), "{seen}");
+}
