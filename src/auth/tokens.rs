@@ -57,11 +57,15 @@ pub struct OAuthClient {
     state: Mutex<State>,
     flight: tokio::sync::Mutex<()>,
     authorizations: AtomicU32,
-    last_failure: Mutex<Option<(std::time::Instant, AuthError)>>,
+    last_failure: Mutex<Option<Failure>>,
     /// Unit tests: answers in place of the authorization server.
     #[cfg(test)]
     stand_in: Option<Arc<dyn tests::StandIn>>,
 }
+
+/// The last failed sign-in: when, the scope set a step-up asked for (None: a plain sign-in),
+/// and its error.
+type Failure = (std::time::Instant, Option<Vec<String>>, AuthError);
 
 #[derive(Default)]
 struct State {
@@ -579,13 +583,20 @@ impl OAuthClient {
         scopes: Option<Vec<String>>,
         reuse: Reuse,
     ) -> Result<(), AuthError> {
-        if reuse == Reuse::CheckStoreFirst {
-            let failed = self.last_failure.lock().unwrap_or_else(|e| e.into_inner()).clone();
-            if let Some((at, e)) = failed
-                && at.elapsed() < FAILURE_COOLDOWN
-            {
-                return Err(e);
-            }
+        // A step-up is keyed by its scope set: declined once, the same question is not asked
+        // again (a new browser tab for each 403) until the cooldown ends.
+        let asked = scopes.as_ref().map(|s| {
+            let mut s = s.clone();
+            s.sort();
+            s.dedup();
+            s
+        });
+        let failed = self.last_failure.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some((at, failed_scopes, e)) = failed
+            && at.elapsed() < FAILURE_COOLDOWN
+            && (reuse == Reuse::CheckStoreFirst || (asked.is_some() && failed_scopes == asked))
+        {
+            return Err(e);
         }
         if self.authorizations.load(Ordering::Relaxed) >= MAX_AUTHORIZATIONS {
             return Err(AuthError::new(format!(
@@ -610,7 +621,7 @@ impl OAuthClient {
                 entry.grant = Some(self.grant().into());
                 crate::audit::record(entry);
                 *self.last_failure.lock().unwrap_or_else(|e| e.into_inner()) =
-                    Some((std::time::Instant::now(), e.clone()));
+                    Some((std::time::Instant::now(), asked, e.clone()));
             }
             Err(_) => {}
         }

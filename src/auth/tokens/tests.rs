@@ -312,6 +312,35 @@ async fn a_failed_sign_in_is_not_tried_again_for_a_while() {
     assert_eq!(server.sign_ins(), 2);
 }
 
+/// Proves that a declined step-up is not asked for again at once: each `403 insufficient_scope`
+/// used to open a new browser tab, even right after the user declined. The cooldown is keyed by
+/// the scope set: a step-up to other scopes is still tried.
+#[tokio::test]
+async fn a_declined_step_up_is_not_asked_for_again_for_a_while() {
+    let (c, server) = client("http://127.0.0.1:9/step-up-cooldown");
+    keep_login(&c, "stored", 60, 3540, &["mcp:read"]);
+    *server.refuse.lock().unwrap() = Some(AuthError::new("signing in failed: `access_denied`"));
+    let sent = generation(&c).await;
+    let first = c
+        .insufficient_scope(&challenge("mcp:admin"), Some(sent))
+        .await
+        .unwrap_err();
+    let second = c
+        .insufficient_scope(&challenge("mcp:admin"), Some(sent))
+        .await
+        .unwrap_err();
+    assert_eq!(first.message, second.message);
+    assert_eq!(server.sign_ins(), 1, "the second 403 got the first one's error");
+    // Another scope set is another question for the user.
+    c.insufficient_scope(&challenge("mcp:write"), Some(sent))
+        .await
+        .unwrap_err();
+    assert_eq!(server.sign_ins(), 2);
+    // `login` asks on purpose: it does try again.
+    assert!(c.login(&Challenge::default()).await.is_err());
+    assert_eq!(server.sign_ins(), 3);
+}
+
 #[tokio::test]
 async fn at_most_three_sign_ins_until_a_request_goes_through() {
     let (c, server) = client("http://127.0.0.1:9/cap");
