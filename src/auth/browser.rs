@@ -1,4 +1,4 @@
-//! The browser step: a loopback listener for the redirect (bound to 127.0.0.1 and listening
+//! The browser step: a loopback listener for the redirect (bound to 127.0.0.1 and [::1], listening
 //! before the browser opens), and opening the browser without a shell.
 
 use std::collections::HashMap;
@@ -17,112 +17,166 @@ pub struct Callback {
     pub params: HashMap<String, String>,
 }
 
+/// Connections the listener serves at once; a new one closes the oldest.
+const MAX_CONNECTIONS: usize = 16;
+/// How long a connection has to send its request head.
+const HEAD_TIMEOUT: Duration = Duration::from_secs(3);
+
 pub struct Listener {
-    listener: TcpListener,
-    path: String,
+    /// 127.0.0.1, and [::1] on the same port when this machine has IPv6 loopback: a
+    /// `localhost` redirect URI may reach either, and browsers try `::1` first, so neither may
+    /// be left to another local user.
+    v4: TcpListener,
+    v6: Option<TcpListener>,
+    path: std::sync::Arc<str>,
 }
 
 impl Listener {
-    /// Binds 127.0.0.1 on the first free port of `ports` (0 means any free port).
+    /// Binds 127.0.0.1 and [::1] on the first port of `ports` free on both (0 means any free
+    /// port).
     pub async fn bind(ports: &[u16], path: &str) -> Result<(Listener, u16), AuthError> {
         let mut last = None;
+        let path: std::sync::Arc<str> = if path.is_empty() { "/".into() } else { path.into() };
         for &port in ports {
-            match TcpListener::bind(("127.0.0.1", port)).await {
-                Ok(l) => {
-                    let port = l.local_addr().map(|a| a.port()).unwrap_or(port);
-                    let path = if path.is_empty() {
-                        "/".to_owned()
-                    } else {
-                        path.to_owned()
-                    };
-                    return Ok((Listener { listener: l, path }, port));
-                }
-                Err(e) => {
-                    tracing::debug!(port, "callback port unavailable: {e}");
-                    last = Some((port, e));
+            // A port chosen by the system may be taken on [::1]: try a few.
+            for _ in 0..if port == 0 { 8 } else { 1 } {
+                match bind_both(port).await {
+                    Ok((v4, v6, port)) => {
+                        let path = path.clone();
+                        return Ok((Listener { v4, v6, path }, port));
+                    }
+                    Err((addr, e)) => {
+                        tracing::debug!(%addr, "callback port unavailable: {e}");
+                        last = Some((addr, e));
+                    }
                 }
             }
         }
-        let (port, e) = last.expect("at least one port is tried");
+        let (addr, e) = last.expect("at least one port is tried");
         Err(AuthError::new(format!(
-            "could not listen for the sign-in redirect on 127.0.0.1:{port} ({e}); choose another port with --callback-port"
+            "could not listen for the sign-in redirect on {addr} ({e}); choose another port with --callback-port"
         )))
     }
 
     /// Waits for the browser's redirect carrying `state`. Requests for another path or with
-    /// another state are answered and ignored.
+    /// another state are answered and ignored. Connections are served concurrently (at most
+    /// `MAX_CONNECTIONS`, the oldest closed to make room, each with `HEAD_TIMEOUT` for its
+    /// request head), and the deadline is
+    /// checked on every turn, so idle connections can neither stall the listener nor stretch
+    /// `--auth-timeout`.
     pub async fn wait(&self, state: &str, timeout: Duration) -> Result<Callback, AuthError> {
         let deadline = tokio::time::Instant::now() + timeout;
+        let mut serving = tokio::task::JoinSet::new();
+        // Oldest first: at the cap the oldest connection still being served makes room.
+        let mut oldest = std::collections::VecDeque::new();
+        let accept_v6 = || async {
+            match &self.v6 {
+                Some(l) => l.accept().await,
+                None => std::future::pending().await,
+            }
+        };
         loop {
-            let accepted = tokio::time::timeout_at(deadline, self.listener.accept()).await;
-            let (stream, _) = match accepted {
-                Err(_) => {
+            let accepted = tokio::select! {
+                biased;
+                _ = tokio::time::sleep_until(deadline) => {
                     return Err(AuthError::new(format!(
                         "gave up waiting for the sign-in after {} (--auth-timeout)",
                         crate::util::human_duration(timeout)
                     )));
                 }
-                Ok(Err(e)) => {
-                    tracing::debug!("accepting a callback connection failed: {e}");
+                Some(done) = serving.join_next(), if !serving.is_empty() => {
+                    if let Ok(Some(cb)) = done {
+                        return Ok(cb);
+                    }
                     continue;
                 }
-                Ok(Ok(s)) => s,
+                a = self.v4.accept() => a,
+                a = accept_v6() => a,
             };
-            match self.handle(stream, state).await {
-                Some(cb) => return Ok(cb),
-                None => continue,
+            match accepted {
+                Ok((stream, _)) => {
+                    oldest.retain(|h: &tokio::task::AbortHandle| !h.is_finished());
+                    if oldest.len() >= MAX_CONNECTIONS
+                        && let Some(h) = oldest.pop_front()
+                    {
+                        h.abort();
+                    }
+                    let (path, state) = (self.path.clone(), state.to_owned());
+                    oldest.push_back(serving.spawn(async move { handle(stream, &path, &state).await }));
+                }
+                Err(e) => tracing::debug!("accepting a callback connection failed: {e}"),
             }
         }
     }
+}
 
-    async fn handle(&self, mut stream: TcpStream, state: &str) -> Option<Callback> {
-        let target = match tokio::time::timeout(Duration::from_secs(10), read_request_target(&mut stream)).await {
-            Ok(Some(t)) => t,
-            _ => return None,
-        };
-        let url = Url::parse(&format!("http://127.0.0.1{target}")).ok()?;
-        if url.path() != self.path {
-            let _ = respond(&mut stream, 404, "Not found", "This is mcp-valet's sign-in listener.").await;
-            return None;
+/// Binds 127.0.0.1:`port` and, when this machine has IPv6 loopback, [::1] on the same port.
+/// On failure answers the address that could not be bound.
+async fn bind_both(port: u16) -> Result<(TcpListener, Option<TcpListener>, u16), (String, std::io::Error)> {
+    let v4 = TcpListener::bind(("127.0.0.1", port))
+        .await
+        .map_err(|e| (format!("127.0.0.1:{port}"), e))?;
+    let port = v4.local_addr().map(|a| a.port()).unwrap_or(port);
+    match TcpListener::bind(("::1", port)).await {
+        Ok(v6) => Ok((v4, Some(v6), port)),
+        // Taken on [::1]: by another user, perhaps, who would receive the redirect.
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Err((format!("[::1]:{port}"), e)),
+        // No IPv6 loopback here: nobody can listen there either.
+        Err(e) => {
+            tracing::debug!("no IPv6 loopback for the callback: {e}");
+            Ok((v4, None, port))
         }
-        let params: HashMap<String, String> = url.query_pairs().into_owned().collect();
-        if params.get("state").map(String::as_str) != Some(state) {
-            tracing::debug!("ignoring a redirect whose state does not match");
-            let _ = respond(
-                &mut stream,
-                400,
-                "Unexpected request",
-                "This sign-in response does not belong to the sign-in mcp-valet is waiting for, and was ignored.",
-            )
-            .await;
-            return None;
-        }
-        let (status, title, text) = if let Some(err) = params.get("error") {
-            let desc = params
-                .get("error_description")
-                .map(|d| format!(": {d}"))
-                .unwrap_or_default();
-            (
-                400,
-                "Sign-in failed",
-                format!("The authorization server answered `{err}`{desc}. See mcp-valet's messages for what to do."),
-            )
-        } else if params.contains_key("code") {
-            (
-                200,
-                "Signed in",
-                "You are signed in. You can close this tab and go back to your application.".to_owned(),
-            )
-        } else {
-            (
-                400,
-                "Sign-in failed",
-                "The redirect carried neither a code nor an error.".to_owned(),
-            )
-        };
-        let _ = respond(&mut stream, status, title, &text).await;
-        Some(Callback { params })
     }
+}
+
+/// Serves one connection to the listener: the callback when it is the redirect for `state`.
+async fn handle(mut stream: TcpStream, path: &str, state: &str) -> Option<Callback> {
+    let target = match tokio::time::timeout(HEAD_TIMEOUT, read_request_target(&mut stream)).await {
+        Ok(Some(t)) => t,
+        _ => return None,
+    };
+    let url = Url::parse(&format!("http://127.0.0.1{target}")).ok()?;
+    if url.path() != path {
+        let _ = respond(&mut stream, 404, "Not found", "This is mcp-valet's sign-in listener.").await;
+        return None;
+    }
+    let params: HashMap<String, String> = url.query_pairs().into_owned().collect();
+    if params.get("state").map(String::as_str) != Some(state) {
+        tracing::debug!("ignoring a redirect whose state does not match");
+        let _ = respond(
+            &mut stream,
+            400,
+            "Unexpected request",
+            "This sign-in response does not belong to the sign-in mcp-valet is waiting for, and was ignored.",
+        )
+        .await;
+        return None;
+    }
+    let (status, title, text) = if let Some(err) = params.get("error") {
+        let desc = params
+            .get("error_description")
+            .map(|d| format!(": {d}"))
+            .unwrap_or_default();
+        (
+            400,
+            "Sign-in failed",
+            format!("The authorization server answered `{err}`{desc}. See mcp-valet's messages for what to do."),
+        )
+    } else if params.contains_key("code") {
+        (
+            200,
+            "Signed in",
+            "You are signed in. You can close this tab and go back to your application.".to_owned(),
+        )
+    } else {
+        (
+            400,
+            "Sign-in failed",
+            "The redirect carried neither a code nor an error.".to_owned(),
+        )
+    };
+    let _ = respond(&mut stream, status, title, &text).await;
+    Some(Callback { params })
 }
 
 /// Reads an HTTP/1.x request head and returns its request target.

@@ -648,3 +648,132 @@ fn the_browser_does_not_inherit_secrets() {
     assert!(!seen.contains("MCP_VALET_CLIENT_SECRET"), "{seen}");
     assert!(!seen.contains("the-api-key-value"), "{seen}");
 }
+
+/// A `BROWSER` that writes the URL it is given to `<dir>/url` (then returns); answers the
+/// script's path and where the URL will be.
+fn recording_browser(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let url = dir.join("url");
+    let script = dir.join("browser.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nprintf %s \"$1\" > '{0}.tmp'\nmv '{0}.tmp' '{0}'\n",
+            url.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (script, url)
+}
+
+/// A free port on both 127.0.0.1 and [::1] (at the time of asking).
+fn free_port() -> u16 {
+    loop {
+        let v4 = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = v4.local_addr().unwrap().port();
+        if std::net::TcpListener::bind(("::1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// `mcp-valet login` against `as_port` with `BROWSER` = `browser`, `--auth-timeout 3s` and
+/// `extra` arguments, in a thread; killed after a minute.
+fn browser_login(
+    as_port: u16,
+    browser: &std::path::Path,
+    extra: &[&str],
+) -> std::thread::JoinHandle<(Option<i32>, String)> {
+    let mut c = valet();
+    let home = crate::common::valet::temp_home();
+    c.args([
+        "login",
+        &format!("http://127.0.0.1:{as_port}/mcp"),
+        "--auth-timeout",
+        "3s",
+    ])
+    .args(extra)
+    .env("MCP_VALET_HOME", home.path())
+    .env("MCP_VALET_TOKEN_STORE", "memory")
+    .env("BROWSER", browser);
+    std::thread::spawn(move || {
+        let out = crate::common::peers::run_bounded(c, std::time::Duration::from_secs(60));
+        drop(home);
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    })
+}
+
+/// Proves that a `localhost` redirect URI cannot be answered by another local user on `[::1]`
+/// (browsers try `::1` first): with `[::1]:<port>` taken, mcp-valet does not sign in on that
+/// port (it used to bind 127.0.0.1 alone and open the browser, sending the code and state to
+/// whoever held `[::1]`).
+#[test]
+fn a_localhost_redirect_is_not_left_to_whoever_holds_ipv6_loopback() {
+    let (as_port, _) = hostile_authorization_server(json!({}), json!({"error": "invalid_grant"}));
+    let port = free_port();
+    let _squatter = std::net::TcpListener::bind(("::1", port)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (browser, url) = recording_browser(dir.path());
+    let redirect = format!("http://localhost:{port}/callback");
+    let (code, err) = browser_login(as_port, &browser, &["--redirect-uri", &redirect])
+        .join()
+        .unwrap();
+    assert!(code.is_some_and(|c| c != 0), "{code:?} {err}");
+    assert!(!url.exists(), "the browser was sent to sign in: {err}");
+    assert!(err.contains(&format!("[::1]:{port}")), "{err}");
+}
+
+/// Proves that idle connections to the sign-in listener neither stall it nor stretch
+/// `--auth-timeout`: with 20 connections open that never send a request, the browser's redirect
+/// is still served (the code reaches the token endpoint), and without one `login` gives up at
+/// the timeout. The listener used to serve one connection at a time with 10 s for each head.
+#[test]
+fn idle_connections_do_not_stall_the_sign_in_listener() {
+    use std::io::Write;
+    let (as_port, seen) = hostile_authorization_server(json!({}), json!({"error": "invalid_grant"}));
+    for redirect_comes in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let (browser, url) = recording_browser(dir.path());
+        let port = free_port();
+        let login = browser_login(as_port, &browser, &["--callback-port", &port.to_string()]);
+        let waited = std::time::Instant::now();
+        while !url.exists() && waited.elapsed() < std::time::Duration::from_secs(30) {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let authorize = url::Url::parse(&std::fs::read_to_string(&url).expect("the browser was opened")).unwrap();
+        let idle: Vec<_> = (0..20)
+            .map(|_| std::net::TcpStream::connect(("127.0.0.1", port)).unwrap())
+            .collect();
+        if redirect_comes {
+            let state = authorize
+                .query_pairs()
+                .find(|(k, _)| k == "state")
+                .unwrap()
+                .1
+                .into_owned();
+            let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+            write!(
+                s,
+                "GET /callback?code=the-code&state={state} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+            )
+            .unwrap();
+        }
+        let (code, err) = login.join().unwrap();
+        drop(idle);
+        assert!(code.is_some(), "login was still running after a minute: {err}");
+        assert_ne!(code, Some(0), "{err}");
+        if redirect_comes {
+            assert!(err.contains("invalid_grant"), "{err}");
+            assert!(
+                seen.lock()
+                    .unwrap()
+                    .iter()
+                    .any(|r| r.line.starts_with("POST /token") && r.body.contains("the-code")),
+                "the code was exchanged"
+            );
+        } else {
+            assert!(err.contains("gave up waiting"), "{err}");
+        }
+    }
+}
