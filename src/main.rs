@@ -38,7 +38,8 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             if !exit::silent(&e) {
-                let line = format!("mcp-valet: {e:#}");
+                // Errors may carry server-provided strings: no escape sequence reaches the terminal.
+                let line = util::terminal_lines(&format!("mcp-valet: {e:#}"));
                 if !logging::last_words(&line) {
                     eprintln!("{line}");
                 }

@@ -41,6 +41,24 @@ pub fn secret_vars() -> Vec<String> {
     v
 }
 
+/// A server-provided string on its way to a terminal: C0 and C1 control characters (escape
+/// sequences, carriage returns, new lines) dropped, and at most `max` characters (then `…`).
+pub fn for_terminal(s: &str, max: usize) -> String {
+    let mut out: String = s.chars().filter(|c| !c.is_control()).take(max).collect();
+    if s.chars().filter(|c| !c.is_control()).nth(max).is_some() {
+        out.push('…');
+    }
+    out
+}
+
+/// Lines for the terminal: controls other than new lines and tabs dropped, so no escape
+/// sequence from a server reaches the terminal whatever message it ended up in.
+pub fn terminal_lines(s: &str) -> String {
+    s.chars()
+        .filter(|&c| c == '\n' || c == '\t' || !c.is_control())
+        .collect()
+}
+
 /// Seconds since the Unix epoch.
 pub fn unix_now() -> i64 {
     std::time::SystemTime::now()
@@ -52,6 +70,16 @@ pub fn unix_now() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Proves that the terminal sanitiser drops C0 and C1 controls (ESC, BEL, CSI, CR, LF) and
+    /// caps the length.
+    #[test]
+    fn server_strings_lose_controls_and_length_on_the_way_to_a_terminal() {
+        assert_eq!(for_terminal("a\u{1b}[2Jb\u{9b}c\r\n\u{7}d", 100), "a[2Jbcd");
+        assert_eq!(for_terminal(&"x".repeat(10), 4), "xxxx…");
+        assert_eq!(for_terminal("xxxx", 4), "xxxx");
+        assert_eq!(terminal_lines("a\u{1b}]8;;u\u{7}\nb\tc"), "a]8;;u\nb\tc");
+    }
 
     #[test]
     fn durations_read_well() {

@@ -81,7 +81,7 @@ pub async fn discover(http: &HttpConfig, challenge: &Challenge) -> Result<Discov
             "the server's resource metadata ({}) names the resource `{}`, which is not this server ({}); \
              refusing to sign in, since a token for it could be used elsewhere",
             crate::http::redact_url(&prm_url),
-            crate::http::redact_url_text(&prm.resource),
+            crate::util::for_terminal(&crate::http::redact_url_text(&prm.resource), 200),
             crate::http::redact_url(server)
         )));
     }
@@ -93,7 +93,8 @@ pub async fn discover(http: &HttpConfig, challenge: &Challenge) -> Result<Discov
     };
     let server_meta = find_server_metadata(http, &issuer).await?.ok_or_else(|| {
         AuthError::new(format!(
-            "found no OAuth metadata for the authorization server {issuer} (tried RFC 8414 and OpenID Connect discovery)"
+            "found no OAuth metadata for the authorization server {} (tried RFC 8414 and OpenID Connect discovery)",
+            crate::util::for_terminal(&issuer, 200)
         ))
     })?;
     Ok(Discovery {
@@ -146,8 +147,12 @@ pub async fn find_server_metadata_at(
     http: &HttpConfig,
     issuer: &str,
 ) -> Result<Option<(ServerMetadata, Url)>, AuthError> {
-    let base =
-        Url::parse(issuer).map_err(|_| AuthError::new(format!("the authorization server `{issuer}` is not a URL")))?;
+    let base = Url::parse(issuer).map_err(|_| {
+        AuthError::new(format!(
+            "the authorization server `{}` is not a URL",
+            crate::util::for_terminal(issuer, 200)
+        ))
+    })?;
     let path = base.path().trim_end_matches('/');
     let urls: Vec<String> = if path.is_empty() {
         vec![

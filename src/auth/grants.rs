@@ -21,6 +21,22 @@ use crate::store::{Secret, Store};
 /// The longest wait between two polls of the device flow, whatever the server asks for.
 const MAX_POLL_INTERVAL: Duration = Duration::from_secs(60);
 
+/// `uri` when it is a web page the user may be told to open: https, or http on loopback; as
+/// parsed (so without control characters), at most 2000 characters.
+fn web_page(uri: &str) -> Option<String> {
+    let url = Url::parse(uri).ok()?;
+    let ok = match url.scheme() {
+        "https" => true,
+        "http" => url.host().is_some_and(|h| match h {
+            url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
+            url::Host::Ipv4(a) => a.is_loopback(),
+            url::Host::Ipv6(a) => a.is_loopback(),
+        }),
+        _ => false,
+    };
+    (ok && url.as_str().len() <= 2000).then(|| url.to_string())
+}
+
 /// What the grants need of the client that runs them.
 pub struct Grants<'a> {
     pub http: &'a HttpConfig,
@@ -305,11 +321,19 @@ impl Grants<'_> {
         }
         let da: DeviceAuth = serde_json::from_slice(&bytes)
             .map_err(|_| AuthError::new("the device authorization answer is not usable"))?;
+        // What the user is told to open must be a web page (https; http only on loopback), and
+        // nothing the server sends reaches the terminal with control characters.
+        let verification_uri = web_page(&da.verification_uri).ok_or_else(|| {
+            AuthError::new(format!(
+                "the device sign-in page `{}` is not an https URL; refusing to show it",
+                crate::util::for_terminal(&da.verification_uri, 200)
+            ))
+        })?;
         prompt.enter_code(&EnterCode {
             host: self.host(),
-            verification_uri: da.verification_uri,
-            user_code: da.user_code,
-            verification_uri_complete: da.verification_uri_complete,
+            verification_uri,
+            user_code: crate::util::for_terminal(&da.user_code, 64),
+            verification_uri_complete: da.verification_uri_complete.as_deref().and_then(web_page),
         });
         let token_endpoint = m
             .token_endpoint

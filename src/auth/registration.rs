@@ -170,8 +170,10 @@ async fn register(
             .map(|e| {
                 format!(
                     ": `{}`{}",
-                    e.error,
-                    e.error_description.map(|d| format!(" ({d})")).unwrap_or_default()
+                    crate::util::for_terminal(&e.error, 100),
+                    e.error_description
+                        .map(|d| format!(" ({})", crate::util::for_terminal(&d, 400)))
+                        .unwrap_or_default()
                 )
             })
             .unwrap_or_default();

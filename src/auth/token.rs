@@ -105,7 +105,7 @@ impl OAuthError {
         let hint = hint_for(&self.error, self.error_description.as_deref().unwrap_or(""));
         let mut e = AuthError::new(format!(
             "{what} failed: the authorization server said `{}`{desc}{hint}",
-            self.error
+            crate::util::for_terminal(&self.error, 100)
         ));
         e.login_required = self.error == "invalid_grant";
         e.oauth_error = Some(self.error);
@@ -273,7 +273,8 @@ pub fn account_name(claims: &serde_json::Map<String, serde_json::Value>) -> Opti
     ["preferred_username", "email", "upn", "unique_name", "name", "sub"]
         .iter()
         .find_map(|k| claims.get(*k).and_then(|v| v.as_str()).filter(|s| !s.is_empty()))
-        .map(str::to_owned)
+        // From unverified claims, shown by `login` and `status`.
+        .map(|s| crate::util::for_terminal(s, 200))
 }
 
 #[cfg(test)]

@@ -30,7 +30,7 @@ impl Console {
     /// A line for the human on stderr; nothing with `-q`.
     pub fn say(&self, line: impl Display) {
         if !self.quiet {
-            eprintln!("{line}");
+            eprintln!("{}", crate::util::terminal_lines(&line.to_string()));
         }
     }
 
@@ -57,11 +57,11 @@ impl Console {
 /// What the user must do to sign in is shown even with `-q`: without it there is no sign-in.
 impl Prompt for Console {
     fn open_url(&self, ask: &OpenUrl) {
-        eprintln!("{ask}");
+        eprintln!("{}", crate::util::terminal_lines(&ask.to_string()));
     }
 
     fn enter_code(&self, ask: &EnterCode) {
-        eprintln!("{ask}");
+        eprintln!("{}", crate::util::terminal_lines(&ask.to_string()));
     }
 
     fn waiting(&self, message: &'static str) -> Waiting {

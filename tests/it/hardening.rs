@@ -777,3 +777,35 @@ fn idle_connections_do_not_stall_the_sign_in_listener() {
         }
     }
 }
+
+/// Proves that what an authorization server sends reaches the terminal without control
+/// characters (escape sequences could rewrite the screen or plant links) and that only a web
+/// page is offered as the device sign-in page: a `javascript:` or `file:` verification URI used
+/// to be printed as a link to open, and the user code and OAuth error code were printed raw.
+#[test]
+fn server_strings_reach_the_terminal_without_escapes() {
+    for bad in ["javascript:alert(1)", "file:///etc/passwd", "http://as.example/device"] {
+        let (port, _) = hostile_authorization_server(
+            json!({"device_code": "dc", "user_code": "ABCD", "verification_uri": bad, "interval": 1}),
+            json!({"error": "authorization_pending"}),
+        );
+        let (code, err) = device_login(port);
+        assert!(code.is_some_and(|c| c != 0), "{bad}: {code:?} {err}");
+        assert!(!err.contains("open "), "{bad} was offered: {err}");
+        assert!(err.contains("not an https URL"), "{err}");
+    }
+    let (port, _) = hostile_authorization_server(
+        json!({
+            "device_code": "dc", "user_code": "AB\u{1b}]8;;https://evil.example\u{7}CD\u{9b}2J",
+            "verification_uri": "https://as.example/device\u{1b}[2J", "interval": 1,
+        }),
+        json!({"error": "\u{1b}[31mbad\u{1b}[0m\r\n"}),
+    );
+    let (code, err) = device_login(port);
+    assert!(code.is_some_and(|c| c != 0), "{code:?} {err}");
+    assert!(err.contains("enter the code AB]8;;https://evil.exampleCD2J"), "{err:?}");
+    assert!(err.contains("said `[31mbad[0m`"), "{err:?}");
+    for c in ['\u{1b}', '\u{7}', '\u{9b}', '\r'] {
+        assert!(!err.contains(c), "{c:?} reached the terminal: {err:?}");
+    }
+}
