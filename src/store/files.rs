@@ -5,11 +5,16 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Creates `dir` (and missing parents) with mode 0700. A directory that already exists is left
-/// as it is; one we create is set to 0700 whatever the umask.
+/// The most a state or secrets document may hold; a larger one (or a device such as
+/// `/dev/zero` in its place) is refused, not read.
+pub(crate) const MAX_DOCUMENT: u64 = 16 << 20;
+
+/// Creates `dir` (and missing parents) with mode 0700. A directory that already exists must be
+/// ours and not writable by others (another user could plant files or symlinks in it); one we
+/// create is set to 0700 whatever the umask.
 pub(crate) fn ensure_dir(dir: &Path) -> io::Result<()> {
     if dir.is_dir() {
-        return Ok(());
+        return check_ours(dir, &fs::metadata(dir)?);
     }
     let mut b = fs::DirBuilder::new();
     b.recursive(true);
@@ -27,8 +32,57 @@ pub(crate) fn ensure_dir(dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// Refuses what another user owns, or (a directory) others may write to. Always fine where
+/// ownership is not a Unix uid.
+fn check_ours(path: &Path, meta: &fs::Metadata) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        if meta.uid() != me {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!(
+                    "{} belongs to another user (uid {}); refusing to use it",
+                    path.display(),
+                    meta.uid()
+                ),
+            ));
+        }
+        if meta.is_dir() && meta.mode() & 0o022 != 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!(
+                    "{} may be written by other users (mode {:o}); refusing to use it (chmod 700 it)",
+                    path.display(),
+                    meta.mode() & 0o777
+                ),
+            ));
+        }
+    }
+    let _ = (path, meta);
+    Ok(())
+}
+
+/// Checks that an opened file is a regular file of ours (not a device, FIFO or another
+/// user's file).
+fn check_regular(path: &Path, f: &File) -> io::Result<fs::Metadata> {
+    let meta = f.metadata()?;
+    if !meta.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{} is not a regular file; refusing to use it", path.display()),
+        ));
+    }
+    check_ours(path, &meta)?;
+    Ok(meta)
+}
+
 /// Opens (creating if needed) a file readable and writable by the owner only. The mode is
-/// given at creation and set again after it, so a umask cannot widen or narrow it.
+/// given at creation and set again after it, so a umask cannot widen or narrow it. A symlink
+/// is not followed (another user's link could make us truncate and chmod a file of ours), and
+/// what is opened must be a regular file of ours.
 pub(crate) fn open_private(path: &Path, create_new: bool) -> io::Result<File> {
     let mut o = OpenOptions::new();
     o.read(true).write(true);
@@ -40,9 +94,10 @@ pub(crate) fn open_private(path: &Path, create_new: bool) -> io::Result<File> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        o.mode(0o600);
+        o.mode(0o600).custom_flags(libc::O_NOFOLLOW);
     }
-    let f = o.open(path)?;
+    let f = o.open(path).map_err(|e| refused_link(path, e))?;
+    check_regular(path, &f)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -54,13 +109,48 @@ pub(crate) fn open_private(path: &Path, create_new: bool) -> io::Result<File> {
     Ok(f)
 }
 
-/// The whole file, or `None` when there is none.
-pub(crate) fn read_optional(path: &Path) -> io::Result<Option<Vec<u8>>> {
-    match fs::read(path) {
-        Ok(b) => Ok(Some(b)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e),
+/// O_NOFOLLOW's error for a symlink (ELOOP), said plainly.
+fn refused_link(path: &Path, e: io::Error) -> io::Error {
+    #[cfg(unix)]
+    if e.raw_os_error() == Some(libc::ELOOP) {
+        return io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{} is a symbolic link; refusing to follow it", path.display()),
+        );
     }
+    let _ = path;
+    e
+}
+
+/// The whole file, or `None` when there is none. Not through a symlink, only a regular file of
+/// ours, and at most `MAX_DOCUMENT` bytes.
+pub(crate) fn read_optional(path: &Path) -> io::Result<Option<Vec<u8>>> {
+    let mut o = OpenOptions::new();
+    o.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    let f = match o.open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(refused_link(path, e)),
+    };
+    check_regular(path, &f)?;
+    let mut bytes = Vec::new();
+    io::Read::read_to_end(&mut io::Read::take(f, MAX_DOCUMENT + 1), &mut bytes)?;
+    if bytes.len() as u64 > MAX_DOCUMENT {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "{} is larger than {} MiB; refusing to read it",
+                path.display(),
+                MAX_DOCUMENT >> 20
+            ),
+        ));
+    }
+    Ok(Some(bytes))
 }
 
 /// Replaces `path` with `data` so that a reader (or a crash) sees either the old or the new

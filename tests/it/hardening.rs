@@ -809,3 +809,87 @@ fn server_strings_reach_the_terminal_without_escapes() {
         assert!(!err.contains(c), "{c:?} reached the terminal: {err:?}");
     }
 }
+
+/// `mcp-valet <args>` with `home` as MCP_VALET_HOME and the file store; answers the exit code
+/// and stdout and stderr together.
+fn in_home(home: &std::path::Path, args: &[&str], input: &[u8]) -> (Option<i32>, String) {
+    let env = [
+        ("MCP_VALET_HOME", home.to_str().unwrap()),
+        ("MCP_VALET_TOKEN_STORE", "file"),
+        ("MCP_VALET_LOG", ""),
+    ];
+    let out = crate::common::valet::run_with_input(args, &env, input);
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), said)
+}
+
+/// Proves that a home another local user prepared is refused, not trusted: one owned by
+/// another user (uid 65534 here) or writable by others, a lock file that is a symlink to a
+/// file of the victim's (which used to be truncated and chmodded through it), a planted
+/// `state.json` that is a symlink or someone else's file, and one too large to read (a
+/// `/dev/zero` in its place used to be read until memory ran out).
+#[test]
+fn a_home_another_user_prepared_is_refused() {
+    use std::os::unix::fs::{PermissionsExt, chown, symlink};
+    let url = "http://127.0.0.1:9/mcp";
+    let login = |home: &std::path::Path| in_home(home, &["login", url, "--with-token"], b"a-token\n");
+
+    // A home owned by another user; a home others may write to.
+    let parent = tempfile::tempdir().unwrap();
+    let home = parent.path().join("home");
+    std::fs::create_dir(&home).unwrap();
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
+    chown(&home, Some(65534), Some(65534)).unwrap();
+    let (code, said) = login(&home);
+    assert_ne!(code, Some(0), "{said}");
+    assert!(said.contains("belongs to another user"), "{said}");
+    chown(&home, Some(0), Some(0)).unwrap();
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let (code, said) = login(&home);
+    assert_ne!(code, Some(0), "{said}");
+    assert!(said.contains("may be written by other users"), "{said}");
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
+
+    // The store's lock file is a symlink to a file of the victim's.
+    let victim = parent.path().join("victim.txt");
+    std::fs::write(&victim, "precious").unwrap();
+    std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (code, said) = login(&home);
+    assert_eq!(code, Some(0), "a clean home works: {said}");
+    let locks = home.join("locks");
+    let mut planted = 0;
+    for entry in std::fs::read_dir(&locks).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::remove_file(&path).unwrap();
+        symlink(&victim, &path).unwrap();
+        planted += 1;
+    }
+    assert!(planted > 0, "the login took a lock");
+    let (code, said) = in_home(&home, &["logout", url], b"");
+    assert_ne!(code, Some(0), "{said}");
+    assert!(said.contains("symbolic link"), "{said}");
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    assert_eq!(std::fs::metadata(&victim).unwrap().permissions().mode() & 0o777, 0o644);
+
+    // A state file that is a symlink, one owned by another user, one too large.
+    for (name, plant) in [("symlink", 0), ("other user's", 1), ("huge", 2)] {
+        let home = tempfile::tempdir().unwrap();
+        let state = home.path().join("state.json");
+        match plant {
+            0 => symlink(&victim, &state).unwrap(),
+            1 => {
+                std::fs::write(&state, "{}").unwrap();
+                chown(&state, Some(65534), Some(65534)).unwrap();
+            }
+            _ => std::fs::write(&state, vec![b' '; 17 << 20]).unwrap(),
+        }
+        let (code, said) = in_home(home.path(), &["status"], b"");
+        assert_ne!(code, Some(0), "{name}: {said}");
+        assert!(said.contains("refusing"), "{name}: {said}");
+        assert!(state.symlink_metadata().is_ok(), "{name}: left in place");
+    }
+}
