@@ -1,0 +1,305 @@
+//! Host requests sent to the server: their tasks, cancellation, and the rounds of
+//! `input_required` answered through the host.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use reqwest::header::HeaderMap;
+use serde_json::{Map, Value, json};
+use tokio::sync::oneshot;
+
+use crate::bridge::message::{Id, Message};
+use crate::bridge::remote::era;
+use crate::failure::{Failure, FailureKind};
+
+use super::shared::{Forward, INVALID_PARAMS, MAX_INPUTS, MAX_ROUNDS, Modern, Running, protocol_error};
+
+impl Modern {
+    /// A host request that goes to the server: runs as a task of its own, so that the host's
+    /// `notifications/cancelled` can stop it (closing its HTTP stream).
+    pub(super) async fn request(self: &Arc<Self>, msg: &Message, deadline: Instant) -> bool {
+        let (Some(host_id), Some(raw_id)) = (msg.request_id().cloned(), msg.raw_id.clone()) else {
+            return false;
+        };
+        self.running().insert(host_id.clone(), Running::default());
+        let me = self.clone();
+        let m = msg.clone();
+        let hid = host_id.clone();
+        let limit = self.ctx.max_request_time;
+        let task = tokio::spawn(async move {
+            match tokio::time::timeout(limit, me.translate(&m, &hid, deadline)).await {
+                Ok(r) => r,
+                Err(_) => Err(Failure::new(
+                    FailureKind::Timeout,
+                    "the request took longer than --max-request-time",
+                )),
+            }
+        });
+        if let Some(r) = self.running().get_mut(&host_id) {
+            r.task = Some(task.abort_handle());
+        }
+        let outcome = task.await;
+        let inputs = self.running().remove(&host_id).map(|r| r.inputs).unwrap_or_default();
+        {
+            let mut w = self.waiting();
+            for i in inputs {
+                w.remove(&i);
+            }
+        }
+        match outcome {
+            Ok(Ok(mut answer)) => {
+                if let Some(o) = answer.as_object_mut() {
+                    o.insert("id".into(), serde_json::from_str(raw_id.get()).unwrap_or(Value::Null));
+                }
+                self.emit_raw(serde_json::to_vec(&answer).expect("serialising JSON cannot fail"));
+                true
+            }
+            Ok(Err(e)) => {
+                self.ctx.fail(msg, e);
+                false
+            }
+            // Cancelled by the host: it waits for nothing.
+            Err(_) => false,
+        }
+    }
+
+    /// Sends a host request to the server, through as many rounds of `input_required` as the
+    /// server needs; returns the final response (with our id).
+    async fn translate(self: &Arc<Self>, msg: &Message, host_id: &Id, deadline: Instant) -> Result<Value, Failure> {
+        let v: Value = serde_json::from_slice(&msg.raw).map_err(|_| protocol_error("unreadable request"))?;
+        let method = v.get("method").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let params = match v.get("params") {
+            Some(Value::Object(p)) => p.clone(),
+            _ => Map::new(),
+        };
+        let host_version = params
+            .get("_meta")
+            .and_then(|m| m.get(era::META_VERSION))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let host_modern = host_version.is_some();
+        let version = host_version.unwrap_or_else(|| era::MODERN.to_owned());
+        let name = match method.as_str() {
+            "tools/call" | "prompts/get" => params.get("name").and_then(Value::as_str).map(str::to_owned),
+            "resources/read" => params.get("uri").and_then(Value::as_str).map(str::to_owned),
+            _ => None,
+        };
+        let multi_round = matches!(method.as_str(), "tools/call" | "resources/read" | "prompts/get");
+        let host_id_value: Value = msg
+            .raw_id
+            .as_deref()
+            .and_then(|r| serde_json::from_str(r.get()).ok())
+            .unwrap_or(Value::Null);
+        let forward = if host_modern && method == "subscriptions/listen" {
+            Forward::Subscription(&host_id_value)
+        } else {
+            Forward::Yes
+        };
+        let mut relisted = false;
+        let mut rounds = 0;
+        let mut inputs: Option<Value> = None;
+        let mut request_state: Option<Value> = None;
+        let mut waits = 0u32;
+        loop {
+            let mut p = params.clone();
+            if !host_modern {
+                self.envelope_params(&mut p);
+            }
+            if let Some(i) = &inputs {
+                p.insert("inputResponses".into(), i.clone());
+            }
+            if let Some(s) = &request_state {
+                p.insert("requestState".into(), s.clone());
+            }
+            let mut extra = HeaderMap::new();
+            if method == "tools/call" {
+                let schema = name.as_deref().and_then(|n| self.state().tools.get(n).cloned());
+                if let Some(h) = schema {
+                    let values = era::param_values(&h, p.get("arguments")).map_err(|e| {
+                        Failure::new(FailureKind::InvalidParams, format!("cannot send this tool call: {e}"))
+                            .with_code(INVALID_PARAMS)
+                    })?;
+                    extra.extend(values);
+                }
+            }
+            let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+            let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": p});
+            let reply = self
+                .exchange(body, id, (&method, name.as_deref(), extra, &version), forward, deadline)
+                .await?;
+            if let Some(err) = reply.msg.get("error") {
+                let code = err.get("code").and_then(Value::as_i64);
+                if code == Some(era::code::HEADER_MISMATCH) && method == "tools/call" && !relisted {
+                    relisted = true;
+                    tracing::info!("the server reported a header mismatch; listing its tools again and retrying");
+                    self.relist(&version, host_modern, deadline).await?;
+                    continue;
+                }
+                if era::looks_legacy(reply.status, Some(err)) || code == Some(era::code::UNSUPPORTED_VERSION) {
+                    tracing::info!(
+                        status = reply.status,
+                        code,
+                        "the server answered like a server of another protocol revision"
+                    );
+                    self.stale.store(true, Ordering::Release);
+                }
+                return Ok(reply.msg);
+            }
+            let Some(result) = reply.msg.get("result") else {
+                return Err(protocol_error("the server's response has neither result nor error"));
+            };
+            match result.get("resultType").and_then(Value::as_str) {
+                None | Some("complete") => {
+                    let mut answer = reply.msg;
+                    if method == "tools/list" {
+                        self.filter_tools(&mut answer);
+                    }
+                    return Ok(answer);
+                }
+                Some("input_required") if multi_round && !host_modern => {
+                    rounds += 1;
+                    if rounds > MAX_ROUNDS {
+                        return Err(Failure::new(
+                            FailureKind::Input,
+                            format!("the server asked for more input {MAX_ROUNDS} times in a row; giving up"),
+                        ));
+                    }
+                    request_state = result.get("requestState").cloned();
+                    let asked = result.get("inputRequests").and_then(Value::as_object);
+                    if asked.is_none_or(Map::is_empty) {
+                        if request_state.is_none() {
+                            return Err(protocol_error(
+                                "the server asked for input without saying what (no inputRequests, no requestState)",
+                            ));
+                        }
+                        inputs = None;
+                        let wait = Duration::from_millis((50u64 << waits.min(3)).min(250));
+                        waits += 1;
+                        tokio::time::sleep(wait).await;
+                        continue;
+                    }
+                    let asked = asked.expect("checked").clone();
+                    inputs = Some(self.ask_host(host_id, asked).await?);
+                }
+                Some("input_required") if host_modern => return Ok(reply.msg),
+                Some("input_required") => {
+                    return Err(protocol_error(format!(
+                        "the server asked for input on {method}, which cannot carry it"
+                    )));
+                }
+                Some(other) => {
+                    return Err(protocol_error(format!(
+                        "the server's result has an unknown resultType `{}`",
+                        other.chars().take(40).collect::<String>()
+                    )));
+                }
+            }
+        }
+    }
+
+    /// Sends the server's input requests to the host and collects the answers, keyed as asked.
+    async fn ask_host(&self, host_id: &Id, asked: Map<String, Value>) -> Result<Value, Failure> {
+        if asked.len() > MAX_INPUTS {
+            return Err(protocol_error(format!(
+                "the server asked for {} inputs at once (at most {MAX_INPUTS})",
+                asked.len()
+            )));
+        }
+        let mut pending = Vec::new();
+        for (key, req) in asked {
+            let method = req.get("method").and_then(Value::as_str).unwrap_or_default().to_owned();
+            let params = req.get("params").cloned().unwrap_or_else(|| json!({}));
+            self.check_host_can(&method, &params)?;
+            let n = self.next_id.fetch_add(1, Ordering::Relaxed);
+            let our = format!("mcp-valet-{n}");
+            let id = Id::Str(our.clone().into());
+            let (tx, rx) = oneshot::channel();
+            self.waiting().insert(id.clone(), tx);
+            if let Some(r) = self.running().get_mut(host_id) {
+                r.inputs.push(id.clone());
+            }
+            let raw = json!({"jsonrpc": "2.0", "id": our, "method": method, "params": params});
+            self.emit_raw(serde_json::to_vec(&raw).expect("serialising JSON cannot fail"));
+            pending.push((key, method, id, rx));
+        }
+        let mut answers = Map::new();
+        for (key, method, id, rx) in pending {
+            let raw = rx.await.map_err(|_| protocol_error("the client's answer never came"))?;
+            if let Some(r) = self.running().get_mut(host_id) {
+                r.inputs.retain(|i| *i != id);
+            }
+            let v: Value =
+                serde_json::from_slice(&raw).map_err(|_| protocol_error("unreadable answer from the client"))?;
+            match (v.get("result"), v.get("error")) {
+                (Some(r), _) => {
+                    answers.insert(key, r.clone());
+                }
+                (None, Some(e)) => {
+                    let text = e.get("message").and_then(Value::as_str).unwrap_or("an error");
+                    return Err(Failure::new(
+                        FailureKind::Input,
+                        format!("the client answered the server's {method} with an error: {text}"),
+                    ));
+                }
+                _ => return Err(protocol_error("the client's answer has neither result nor error")),
+            }
+        }
+        Ok(Value::Object(answers))
+    }
+
+    /// Whether the host declared what the server asks of it.
+    fn check_host_can(&self, method: &str, params: &Value) -> Result<(), Failure> {
+        let st = self.state();
+        let caps = &st.host_caps;
+        let refuse = |why: String| Err(Failure::new(FailureKind::Input, why).with_code(era::code::MISSING_CAPABILITY));
+        match method {
+            "elicitation/create" => {
+                let Some(el) = caps.get("elicitation") else {
+                    return refuse(
+                        "the server asks for user input (elicitation), which this client does not support".into(),
+                    );
+                };
+                if params.get("mode").and_then(Value::as_str) == Some("url") {
+                    let new_enough = st.host_version.as_deref().is_some_and(|v| v >= "2025-11-25");
+                    if el.get("url").is_none() || !new_enough {
+                        return refuse(
+                            "the server asks the user to open a URL (URL-mode elicitation), which this client does not support".into(),
+                        );
+                    }
+                }
+                Ok(())
+            }
+            "sampling/createMessage" if caps.get("sampling").is_some() => Ok(()),
+            "roots/list" if caps.get("roots").is_some() => Ok(()),
+            "sampling/createMessage" | "roots/list" => refuse(format!(
+                "the server asks the client for {method}, which this client does not support"
+            )),
+            other => refuse(format!(
+                "the server asks the client for `{}`, which mcp-valet cannot pass on",
+                other.chars().take(60).collect::<String>()
+            )),
+        }
+    }
+
+    /// Stops a host request: its task (and so its HTTP stream) and its input requests.
+    pub(super) fn cancel(&self, target: &Id) {
+        let Some(r) = self.running().remove(target) else { return };
+        if let Some(t) = r.task {
+            t.abort();
+        }
+        let mut w = self.waiting();
+        for id in r.inputs {
+            w.remove(&id);
+            let text = match &id {
+                Id::Str(s) => serde_json::to_string(&**s).expect("a string serialises"),
+                other => other.to_string(),
+            };
+            let raw = format!(
+                r#"{{"jsonrpc":"2.0","method":"notifications/cancelled","params":{{"requestId":{text},"reason":"the request was cancelled"}}}}"#
+            );
+            self.emit_raw(raw.into_bytes());
+        }
+        tracing::debug!(%target, "cancelled a request at the client's word");
+    }
+}
