@@ -3,12 +3,12 @@
 //! it now — and says for each step that fails what to do. Exit 0 when the server is usable.
 
 mod network;
+mod report;
 
 use std::io::Write;
 use std::time::Duration;
 
 use anyhow::Context;
-use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::console::Console;
@@ -20,48 +20,7 @@ use crate::exit::LoginRequired;
 use crate::http::HttpConfig;
 use crate::store::Store;
 use network::{network, transport};
-
-#[derive(Serialize, Clone, Copy, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-enum Status {
-    Ok,
-    Failed,
-    /// Worth knowing, not in the way.
-    Warning,
-    /// Does not apply here.
-    Skipped,
-}
-
-#[derive(Serialize)]
-struct Step {
-    step: &'static str,
-    status: Status,
-    detail: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    hint: Option<String>,
-}
-
-#[derive(Default)]
-struct Report {
-    steps: Vec<Step>,
-}
-
-impl Report {
-    fn add(&mut self, step: &'static str, status: Status, detail: impl Into<String>, hint: Option<String>) {
-        self.steps.push(Step {
-            step,
-            status,
-            detail: detail.into(),
-            hint,
-        });
-    }
-    fn ok(&mut self, step: &'static str, detail: impl Into<String>) {
-        self.add(step, Status::Ok, detail, None);
-    }
-    fn failed(&mut self, step: &'static str, detail: impl Into<String>, hint: impl Into<String>) {
-        self.add(step, Status::Failed, detail, Some(hint.into()));
-    }
-}
+use report::{Probe, Report, Status};
 
 /// What the server needs before it answers.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -77,16 +36,6 @@ fn api_key_hint(url: &str) -> String {
     format!(
         "pass the key with -H 'Authorization: Bearer …' (or --header-file), or keep it with `mcp-valet login {url} --with-token`"
     )
-}
-
-/// How the server answered an MCP `initialize` without credentials.
-enum Probe {
-    /// It answered (no sign-in needed for this request).
-    Open,
-    /// 401/403: it wants credentials.
-    Challenged(Challenge),
-    /// It does not take MCP here; the step already says why.
-    Broken,
 }
 
 pub async fn run(args: &DoctorArgs, console: &Console) -> anyhow::Result<()> {

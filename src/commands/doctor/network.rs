@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::json;
 use url::Url;
 
-use super::{Probe, Report, Status};
+use super::report::{Probe, Report, Status};
 use crate::auth::challenge::Challenge;
 use crate::http::HttpConfig;
 
