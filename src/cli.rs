@@ -437,13 +437,13 @@ pub struct StoreArgs {
     pub profile: Option<String>,
 
     /// Where tokens are kept: the OS keyring (default, falling back to a 0600 file when no
-    /// keyring is usable), a file, or memory (this run only).
+    /// keyring is usable), a file, or memory (this run only). Default: MCP_VALET_TOKEN_STORE.
+    // Not clap's `env`: the store reads the variable itself, so that `status` can say which
+    // one chose it.
     #[arg(
         long,
         value_parser = EnumValueParser::<TokenStore>::new().map(Backend::from),
-        value_name = "STORE",
-        env = "MCP_VALET_TOKEN_STORE",
-        hide_env_values = true
+        value_name = "STORE"
     )]
     pub token_store: Option<Backend>,
 }

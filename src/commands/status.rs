@@ -40,9 +40,9 @@ pub fn run(args: &StatusArgs, console: &Console) -> anyhow::Result<()> {
         Some(u) => Some(crate::auth::resource_key(&crate::http::check_url(u, true)?)),
         None => None,
     };
-    let mut entries: Vec<(EntryKey, EntryMeta)> = store
-        .entries()
-        .context("reading the token store")?
+    let all = store.entries().context("reading the token store")?;
+    let stored = all.len();
+    let mut entries: Vec<(EntryKey, EntryMeta)> = all
         .into_iter()
         .filter(|(k, _)| wanted.as_ref().is_none_or(|w| &k.resource == w))
         .filter(|(k, _)| args.store.profile.is_none() || k.profile == args.store.profile)
@@ -68,18 +68,33 @@ pub fn run(args: &StatusArgs, console: &Console) -> anyhow::Result<()> {
             }
         })
         .collect();
-    let all_usable = rows.iter().all(|r| r.usable) && (wanted.is_none() || !rows.is_empty());
+    // Nothing to use is a login required too, so that `status || login` signs in.
+    let all_usable = !rows.is_empty() && rows.iter().all(|r| r.usable);
     let mut out = console.result();
     if args.json {
         serde_json::to_writer_pretty(&mut out, &rows)?;
         writeln!(out)?;
     } else if rows.is_empty() {
+        let profile = args.store.profile.as_deref();
+        let with = profile.map(|p| format!(" with profile {p}")).unwrap_or_default();
+        let flag = profile.map(|p| format!(" --profile {p}")).unwrap_or_default();
         match &args.url {
             Some(u) => {
                 let u = crate::http::redact_url_text(u);
-                writeln!(out, "Not signed in to {u}. Sign in with `mcp-valet login {u}`.")?
+                writeln!(
+                    out,
+                    "Not signed in to {u}{with}. Sign in with `mcp-valet login {u}{flag}`."
+                )?
             }
-            None => writeln!(out, "Not signed in to any server.")?,
+            None if stored > 0 => writeln!(
+                out,
+                "No login{with}; {stored} other login{} stored (`mcp-valet status` lists them).",
+                if stored == 1 { " is" } else { "s are" }
+            )?,
+            None => writeln!(
+                out,
+                "Not signed in to any server. Sign in with `mcp-valet login <URL>`."
+            )?,
         }
     } else {
         for r in &rows {

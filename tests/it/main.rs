@@ -17,6 +17,7 @@ mod network;
 mod peers_smoke;
 mod store_keyring;
 mod tokens;
+mod ux;
 
 // The store module itself, compiled into the test binary (the package has no library target),
 // for `store_keyring`, which needs its `cfg(test)` fail points. It sits at the root so that its

@@ -1,0 +1,50 @@
+//! The rough edges a new user hits from the shell (issue 13): each test runs the real binary
+//! as a user or a script would, on pipes or on a pseudo-terminal.
+
+use crate::common::peers::{Peer, PeerKind};
+use crate::common::valet::{run, run_with_input, temp_home};
+
+/// A private home with the file store, as `(name, value)` pairs for `run`.
+fn file_env(home: &tempfile::TempDir) -> Vec<(String, String)> {
+    vec![
+        ("MCP_VALET_HOME".into(), home.path().to_str().unwrap().into()),
+        ("MCP_VALET_TOKEN_STORE".into(), "file".into()),
+    ]
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn status_with_nothing_to_use_exits_4_and_says_what_it_filtered() {
+    let home = temp_home();
+    let env = file_env(&home);
+    // No logins at all: 4, so that `status || login` signs in.
+    let out = run(&["status"], &env);
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    let s = text(&out.stdout);
+    assert!(s.contains("Not signed in to any server"), "{s}");
+    // The store was chosen by the environment, and says so.
+    assert!(s.contains("chosen by MCP_VALET_TOKEN_STORE"), "{s}");
+    let out = run(&["status", "--token-store", "file"], &env);
+    assert!(text(&out.stdout).contains("chosen by --token-store"));
+
+    // One login; a profile that has none says so, and not "not signed in to any server".
+    let key = "api-key-status-0123456789";
+    let peer = Peer::start_with(PeerKind::StatefulJson, &["--require-bearer", key]);
+    let out = run_with_input(&["login", &peer.url, "--with-token"], &env, key.as_bytes());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = run(&["status"], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let out = run(&["status", "--profile", "nope"], &env);
+    assert_eq!(out.status.code(), Some(4));
+    let s = text(&out.stdout);
+    assert!(
+        s.contains("No login with profile nope; 1 other login is stored") && !s.contains("any server"),
+        "{s}"
+    );
+    let out = run(&["status", &peer.url, "--profile", "nope"], &env);
+    assert_eq!(out.status.code(), Some(4));
+    assert!(text(&out.stdout).contains("--profile nope`"), "{}", text(&out.stdout));
+}
