@@ -16,6 +16,10 @@ pub const USAGE: u8 = 2;
 pub fn code(e: &anyhow::Error) -> u8 {
     if e.downcast_ref::<LoginRequired>().is_some() {
         4
+    } else if e.downcast_ref::<Interrupted>().is_some() {
+        130
+    } else if stdout_closed(e) {
+        0
     } else {
         1
     }
@@ -24,7 +28,32 @@ pub fn code(e: &anyhow::Error) -> u8 {
 /// Whether the command has already told the user everything about `e`.
 pub fn silent(e: &anyhow::Error) -> bool {
     e.downcast_ref::<LoginRequired>().is_some_and(|l| l.message.is_none())
+        || e.downcast_ref::<Interrupted>().is_some()
+        || stdout_closed(e)
 }
+
+/// Whoever read our stdout stopped reading (`status | head -1`): not an error, as for
+/// `cat`. Only a write to stdout fails with a bare `BrokenPipe` (network errors come wrapped
+/// in their library's error type).
+fn stdout_closed(e: &anyhow::Error) -> bool {
+    let pipe = |k: std::io::ErrorKind| k == std::io::ErrorKind::BrokenPipe;
+    e.downcast_ref::<std::io::Error>().is_some_and(|io| pipe(io.kind()))
+        || e.downcast_ref::<serde_json::Error>()
+            .and_then(serde_json::Error::io_error_kind)
+            .is_some_and(pipe)
+}
+
+/// SIGINT (Ctrl-C) ended the command: exit 130, as shells expect of 128 + SIGINT.
+#[derive(Debug)]
+pub struct Interrupted;
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("interrupted")
+    }
+}
+
+impl std::error::Error for Interrupted {}
 
 /// A login is required: exit status 4 (as `gh` uses it).
 #[derive(Debug)]
@@ -63,5 +92,15 @@ mod tests {
         assert_eq!((code(&e), silent(&e)), (4, true));
         let e = anyhow::anyhow!("the server is down");
         assert_eq!((code(&e), silent(&e)), (1, false));
+    }
+
+    #[test]
+    fn a_closed_stdout_is_no_error_and_ctrl_c_is_130() {
+        let e = anyhow::Error::new(std::io::Error::from(std::io::ErrorKind::BrokenPipe));
+        assert_eq!((code(&e), silent(&e)), (0, true));
+        let e = anyhow::Error::new(std::io::Error::from(std::io::ErrorKind::NotFound));
+        assert_eq!((code(&e), silent(&e)), (1, false));
+        let e = anyhow::Error::new(Interrupted);
+        assert_eq!((code(&e), silent(&e)), (130, true));
     }
 }

@@ -5,8 +5,12 @@ use clap::CommandFactory;
 use crate::cli::Cli;
 
 pub fn run(shell: clap_complete::Shell) -> anyhow::Result<()> {
+    // Into memory first: clap_complete panics when a write fails (`completions bash | head`).
+    let mut script = Vec::new();
+    write(shell, &mut script);
     let mut out = std::io::stdout().lock();
-    write(shell, &mut out);
+    std::io::Write::write_all(&mut out, &script)?;
+    std::io::Write::flush(&mut out)?;
     Ok(())
 }
 

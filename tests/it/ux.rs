@@ -48,3 +48,45 @@ fn status_with_nothing_to_use_exits_4_and_says_what_it_filtered() {
     assert_eq!(out.status.code(), Some(4));
     assert!(text(&out.stdout).contains("--profile nope`"), "{}", text(&out.stdout));
 }
+
+/// `mcp-valet <args>` with its stdout a pipe whose reader has gone, as in `status | head -0`.
+fn run_into_closed_pipe(args: &[&str], env: &[(String, String)]) -> std::process::Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut cmd = std::process::Command::new(crate::common::valet::bin());
+    cmd.args(args).stdin(std::process::Stdio::null()).stdout(writer);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+#[test]
+fn a_closed_stdout_is_not_an_error() {
+    let home = temp_home();
+    let env = file_env(&home);
+    for args in [&["completions", "bash"][..], &["status", "--json"], &["--help"]] {
+        let out = run_into_closed_pipe(args, &env);
+        let err = text(&out.stderr);
+        assert!(
+            !err.contains("Broken pipe") && !err.contains("panicked"),
+            "{args:?}: {err}"
+        );
+        assert!(
+            matches!(out.status.code(), Some(0 | 4)),
+            "{args:?}: {:?} {err}",
+            out.status
+        );
+    }
+    // With a login stored, `status` exits 0 although nobody read its table.
+    let key = "api-key-pipe-0123456789";
+    let peer = Peer::start_with(PeerKind::StatefulJson, &["--require-bearer", key]);
+    assert!(
+        run_with_input(&["login", &peer.url, "--with-token"], &env, key.as_bytes())
+            .status
+            .success()
+    );
+    let out = run_into_closed_pipe(&["status"], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+}
