@@ -41,7 +41,7 @@ complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l allow-tool -d 'Show
 complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l deny-tool -d 'Hide tools matching this glob and refuse calls to them (repeatable; wins over --allow-tool)' -r
 complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l ignore-tool -d 'Same as --deny-tool (the spelling of other MCP proxies)' -r
 complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l client-id -d 'Use this pre-registered OAuth client id instead of registering one' -r
-complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l client-secret -d 'The secret of the pre-registered client (prefer the environment variable: argv is visible in `ps`)' -r
+complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l client-secret -d 'The secret of the pre-registered client. Prefer MCP_VALET_CLIENT_SECRET: argv is visible in `ps`' -r
 complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l client-metadata-url -d 'An https URL whose JSON document describes this client (a client ID metadata document), used when the authorization server supports them' -r
 complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l scope -d 'Scopes to request (space-separated or repeated). Default: what the server asks for' -r
 complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l resource -d 'Send this value as the RFC 8707 `resource` parameter instead of the one the server publishes' -r
@@ -50,7 +50,7 @@ complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l callback-port -d 'P
 complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l redirect-uri -d 'The redirect URI to register and send, a loopback http URL such as `http://localhost/` (its port may be omitted). Default: http://127.0.0.1:<port>/callback' -r
 complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l auth-timeout -d 'Give up waiting for the sign-in after this long' -r
 complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l profile -d 'Keep a second identity for the same server under this name' -r
-complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l token-store -d 'Where tokens are kept: the OS keyring (default, falling back to a 0600 file when no keyring is usable), a file, or memory (this run only)' -r -f -a "keyring\t'The OS keyring (Secret Service, Keychain, Credential Manager)'
+complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l token-store -d 'Where tokens are kept: the OS keyring (default, falling back to a 0600 file when no keyring is usable), a file, or memory (this run only). Default: MCP_VALET_TOKEN_STORE' -r -f -a "keyring\t'The OS keyring (Secret Service, Keychain, Credential Manager)'
 file\t'A 0600 file under the state directory'
 memory\t'This process only; nothing is written'"
 complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l log-file -d 'Write logs to this file instead of stderr. MCP_VALET_LOG (e.g. `debug`) overrides the level' -r -F
@@ -86,7 +86,7 @@ modern\t'MCP 2026-07-28 only'"
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l ca-file -d 'Trust the CA certificates in this PEM file, in addition to the system\'s trust store' -r -F
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l connect-timeout -d 'Give up connecting to the server after this long' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l client-id -d 'Use this pre-registered OAuth client id instead of registering one' -r
-complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l client-secret -d 'The secret of the pre-registered client (prefer the environment variable: argv is visible in `ps`)' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l client-secret -d 'The secret of the pre-registered client. Prefer MCP_VALET_CLIENT_SECRET: argv is visible in `ps`' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l client-metadata-url -d 'An https URL whose JSON document describes this client (a client ID metadata document), used when the authorization server supports them' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l scope -d 'Scopes to request (space-separated or repeated). Default: what the server asks for' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l resource -d 'Send this value as the RFC 8707 `resource` parameter instead of the one the server publishes' -r
@@ -95,7 +95,7 @@ complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l callback-p
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l redirect-uri -d 'The redirect URI to register and send, a loopback http URL such as `http://localhost/` (its port may be omitted). Default: http://127.0.0.1:<port>/callback' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l auth-timeout -d 'Give up waiting for the sign-in after this long' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l profile -d 'Keep a second identity for the same server under this name' -r
-complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l token-store -d 'Where tokens are kept: the OS keyring (default, falling back to a 0600 file when no keyring is usable), a file, or memory (this run only)' -r -f -a "keyring\t'The OS keyring (Secret Service, Keychain, Credential Manager)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l token-store -d 'Where tokens are kept: the OS keyring (default, falling back to a 0600 file when no keyring is usable), a file, or memory (this run only). Default: MCP_VALET_TOKEN_STORE' -r -f -a "keyring\t'The OS keyring (Secret Service, Keychain, Credential Manager)'
 file\t'A 0600 file under the state directory'
 memory\t'This process only; nothing is written'"
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l log-file -d 'Write logs to this file instead of stderr. MCP_VALET_LOG (e.g. `debug`) overrides the level' -r -F
@@ -110,7 +110,7 @@ complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -s v -l verbo
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -s q -l quiet -d 'Only errors on stderr'
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand logout" -l profile -d 'Keep a second identity for the same server under this name' -r
-complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand logout" -l token-store -d 'Where tokens are kept: the OS keyring (default, falling back to a 0600 file when no keyring is usable), a file, or memory (this run only)' -r -f -a "keyring\t'The OS keyring (Secret Service, Keychain, Credential Manager)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand logout" -l token-store -d 'Where tokens are kept: the OS keyring (default, falling back to a 0600 file when no keyring is usable), a file, or memory (this run only). Default: MCP_VALET_TOKEN_STORE' -r -f -a "keyring\t'The OS keyring (Secret Service, Keychain, Credential Manager)'
 file\t'A 0600 file under the state directory'
 memory\t'This process only; nothing is written'"
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand logout" -l log-file -d 'Write logs to this file instead of stderr. MCP_VALET_LOG (e.g. `debug`) overrides the level' -r -F
@@ -120,7 +120,7 @@ complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand logout" -s v -l verb
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand logout" -s q -l quiet -d 'Only errors on stderr'
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand logout" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand status" -l profile -d 'Keep a second identity for the same server under this name' -r
-complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand status" -l token-store -d 'Where tokens are kept: the OS keyring (default, falling back to a 0600 file when no keyring is usable), a file, or memory (this run only)' -r -f -a "keyring\t'The OS keyring (Secret Service, Keychain, Credential Manager)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand status" -l token-store -d 'Where tokens are kept: the OS keyring (default, falling back to a 0600 file when no keyring is usable), a file, or memory (this run only). Default: MCP_VALET_TOKEN_STORE' -r -f -a "keyring\t'The OS keyring (Secret Service, Keychain, Credential Manager)'
 file\t'A 0600 file under the state directory'
 memory\t'This process only; nothing is written'"
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand status" -l log-file -d 'Write logs to this file instead of stderr. MCP_VALET_LOG (e.g. `debug`) overrides the level' -r -F
@@ -140,7 +140,7 @@ modern\t'MCP 2026-07-28 only'"
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l ca-file -d 'Trust the CA certificates in this PEM file, in addition to the system\'s trust store' -r -F
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l connect-timeout -d 'Give up connecting to the server after this long' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l client-id -d 'Use this pre-registered OAuth client id instead of registering one' -r
-complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l client-secret -d 'The secret of the pre-registered client (prefer the environment variable: argv is visible in `ps`)' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l client-secret -d 'The secret of the pre-registered client. Prefer MCP_VALET_CLIENT_SECRET: argv is visible in `ps`' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l client-metadata-url -d 'An https URL whose JSON document describes this client (a client ID metadata document), used when the authorization server supports them' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l scope -d 'Scopes to request (space-separated or repeated). Default: what the server asks for' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l resource -d 'Send this value as the RFC 8707 `resource` parameter instead of the one the server publishes' -r
@@ -149,7 +149,7 @@ complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l callback-p
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l redirect-uri -d 'The redirect URI to register and send, a loopback http URL such as `http://localhost/` (its port may be omitted). Default: http://127.0.0.1:<port>/callback' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l auth-timeout -d 'Give up waiting for the sign-in after this long' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l profile -d 'Keep a second identity for the same server under this name' -r
-complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l token-store -d 'Where tokens are kept: the OS keyring (default, falling back to a 0600 file when no keyring is usable), a file, or memory (this run only)' -r -f -a "keyring\t'The OS keyring (Secret Service, Keychain, Credential Manager)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l token-store -d 'Where tokens are kept: the OS keyring (default, falling back to a 0600 file when no keyring is usable), a file, or memory (this run only). Default: MCP_VALET_TOKEN_STORE' -r -f -a "keyring\t'The OS keyring (Secret Service, Keychain, Credential Manager)'
 file\t'A 0600 file under the state directory'
 memory\t'This process only; nothing is written'"
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l log-file -d 'Write logs to this file instead of stderr. MCP_VALET_LOG (e.g. `debug`) overrides the level' -r -F

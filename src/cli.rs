@@ -19,6 +19,7 @@ use crate::store::Backend;
     version,
     after_help = crate::exit::HELP,
     args_conflicts_with_subcommands = true,
+    arg_required_else_help = true,
     subcommand_negates_reqs = true,
     disable_help_subcommand = true
 )]
@@ -363,14 +364,11 @@ pub struct AuthArgs {
     #[arg(long, value_name = "ID")]
     pub client_id: Option<String>,
 
-    /// The secret of the pre-registered client (prefer the environment variable: argv is visible in `ps`).
-    #[arg(
-        long,
-        value_name = "SECRET",
-        env = "MCP_VALET_CLIENT_SECRET",
-        hide_env_values = true,
-        requires = "client_id"
-    )]
+    /// The secret of the pre-registered client. Prefer MCP_VALET_CLIENT_SECRET: argv is
+    /// visible in `ps`.
+    // Not clap's `env` (settings.rs reads the variable): clap would show the option in usage
+    // lines, and demand what it `requires`, whenever the variable is set.
+    #[arg(long, value_name = "SECRET")]
     pub client_secret: Option<String>,
 
     /// An https URL whose JSON document describes this client (a client ID metadata document),

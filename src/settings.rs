@@ -10,6 +10,9 @@ use crate::cli::{AuthArgs, RemoteArgs, StoreArgs};
 use crate::http::HttpSettings;
 use crate::store::{Secret, StoreOptions};
 
+/// The client secret of `--client-id`, kept out of argv.
+pub const CLIENT_SECRET_ENV: &str = "MCP_VALET_CLIENT_SECRET";
+
 /// How to reach the server.
 pub fn http(a: &RemoteArgs) -> anyhow::Result<HttpSettings> {
     Ok(HttpSettings {
@@ -56,12 +59,21 @@ pub fn auth(a: &AuthArgs) -> anyhow::Result<auth::Settings> {
             Some(url)
         }
     };
-    if a.client_credentials && a.client_secret.is_none() {
+    if a.client_secret.is_some() && a.client_id.is_none() {
+        bail!("--client-secret is the secret of a pre-registered client: give its --client-id too");
+    }
+    // The variable only counts with --client-id: it may be set for another server's client.
+    let client_secret = match (&a.client_id, &a.client_secret) {
+        (None, _) => None,
+        (Some(_), Some(s)) => Some(s.clone()),
+        (Some(_), None) => std::env::var(CLIENT_SECRET_ENV).ok().filter(|s| !s.is_empty()),
+    };
+    if a.client_credentials && client_secret.is_none() {
         bail!("--client-credentials needs the client's secret (MCP_VALET_CLIENT_SECRET or --client-secret)");
     }
     Ok(auth::Settings {
         client_id: a.client_id.clone(),
-        client_secret: a.client_secret.clone().map(Secret::new),
+        client_secret: client_secret.map(Secret::new),
         client_metadata_url: a.client_metadata_url.clone(),
         scopes: (!scopes.is_empty()).then_some(scopes),
         resource: match (&a.resource, a.no_resource) {

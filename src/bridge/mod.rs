@@ -43,6 +43,9 @@ pub async fn run(args: &BridgeArgs) -> anyhow::Result<()> {
             let _ = tokio::task::spawn_blocking(move || t.join()).await;
         }
     }
+    if relay::INTERRUPTED.load(std::sync::atomic::Ordering::Relaxed) {
+        return Err(crate::exit::Interrupted.into());
+    }
     Ok(())
 }
 

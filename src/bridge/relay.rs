@@ -552,6 +552,9 @@ fn cancel_notification(id: &RawValue, reason: &str) -> Message {
     }
 }
 
+/// Whether a SIGINT (Ctrl-C) arrived: the bridge then exits 130, as shells expect.
+pub static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// SIGINT and SIGTERM (Ctrl-C on Windows). `recv` yields `true` for the first signal.
 struct Signals {
     #[cfg(unix)]
@@ -592,13 +595,14 @@ impl Signals {
                 }
             };
             tokio::select! {
-                _ = int => {}
+                _ = int => INTERRUPTED.store(true, std::sync::atomic::Ordering::Relaxed),
                 _ = term => {}
             }
         }
         #[cfg(not(unix))]
         {
             let _ = tokio::signal::ctrl_c().await;
+            INTERRUPTED.store(true, std::sync::atomic::Ordering::Relaxed);
         }
         !std::mem::replace(&mut self.seen, true)
     }

@@ -10,7 +10,10 @@ pub mod mcp;
 pub mod status;
 pub mod token;
 
+use std::io::IsTerminal;
 use std::sync::Arc;
+
+use clap::CommandFactory;
 
 use crate::cli::{Cli, Command};
 use console::Console;
@@ -31,6 +34,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Read(args)) => block_on(mcp::read(&args, console)),
         Some(Command::Prompts(args)) => block_on(mcp::prompts(&args, console)),
         None => {
+            if std::io::stdin().is_terminal() {
+                console.say(on_a_terminal(cli.bridge.remote.url.as_deref().unwrap_or("URL")));
+            }
             let rt = runtime()?;
             let result = rt.block_on(crate::bridge::run(&cli.bridge));
             // Don't wait for a DNS lookup or a stuck read on the way out.
@@ -50,4 +56,25 @@ fn block_on(fut: impl std::future::Future<Output = anyhow::Result<()>>) -> anyho
 /// One thread is plenty: the pipes have threads of their own and the work is I/O.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
+}
+
+/// What bridge mode is for, when a human started it by hand: otherwise it waits silently for
+/// JSON-RPC, and looks hung.
+fn on_a_terminal(url: &str) -> String {
+    let cmd = Cli::command();
+    let has = |name: &str| cmd.find_subcommand(name).is_some();
+    let mut tries = vec![(format!("mcp-valet login {url}"), "sign in now")];
+    if has("tools") {
+        tries.push((format!("mcp-valet tools {url}"), "list the server's tools"));
+    }
+    tries.push(("mcp-valet status".into(), "who is signed in where"));
+    let width = tries.iter().map(|t| t.0.len()).max().unwrap_or(0);
+    let tries: Vec<String> = tries.iter().map(|(c, what)| format!("  {c:<width$}  {what}")).collect();
+    format!(
+        "mcp-valet relays JSON-RPC from an MCP client (on stdin) to {url}; MCP clients start it \
+         themselves, with the URL as its argument.\n\
+         It now waits for JSON-RPC messages typed here, one per line; Ctrl-D or Ctrl-C ends it.\n\
+         To try the server from a shell:\n{}",
+        tries.join("\n")
+    )
 }

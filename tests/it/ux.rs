@@ -1,8 +1,11 @@
 //! The rough edges a new user hits from the shell (issue 13): each test runs the real binary
 //! as a user or a script would, on pipes or on a pseudo-terminal.
 
+use std::time::Duration;
+
 use crate::common::peers::{Peer, PeerKind};
-use crate::common::valet::{run, run_with_input, temp_home};
+use crate::common::pty::Pty;
+use crate::common::valet::{NO_ENV, run, run_with_input, temp_home};
 
 /// A private home with the file store, as `(name, value)` pairs for `run`.
 fn file_env(home: &tempfile::TempDir) -> Vec<(String, String)> {
@@ -89,4 +92,61 @@ fn a_closed_stdout_is_not_an_error() {
     let out = run_into_closed_pipe(&["status"], &env);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+}
+
+fn on_pty(args: &[&str], env: &[(String, String)]) -> Pty {
+    let mut cmd = std::process::Command::new(crate::common::valet::bin());
+    cmd.args(args).env_remove("MCP_VALET_LOG").env_remove("NO_COLOR");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    Pty::spawn(cmd)
+}
+
+#[test]
+fn the_bridge_on_a_terminal_says_what_it_is_for_and_ctrl_c_exits_130() {
+    let home = temp_home();
+    let env = file_env(&home);
+    let url = "https://127.0.0.1:9/mcp";
+    let mut t = on_pty(&[url], &env);
+    let s = t.expect("Ctrl-C ends it", Duration::from_secs(20));
+    assert!(s.contains(&format!("mcp-valet login {url}")), "{s}");
+    assert!(s.contains("relays JSON-RPC from an MCP client"), "{s}");
+    t.type_in(b"\x03");
+    let st = t.wait(Duration::from_secs(20));
+    assert_eq!(st.code(), Some(130), "{st:?}\n{}", t.screen());
+    assert!(!t.screen().contains("interrupted"), "no error line: {}", t.screen());
+
+    // The end of input (Ctrl-D) is a normal end: 0.
+    let mut t = on_pty(&[url], &env);
+    t.expect("Ctrl-C ends it", Duration::from_secs(20));
+    t.type_in(b"\x04");
+    assert_eq!(t.wait(Duration::from_secs(20)).code(), Some(0), "{}", t.screen());
+
+    // On a pipe, as MCP clients start it, it says nothing of the kind.
+    let out = run(&[url], &env);
+    assert!(!text(&out.stderr).contains("Ctrl-C"), "{}", text(&out.stderr));
+    assert!(out.status.success());
+}
+
+#[test]
+fn bare_mcp_valet_shows_the_help_and_usage_lines_show_only_what_was_typed() {
+    let out = run(&[], &[("MCP_VALET_CLIENT_SECRET", "s3cret")]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    for sub in ["login", "logout", "status", "token", "completions"] {
+        assert!(err.contains(&format!("  {sub} ")), "{sub} missing from:\n{err}");
+    }
+    // A secret in the environment neither shows in usage lines nor demands --client-id.
+    let out = run(&["login"], &[("MCP_VALET_CLIENT_SECRET", "s3cret")]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(err.contains("Usage: mcp-valet login <URL>"), "{err}");
+    assert!(!err.contains("client-secret") && !err.contains("client-id"), "{err}");
+    let out = run(&["token", "--client-secret", "x", "https://127.0.0.1:9/mcp"], NO_ENV);
+    assert!(
+        text(&out.stderr).contains("give its --client-id too"),
+        "{}",
+        text(&out.stderr)
+    );
 }

@@ -1,6 +1,7 @@
 pub mod auth;
 pub mod keyring;
 pub mod peers;
+pub mod pty;
 pub mod valet;
 
 /// Collects everything a child writes to a pipe (its stderr, say) on a thread of its own.
