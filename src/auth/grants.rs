@@ -207,20 +207,22 @@ impl Grants<'_> {
                 q.append_pair(k, v);
             }
         }
-        if self.settings.no_browser {
-            prompt.open_url(&OpenUrl {
-                host: self.host(),
-                url: auth_url,
-            });
-        } else if let Err(why) = browser::open(&auth_url) {
+        let opened = !self.settings.no_browser;
+        if opened && let Err(why) = browser::open(&auth_url) {
             return Err(AuthError::new(format!(
                 "could not open a browser to sign in: {why}. Sign in with a code on another device with --device, \
                  or use --no-browser to get the URL to open yourself"
             )));
-        } else {
-            tracing::info!("opened the browser to sign in");
         }
-        let waiting = prompt.waiting("Waiting for you to sign in in the browser…");
+        prompt.open_url(&OpenUrl {
+            server: self.http.url_text.clone(),
+            url: auth_url,
+            opened,
+        });
+        let waiting = prompt.waiting(&format!(
+            "Waiting for you to sign in in the browser (up to {}, --auth-timeout; Ctrl-C cancels)…",
+            crate::util::human_duration(self.settings.auth_timeout)
+        ));
         let cb = listener.wait(&state, self.settings.auth_timeout).await;
         drop(waiting);
         let cb = cb?;
@@ -330,7 +332,7 @@ impl Grants<'_> {
             ))
         })?;
         prompt.enter_code(&EnterCode {
-            host: self.host(),
+            server: self.http.url_text.clone(),
             verification_uri,
             user_code: crate::util::for_terminal(&da.user_code, 64),
             verification_uri_complete: da.verification_uri_complete.as_deref().and_then(web_page),

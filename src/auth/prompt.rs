@@ -6,12 +6,13 @@ use std::sync::Arc;
 
 /// Shows the user what to do to sign in, and that mcp-valet is waiting for it.
 pub trait Prompt: Send + Sync {
-    /// `--no-browser`: the user opens the authorization URL themselves.
+    /// The authorization URL: to open (`--no-browser`), or opened in a browser, in case it
+    /// did not show.
     fn open_url(&self, ask: &OpenUrl);
     /// RFC 8628: the user enters a code on another device.
     fn enter_code(&self, ask: &EnterCode);
     /// Shows that mcp-valet waits for the user until the returned value is dropped.
-    fn waiting(&self, message: &'static str) -> Waiting;
+    fn waiting(&self, message: &str) -> Waiting;
 }
 
 /// Whether this client may ask the user to sign in (a browser or a device code), and who
@@ -26,25 +27,35 @@ pub enum Interaction {
 
 /// The authorization URL to open in a browser.
 pub struct OpenUrl {
-    /// The host of the MCP server being signed in to.
-    pub host: String,
+    /// The MCP server being signed in to.
+    pub server: String,
     pub url: url::Url,
+    /// Whether mcp-valet opened a browser on it already.
+    pub opened: bool,
 }
 
 impl fmt::Display for OpenUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "To sign in to {}, open this URL in a browser:\n\n  {}\n",
-            self.host, self.url
-        )
+        if self.opened {
+            write!(
+                f,
+                "Opened a browser to sign in to {}. If the browser did not open, visit:\n\n  {}\n",
+                self.server, self.url
+            )
+        } else {
+            write!(
+                f,
+                "To sign in to {}, open this URL in a browser:\n\n  {}\n",
+                self.server, self.url
+            )
+        }
     }
 }
 
 /// A device code and where to enter it.
 pub struct EnterCode {
-    /// The host of the MCP server being signed in to.
-    pub host: String,
+    /// The MCP server being signed in to.
+    pub server: String,
     pub verification_uri: String,
     pub user_code: String,
     pub verification_uri_complete: Option<String>,
@@ -55,7 +66,7 @@ impl fmt::Display for EnterCode {
         write!(
             f,
             "To sign in to {}, open {} and enter the code {}",
-            self.host, self.verification_uri, self.user_code
+            self.server, self.verification_uri, self.user_code
         )?;
         if let Some(u) = &self.verification_uri_complete {
             write!(f, "\n(or open {u})")?;
@@ -101,7 +112,7 @@ impl Prompt for LogPrompt {
         tracing::warn!("{ask}");
     }
 
-    fn waiting(&self, message: &'static str) -> Waiting {
+    fn waiting(&self, message: &str) -> Waiting {
         tracing::info!("{message}");
         Waiting::none()
     }

@@ -40,7 +40,7 @@ impl Console {
     }
 
     /// A spinner on stderr while waiting, when stderr is a terminal and not `-q`.
-    pub fn spinner(&self, message: &'static str) -> Option<indicatif::ProgressBar> {
+    pub fn spinner(&self, message: &str) -> Option<indicatif::ProgressBar> {
         if !self.stderr_tty || self.quiet {
             return None;
         }
@@ -48,7 +48,7 @@ impl Console {
         if self.colour {
             pb.set_style(indicatif::ProgressStyle::with_template("{spinner:.cyan} {msg}").expect("a valid template"));
         }
-        pb.set_message(message);
+        pb.set_message(message.to_owned());
         pb.enable_steady_tick(Duration::from_millis(100));
         Some(pb)
     }
@@ -64,10 +64,14 @@ impl Prompt for Console {
         eprintln!("{}", crate::util::terminal_lines(&ask.to_string()));
     }
 
-    fn waiting(&self, message: &'static str) -> Waiting {
+    fn waiting(&self, message: &str) -> Waiting {
         match self.spinner(message) {
             Some(pb) => Waiting::until(move || pb.finish_and_clear()),
-            None => Waiting::none(),
+            // No terminal to spin on: say it once, so that a log shows what the wait was.
+            None => {
+                self.say(message);
+                Waiting::none()
+            }
         }
     }
 }

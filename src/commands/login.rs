@@ -20,7 +20,6 @@ pub async fn run(args: &LoginArgs, console: Arc<Console>) -> anyhow::Result<()> 
     }
     let settings = crate::settings::auth(&args.auth)?;
     let store = Arc::new(Store::open(&settings.store).context("opening the token store")?);
-    let host = http.url.host_str().unwrap_or("the server").to_owned();
     let oauth = OAuthClient::new(http.clone(), settings, store, Interaction::Allowed(console.clone()));
     if args.with_token {
         let mut token = String::new();
@@ -39,17 +38,18 @@ pub async fn run(args: &LoginArgs, console: Arc<Console>) -> anyhow::Result<()> 
             n => format!(" It replaces {n} earlier sign-ins."),
         };
         console.say(format_args!(
-            "Kept the token for {host} (in the {backend} store); it is sent as a bearer token.{replaced}"
+            "Kept the token for {} (in the {backend} store); it is sent as a bearer token.{replaced}",
+            http.url_text
         ));
         return Ok(());
     }
     let Some(challenge) = probe(&http).await? else {
-        console.say(format_args!("{host} does not require signing in."));
+        console.say(format_args!("{} does not require signing in.", http.url_text));
         return Ok(());
     };
     let outcome = oauth.login(&challenge).await?;
     let who = outcome.account.map(|a| format!(" as {a}")).unwrap_or_default();
-    console.say(format_args!("Signed in to {host}{who}."));
+    console.say(format_args!("Signed in to {}{who}.", http.url_text));
     if let Some(issuer) = outcome.issuer {
         console.say(format_args!("  authorization server: {issuer}"));
     }

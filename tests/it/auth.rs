@@ -78,7 +78,7 @@ fn login_drives_the_real_login_page_in_headless_chromium() {
     }
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}\n{}", stack.stderr());
-    assert!(err.contains("Signed in to 127.0.0.1 as grace"), "{err}");
+    assert!(err.contains(&format!("Signed in to {} as grace", stack.mcp)), "{err}");
     assert!(out.stdout.is_empty(), "login prints nothing on stdout");
     let st = stack.as_stats();
     assert_eq!(st["logins"]["grace"], 1, "{st}");
@@ -128,7 +128,7 @@ fn device_code_sign_in_shows_the_code_on_stderr() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert!(err.contains("enter the code"), "{err}");
-    assert!(err.contains("Signed in to 127.0.0.1 as ada"), "{err}");
+    assert!(err.contains(&format!("Signed in to {} as ada", stack.mcp)), "{err}");
     let st = stack.as_stats();
     assert!(grants(&st, "urn:ietf:params:oauth:grant-type:device_code") >= 1, "{st}");
     assert_eq!(st["authorizationRequests"], 0);

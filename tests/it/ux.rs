@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::common::auth::{Stack, fake_browser};
 use crate::common::peers::{Peer, PeerKind};
 use crate::common::pty::Pty;
 use crate::common::valet::{NO_ENV, run, run_with_input, temp_home};
@@ -149,4 +150,41 @@ fn bare_mcp_valet_shows_the_help_and_usage_lines_show_only_what_was_typed() {
         "{}",
         text(&out.stderr)
     );
+}
+
+#[test]
+fn login_shows_the_url_beside_the_spinner_and_names_the_server() {
+    let stack = Stack::start(&[], &[]);
+    let home = temp_home();
+    let mut env = file_env(&home);
+    env.push(("BROWSER".into(), fake_browser()));
+    // The scripted user takes a moment, so that the wait shows.
+    env.push(("FAKE_BROWSER_DELAY_MS".into(), "1500".into()));
+    let mut t = on_pty(&["login", &stack.mcp], &env);
+    let s = t.expect("Ctrl-C cancels", Duration::from_secs(30));
+    assert!(
+        s.contains(&format!(
+            "Opened a browser to sign in to {}. If the browser did not open, visit:",
+            stack.mcp
+        )),
+        "{s}"
+    );
+    assert!(s.contains(&format!("{}/", stack.issuer)), "the authorization URL: {s}");
+    assert!(
+        s.contains("Waiting for you to sign in in the browser (up to 5m, --auth-timeout"),
+        "{s}"
+    );
+    let s = t.expect(&format!("Signed in to {} as ada.", stack.mcp), Duration::from_secs(30));
+    assert_eq!(t.wait(Duration::from_secs(10)).code(), Some(0), "{s}");
+
+    // On pipes (a script), the same lines, and the wait said once.
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let out = run(&["login", &stack.mcp], &env);
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("If the browser did not open, visit:") && err.contains("Ctrl-C cancels"),
+        "{err}"
+    );
+    assert!(err.contains(&format!("Signed in to {} as ada.", stack.mcp)), "{err}");
 }

@@ -89,7 +89,7 @@ impl Prompt for NoUser {
     fn enter_code(&self, _: &EnterCode) {
         panic!("a unit test shows no device code");
     }
-    fn waiting(&self, _: &'static str) -> Waiting {
+    fn waiting(&self, _: &str) -> Waiting {
         Waiting::none()
     }
 }
