@@ -56,7 +56,7 @@ _mcp__valet() {
 
     case "${cmd}" in
         mcp__valet)
-            opts="-H -v -q -h -V --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --request-timeout --max-request-time --max-message-size --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --profile --token-store --verbose --quiet --log-file --help --version login logout status token tools call resources read prompts doctor completions"
+            opts="-H -v -q -h -V --header --header-file --transport --allow-http --ca-file --connect-timeout --request-timeout --max-request-time --max-message-size --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --profile --token-store --verbose --quiet --log-file --help --version login logout status token tools call resources read prompts doctor completions"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -76,10 +76,6 @@ _mcp__valet() {
                     ;;
                 --transport)
                     COMPREPLY=($(compgen -W "auto streamable-http sse" -- "${cur}"))
-                    return 0
-                    ;;
-                --protocol)
-                    COMPREPLY=($(compgen -W "auto legacy modern" -- "${cur}"))
                     return 0
                     ;;
                 --ca-file)
@@ -170,7 +166,7 @@ _mcp__valet() {
             return 0
             ;;
         mcp__subcmd__valet__subcmd__call)
-            opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --request-timeout --max-request-time --max-message-size --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --profile --token-store --arg --json --verbose --quiet --log-file --help"
+            opts="-H -v -q -h --header --header-file --transport --allow-http --ca-file --connect-timeout --request-timeout --max-request-time --max-message-size --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --profile --token-store --arg --json --verbose --quiet --log-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -190,10 +186,6 @@ _mcp__valet() {
                     ;;
                 --transport)
                     COMPREPLY=($(compgen -W "auto streamable-http sse" -- "${cur}"))
-                    return 0
-                    ;;
-                --protocol)
-                    COMPREPLY=($(compgen -W "auto legacy modern" -- "${cur}"))
                     return 0
                     ;;
                 --ca-file)
@@ -306,7 +298,7 @@ _mcp__valet() {
             return 0
             ;;
         mcp__subcmd__valet__subcmd__doctor)
-            opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --request-timeout --max-request-time --max-message-size --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --profile --token-store --json --verbose --quiet --log-file --help"
+            opts="-H -v -q -h --header --header-file --transport --allow-http --ca-file --connect-timeout --request-timeout --max-request-time --max-message-size --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --profile --token-store --json --verbose --quiet --log-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -326,10 +318,6 @@ _mcp__valet() {
                     ;;
                 --transport)
                     COMPREPLY=($(compgen -W "auto streamable-http sse" -- "${cur}"))
-                    return 0
-                    ;;
-                --protocol)
-                    COMPREPLY=($(compgen -W "auto legacy modern" -- "${cur}"))
                     return 0
                     ;;
                 --ca-file)
@@ -420,7 +408,7 @@ _mcp__valet() {
             return 0
             ;;
         mcp__subcmd__valet__subcmd__login)
-            opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --with-token --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --profile --token-store --verbose --quiet --log-file --help"
+            opts="-H -v -q -h --header --header-file --transport --allow-http --ca-file --connect-timeout --with-token --no-check --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --profile --token-store --verbose --quiet --log-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -440,10 +428,6 @@ _mcp__valet() {
                     ;;
                 --transport)
                     COMPREPLY=($(compgen -W "auto streamable-http sse" -- "${cur}"))
-                    return 0
-                    ;;
-                --protocol)
-                    COMPREPLY=($(compgen -W "auto legacy modern" -- "${cur}"))
                     return 0
                     ;;
                 --ca-file)
@@ -536,7 +520,7 @@ _mcp__valet() {
             return 0
             ;;
         mcp__subcmd__valet__subcmd__prompts)
-            opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --request-timeout --max-request-time --max-message-size --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --profile --token-store --json --verbose --quiet --log-file --help"
+            opts="-H -v -q -h --header --header-file --transport --allow-http --ca-file --connect-timeout --request-timeout --max-request-time --max-message-size --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --profile --token-store --json --verbose --quiet --log-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -556,10 +540,6 @@ _mcp__valet() {
                     ;;
                 --transport)
                     COMPREPLY=($(compgen -W "auto streamable-http sse" -- "${cur}"))
-                    return 0
-                    ;;
-                --protocol)
-                    COMPREPLY=($(compgen -W "auto legacy modern" -- "${cur}"))
                     return 0
                     ;;
                 --ca-file)
@@ -650,7 +630,7 @@ _mcp__valet() {
             return 0
             ;;
         mcp__subcmd__valet__subcmd__read)
-            opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --request-timeout --max-request-time --max-message-size --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --profile --token-store --json --verbose --quiet --log-file --help"
+            opts="-H -v -q -h --header --header-file --transport --allow-http --ca-file --connect-timeout --request-timeout --max-request-time --max-message-size --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --profile --token-store --json --verbose --quiet --log-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -670,10 +650,6 @@ _mcp__valet() {
                     ;;
                 --transport)
                     COMPREPLY=($(compgen -W "auto streamable-http sse" -- "${cur}"))
-                    return 0
-                    ;;
-                --protocol)
-                    COMPREPLY=($(compgen -W "auto legacy modern" -- "${cur}"))
                     return 0
                     ;;
                 --ca-file)
@@ -764,7 +740,7 @@ _mcp__valet() {
             return 0
             ;;
         mcp__subcmd__valet__subcmd__resources)
-            opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --request-timeout --max-request-time --max-message-size --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --profile --token-store --json --verbose --quiet --log-file --help"
+            opts="-H -v -q -h --header --header-file --transport --allow-http --ca-file --connect-timeout --request-timeout --max-request-time --max-message-size --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --profile --token-store --json --verbose --quiet --log-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -784,10 +760,6 @@ _mcp__valet() {
                     ;;
                 --transport)
                     COMPREPLY=($(compgen -W "auto streamable-http sse" -- "${cur}"))
-                    return 0
-                    ;;
-                --protocol)
-                    COMPREPLY=($(compgen -W "auto legacy modern" -- "${cur}"))
                     return 0
                     ;;
                 --ca-file)
@@ -904,7 +876,7 @@ _mcp__valet() {
             return 0
             ;;
         mcp__subcmd__valet__subcmd__token)
-            opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --profile --token-store --verbose --quiet --log-file --help"
+            opts="-H -v -q -h --header --header-file --transport --allow-http --ca-file --connect-timeout --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --profile --token-store --verbose --quiet --log-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -924,10 +896,6 @@ _mcp__valet() {
                     ;;
                 --transport)
                     COMPREPLY=($(compgen -W "auto streamable-http sse" -- "${cur}"))
-                    return 0
-                    ;;
-                --protocol)
-                    COMPREPLY=($(compgen -W "auto legacy modern" -- "${cur}"))
                     return 0
                     ;;
                 --ca-file)
@@ -994,7 +962,7 @@ _mcp__valet() {
             return 0
             ;;
         mcp__subcmd__valet__subcmd__tools)
-            opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --request-timeout --max-request-time --max-message-size --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --profile --token-store --json --verbose --quiet --log-file --help"
+            opts="-H -v -q -h --header --header-file --transport --allow-http --ca-file --connect-timeout --request-timeout --max-request-time --max-message-size --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --profile --token-store --json --verbose --quiet --log-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1014,10 +982,6 @@ _mcp__valet() {
                     ;;
                 --transport)
                     COMPREPLY=($(compgen -W "auto streamable-http sse" -- "${cur}"))
-                    return 0
-                    ;;
-                --protocol)
-                    COMPREPLY=($(compgen -W "auto legacy modern" -- "${cur}"))
                     return 0
                     ;;
                 --ca-file)

@@ -101,6 +101,7 @@ memory\t'This process only; nothing is written'"
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l log-file -d 'Write logs to this file instead of stderr. MCP_VALET_LOG (e.g. `debug`) overrides the level' -r -F
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l allow-http -d 'Allow plain http:// to hosts other than loopback (tokens and data travel unencrypted)'
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l with-token -d 'Read a token (an API key the server accepts as a bearer token) from stdin and keep it in the token store instead of signing in: `mcp-valet login URL --with-token < key.txt`'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l no-check -d 'With --with-token: keep the token without first asking the server whether it accepts it (one MCP `initialize` with the token). `status` shows which tokens were checked'
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l no-resource -d 'Do not send the `resource` parameter (Microsoft Entra ID v2 rejects it: AADSTS9010010)'
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l assume-pkce -d 'Trust that the authorization server supports PKCE S256 although its metadata does not say so'
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l device -d 'Sign in with the device authorization grant (a code to enter on another device)'

@@ -80,6 +80,11 @@ pub struct LoginArgs {
     #[arg(long)]
     pub with_token: bool,
 
+    /// With --with-token: keep the token without first asking the server whether it accepts it
+    /// (one MCP `initialize` with the token). `status` shows which tokens were checked.
+    #[arg(long, requires = "with_token")]
+    pub no_check: bool,
+
     #[command(flatten)]
     pub auth: AuthArgs,
 }

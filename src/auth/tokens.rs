@@ -26,6 +26,10 @@ use crate::util::unix_now;
 /// server stands behind it.
 pub const STATIC_ISSUER: &str = "";
 
+/// In a kept token's `EntryMeta::extra`: when the server accepted it (seconds since the Unix
+/// epoch); absent when it was kept with `--no-check`.
+pub const CHECKED_AT: &str = "checked_at";
+
 /// Refresh this long before the access token expires.
 const EXPIRY_MARGIN: i64 = 60;
 /// Sign-ins in a row without a request going through, before giving up (a server that keeps
@@ -203,7 +207,8 @@ impl OAuthClient {
         }
         if kept {
             return Err(AuthError::login_required(
-                "the server rejected the token kept with `login --with-token`; keep a new one the same way",
+                "the server rejected the token kept with `login --with-token`: keep a new one the same way, \
+                 or sign in with OAuth (`mcp-valet login URL`, without --with-token)",
             ));
         }
         if refreshable {
@@ -462,9 +467,13 @@ impl OAuthClient {
         })
     }
 
-    /// Keeps a token given by the user (`login --with-token`) for this server; returns where,
-    /// and how many earlier logins it replaced.
-    pub async fn keep_static_token(&self, token: Secret) -> Result<(crate::store::Backend, usize), AuthError> {
+    /// Keeps a token given by the user (`login --with-token`) for this server, noting whether
+    /// the server accepted it (`checked`); returns where, and how many earlier logins it replaced.
+    pub async fn keep_static_token(
+        &self,
+        token: Secret,
+        checked: bool,
+    ) -> Result<(crate::store::Backend, usize), AuthError> {
         let key = EntryKey {
             resource: self.resource_key.clone(),
             issuer: STATIC_ISSUER.into(),
@@ -503,10 +512,14 @@ impl OAuthClient {
                 .await
                 .map_err(AuthError::store)?;
         }
-        self.save(key.clone(), EntryMeta::default(), secrets).await?;
+        let mut meta = EntryMeta::default();
+        if checked {
+            meta.extra.insert(CHECKED_AT.into(), unix_now().into());
+        }
+        self.save(key.clone(), meta.clone(), secrets).await?;
         let mut e = Entry::ok("sign_in", &self.resource_key);
         e.grant = Some("kept_token".into());
-        self.audit(e, &key, &EntryMeta::default());
+        self.audit(e, &key, &meta);
         Ok((self.store.backend(), replaced.len()))
     }
 

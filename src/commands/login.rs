@@ -31,14 +31,24 @@ pub async fn run(args: &LoginArgs, console: Arc<Console>) -> anyhow::Result<()> 
                 if token.is_empty() { "nothing" } else { "several words" }
             );
         }
-        let (backend, replaced) = oauth.keep_static_token(Secret::new(token)).await?;
+        let token = Secret::new(token);
+        let checked = !args.no_check;
+        if checked {
+            check_key(&http, &token).await?;
+        }
+        let (backend, replaced) = oauth.keep_static_token(token, checked).await?;
         let replaced = match replaced {
             0 => String::new(),
             1 => " It replaces the earlier sign-in.".into(),
             n => format!(" It replaces {n} earlier sign-ins."),
         };
+        let how = if checked {
+            "the server accepted it"
+        } else {
+            "not checked with the server (--no-check)"
+        };
         console.say(format_args!(
-            "Kept the token for {} (in the {backend} store); it is sent as a bearer token.{replaced}",
+            "Kept the token for {} (in the {backend} store; {how}); it is sent as a bearer token.{replaced}",
             http.url_text
         ));
         return Ok(());
@@ -65,39 +75,78 @@ pub async fn run(args: &LoginArgs, console: Arc<Console>) -> anyhow::Result<()> 
 /// Sends an unauthenticated MCP `initialize` to learn the server's challenge. `None` when the
 /// server needs no sign-in.
 async fn probe(http: &HttpConfig) -> Result<Option<Challenge>, AuthError> {
-    let body = serde_json::json!({
-        "jsonrpc": "2.0", "id": "mcp-valet-login", "method": "initialize",
-        "params": {"protocolVersion": "2025-11-25", "capabilities": {},
-                   "clientInfo": {"name": "mcp-valet", "version": env!("CARGO_PKG_VERSION")}}
-    });
-    let resp = http
-        .client
-        .post(http.url.clone())
-        .headers(http.headers.clone())
-        .header(reqwest::header::ACCEPT, "application/json, text/event-stream")
-        .json(&body)
-        .timeout(Duration::from_secs(30))
-        .send()
-        .await
-        .map_err(|e| AuthError::network(&e, &http.url))?;
+    let resp = initialize(http, None).await?;
     let status = resp.status().as_u16();
     if status == 401 || status == 403 {
         return Ok(Some(Challenge::from_headers(resp.headers())));
     }
     // Open to this request; maybe protected elsewhere. Close the session we just made.
-    if let Some(session) = resp.headers().get("mcp-session-id").cloned() {
-        let _ = http
-            .client
-            .delete(http.url.clone())
-            .headers(http.headers.clone())
-            .header("mcp-session-id", session)
-            .timeout(Duration::from_secs(5))
-            .send()
-            .await;
-    }
-    drop(resp);
+    close(http, resp, None).await;
     // Some servers protect only some requests; they still publish resource metadata.
     Ok(discovery::find_resource_metadata(http, &Challenge::default())
         .await?
         .map(|_| Challenge::default()))
+}
+
+/// `--with-token`: one MCP `initialize` with the token, which the server must accept before
+/// it is kept.
+async fn check_key(http: &HttpConfig, token: &Secret) -> anyhow::Result<()> {
+    let url = &http.url_text;
+    let resp = initialize(http, Some(token)).await.with_context(|| {
+        format!("could not check the token with {url}; it was not kept (--no-check keeps it unchecked)")
+    })?;
+    let status = resp.status();
+    if status.is_success() {
+        close(http, resp, Some(token)).await;
+        return Ok(());
+    }
+    if status.as_u16() == 401 || status.as_u16() == 403 {
+        anyhow::bail!(
+            "{url} rejected the token (HTTP {}); it was not kept. If the server signs users in with OAuth, \
+             run `mcp-valet login {url}` without --with-token",
+            status.as_u16()
+        );
+    }
+    anyhow::bail!(
+        "could not check the token: {url} answered an MCP initialize with HTTP {}; it was not kept \
+         (--no-check keeps it unchecked)",
+        status.as_u16()
+    )
+}
+
+async fn initialize(http: &HttpConfig, token: Option<&Secret>) -> Result<reqwest::Response, AuthError> {
+    let body = serde_json::json!({
+        "jsonrpc": "2.0", "id": "mcp-valet-login", "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {},
+                   "clientInfo": {"name": "mcp-valet", "version": env!("CARGO_PKG_VERSION")}}
+    });
+    let mut req = http
+        .client
+        .post(http.url.clone())
+        .headers(http.headers.clone())
+        .header(reqwest::header::ACCEPT, "application/json, text/event-stream")
+        .json(&body)
+        .timeout(Duration::from_secs(30));
+    if let Some(t) = token {
+        req = req.bearer_auth(t.expose());
+    }
+    req.send().await.map_err(|e| AuthError::network(&e, &http.url))
+}
+
+/// Ends the session an `initialize` opened, if it did.
+async fn close(http: &HttpConfig, resp: reqwest::Response, token: Option<&Secret>) {
+    let Some(session) = resp.headers().get("mcp-session-id").cloned() else {
+        return;
+    };
+    drop(resp);
+    let mut req = http
+        .client
+        .delete(http.url.clone())
+        .headers(http.headers.clone())
+        .header("mcp-session-id", session)
+        .timeout(Duration::from_secs(5));
+    if let Some(t) = token {
+        req = req.bearer_auth(t.expose());
+    }
+    let _ = req.send().await;
 }

@@ -29,6 +29,10 @@ struct Row<'a> {
     refresh_token: bool,
     usable: bool,
     store: Option<String>,
+    /// A token kept with `login --with-token`: when the server accepted it (seconds since the
+    /// Unix epoch), or `null` when it was kept with `--no-check`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    checked_at: Option<Option<i64>>,
 }
 
 pub fn run(args: &StatusArgs, console: &Console) -> anyhow::Result<()> {
@@ -65,6 +69,8 @@ pub fn run(args: &StatusArgs, console: &Console) -> anyhow::Result<()> {
                 refresh_token: m.has_refresh_token,
                 usable: !expired || m.has_refresh_token,
                 store: m.backend.map(|b| b.to_string()),
+                checked_at: (k.issuer == crate::auth::STATIC_ISSUER)
+                    .then(|| m.extra.get(crate::auth::CHECKED_AT).and_then(|v| v.as_i64())),
             }
         })
         .collect();
@@ -106,7 +112,11 @@ pub fn run(args: &StatusArgs, console: &Console) -> anyhow::Result<()> {
                 r.account.unwrap_or("(not disclosed by the server)")
             )?;
             if r.issuer == crate::auth::STATIC_ISSUER {
-                writeln!(out, "  token:         kept with `login --with-token`")?;
+                let checked = match r.checked_at.flatten() {
+                    Some(_) => "the server accepted it when it was kept",
+                    None => "not checked with the server (--no-check)",
+                };
+                writeln!(out, "  token:         kept with `login --with-token`; {checked}")?;
             } else {
                 writeln!(out, "  issuer:        {}", r.issuer)?;
                 writeln!(out, "  client id:     {}", r.client_id)?;

@@ -351,6 +351,14 @@ fn a_token_kept_with_login_with_token_is_sent_and_a_rejected_one_says_what_to_do
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert!(err.contains("Kept the token") && !err.contains(key), "{err}");
+    // One initialize with the key, and its session closed.
+    let log = peer.log();
+    assert_eq!(
+        log.iter().filter(|e| e["body"]["method"] == "initialize").count(),
+        1,
+        "{log:?}"
+    );
+    peer.clear_log();
     assert!(out.stdout.is_empty());
 
     // The bridge sends it, with no -H.
@@ -363,11 +371,30 @@ fn a_token_kept_with_login_with_token_is_sent_and_a_rejected_one_says_what_to_do
 
     let s = String::from_utf8(run(&["status", &peer.url]).stdout).unwrap();
     assert!(s.contains("kept with `login --with-token`") && !s.contains(key), "{s}");
+    assert!(s.contains("the server accepted it"), "{s}");
     let out = run(&["token", &peer.url]);
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), key);
 
-    // A token the server rejects: one clear error, no sign-in attempt.
-    assert!(keep("not-the-key").status.success());
+    // A token the server rejects is not kept, and the error says what else to do.
+    let out = keep("not-the-key");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("rejected the token (HTTP 401); it was not kept") && err.contains("without --with-token"),
+        "{err}"
+    );
+    assert!(!err.contains("not-the-key"), "{err}");
+    assert_eq!(String::from_utf8_lossy(&run(&["token", &peer.url]).stdout).trim(), key);
+
+    // Kept unchecked, and rejected later: one clear error, no sign-in attempt.
+    let out = common::valet::run_with_input(
+        &["login", &peer.url, "--with-token", "--no-check"],
+        &env,
+        b"not-the-key",
+    );
+    assert!(out.status.success());
+    let s = String::from_utf8(run(&["status", &peer.url]).stdout).unwrap();
+    assert!(s.contains("not checked with the server (--no-check)"), "{s}");
     let mut v = Valet::spawn_env(&[&peer.url], &env);
     let r = v.call(0, "initialize", init_params("2025-11-25"));
     let e = valet_error(&r);

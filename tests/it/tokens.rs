@@ -176,7 +176,12 @@ fn a_kept_token_replaces_the_sign_in_and_revokes_it() {
     assert!(run(&["login", &stack.mcp], &env).status.success());
     assert_eq!(stack.as_stats()["revocations"].as_u64().unwrap_or(0), 0);
 
-    let out = run_with_input(&["login", &stack.mcp, "--with-token"], &env, b"an-api-key\n");
+    // Not a JWT the server would accept: kept unchecked.
+    let out = run_with_input(
+        &["login", &stack.mcp, "--with-token", "--no-check"],
+        &env,
+        b"an-api-key\n",
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success() && err.contains("replaces the earlier sign-in"),
