@@ -17,4 +17,4 @@ mod tokens;
 pub use error::AuthError;
 pub use prompt::Interaction;
 pub use settings::{RESERVED, ResourceChoice, Settings};
-pub use tokens::{CHECKED_AT, OAuthClient, STATIC_ISSUER, resource_key};
+pub use tokens::{CHECKED_AT, OAuthClient, Revocation, STATIC_ISSUER, resource_key};

@@ -26,6 +26,13 @@ use crate::util::unix_now;
 /// server stands behind it.
 pub const STATIC_ISSUER: &str = "";
 
+/// What the server revoked of a login's tokens, and what it did not (with why).
+#[derive(Debug, Default)]
+pub struct Revocation {
+    pub revoked: Vec<&'static str>,
+    pub failed: Vec<(&'static str, String)>,
+}
+
 /// In a kept token's `EntryMeta::extra`: when the server accepted it (seconds since the Unix
 /// epoch); absent when it was kept with `--no-check`.
 pub const CHECKED_AT: &str = "checked_at";
@@ -503,8 +510,13 @@ impl OAuthClient {
             .await
             .map_err(AuthError::store)?;
         for (old, meta, secrets) in &replaced {
-            if let Err(e) = self.revoke(old, meta, secrets).await {
-                tracing::warn!("revoking the replaced sign-in failed ({e}); its tokens expire on their own");
+            match self.revoke(old, meta, secrets).await {
+                Err(e) => tracing::warn!("revoking the replaced sign-in failed ({e}); its tokens expire on their own"),
+                Ok(Some(r)) if !r.failed.is_empty() => tracing::warn!(
+                    "revoking the replaced sign-in failed ({}); its tokens expire on their own",
+                    r.failed[0].1
+                ),
+                Ok(_) => {}
             }
             let old = old.clone();
             self.store
@@ -557,35 +569,46 @@ impl OAuthClient {
         )
     }
 
-    /// Revokes (when the server offers it) and deletes a stored login.
-    pub async fn revoke(&self, key: &EntryKey, meta: &EntryMeta, secrets: &Secrets) -> Result<bool, AuthError> {
+    /// Asks the server to revoke a stored login's tokens (RFC 7009). `None` when the server
+    /// offers no revocation.
+    pub async fn revoke(
+        &self,
+        key: &EntryKey,
+        meta: &EntryMeta,
+        secrets: &Secrets,
+    ) -> Result<Option<Revocation>, AuthError> {
         let Some(endpoint) = meta.revocation_endpoint.clone() else {
-            return Ok(false);
+            return Ok(None);
         };
         let client = self.client_for(key, meta).await?;
-        let mut revoked = false;
+        let mut outcome = Revocation::default();
         for (tok, hint) in [
-            (&secrets.refresh_token, "refresh_token"),
-            (&secrets.access_token, "access_token"),
+            (&secrets.refresh_token, "refresh token"),
+            (&secrets.access_token, "access token"),
         ] {
             if let Some(t) = tok {
-                match token::revoke(&self.http, &endpoint, &client, t, hint).await {
+                let wire = if hint == "refresh token" {
+                    "refresh_token"
+                } else {
+                    "access_token"
+                };
+                match token::revoke(&self.http, &endpoint, &client, t, wire).await {
                     Ok(()) => {
-                        revoked = true;
                         let mut e = Entry::ok("revocation", &key.resource);
-                        e.grant = Some(hint.into());
+                        e.grant = Some(wire.into());
                         self.audit(e, key, meta);
+                        outcome.revoked.push(hint);
                     }
-                    Err(e) => {
-                        tracing::warn!("revoking the {hint} failed: {e}");
-                        let mut e = Entry::failed("revocation", &key.resource, &e.message);
-                        e.grant = Some(hint.into());
+                    Err(err) => {
+                        let mut e = Entry::failed("revocation", &key.resource, &err.message);
+                        e.grant = Some(wire.into());
                         self.audit(e, key, meta);
+                        outcome.failed.push((hint, err.message));
                     }
                 }
             }
         }
-        Ok(revoked)
+        Ok(Some(outcome))
     }
 
     /// Signs in (caller holds `flight`): under the cross-process lock, after checking whether

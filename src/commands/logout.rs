@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use super::console::Console;
-use crate::auth::{Interaction, OAuthClient};
+use crate::auth::{Interaction, OAuthClient, Revocation};
 use crate::cli::{LogoutArgs, RemoteArgs};
 use crate::http::HttpConfig;
 use crate::store::Store;
@@ -42,27 +42,34 @@ pub async fn run(args: &LogoutArgs, console: &Console) -> anyhow::Result<()> {
             let key = key.clone();
             store.blocking(move |s| s.load(&key)).await
         };
-        let mut revoked = String::new();
-        if let Ok(Some((_, secrets))) = &secrets
-            && meta.revocation_endpoint.is_some()
-        {
-            let remote = RemoteArgs::for_url(&key.resource, args.allow_http);
-            let outcome = match crate::settings::http(&remote).and_then(|s| HttpConfig::new(&s)) {
-                Ok(http) => {
-                    let settings = crate::settings::stored_login(&args.store);
-                    let oauth = OAuthClient::new(http, settings, store.clone(), Interaction::Never);
-                    oauth.revoke(&key, &meta, secrets).await
-                }
-                Err(e) => Err(crate::auth::AuthError::new(e.to_string())),
-            };
-            revoked = match outcome {
-                Ok(true) => "; the server revoked its tokens".into(),
-                Ok(false) => String::new(),
-                Err(e) => format!("; revoking at the server failed ({e}), the tokens expire on their own"),
-            };
+        let revoked = if key.issuer == crate::auth::STATIC_ISSUER {
+            "; the token kept with --with-token was only forgotten here: it stays valid at the server \
+             until revoked there"
+                .to_owned()
         } else if meta.revocation_endpoint.is_none() {
-            revoked = "; the server offers no revocation, the tokens expire on their own".into();
-        }
+            "; the server offers no revocation, so the tokens were only forgotten here and expire on their own"
+                .to_owned()
+        } else {
+            let outcome = match &secrets {
+                Ok(Some((_, secrets))) => {
+                    let remote = RemoteArgs::for_url(&key.resource, args.allow_http);
+                    match crate::settings::http(&remote).and_then(|s| HttpConfig::new(&s)) {
+                        Ok(http) => {
+                            let settings = crate::settings::stored_login(&args.store);
+                            let oauth = OAuthClient::new(http, settings, store.clone(), Interaction::Never);
+                            oauth.revoke(&key, &meta, secrets).await.map_err(|e| e.message)
+                        }
+                        Err(e) => Err(format!("{e:#}")),
+                    }
+                }
+                Ok(None) => Err("its tokens were not in the store".into()),
+                Err(e) => Err(format!("reading its tokens failed: {e}")),
+            };
+            let left = meta
+                .expires_at
+                .map(|t| std::time::Duration::from_secs(t.saturating_sub(crate::util::unix_now()).max(0) as u64));
+            revocation(outcome, left)
+        };
         let removed = {
             let k = key.clone();
             store.blocking(move |s| s.delete(&k)).await
@@ -103,4 +110,72 @@ pub async fn run(args: &LogoutArgs, console: &Console) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// What `logout` says about revocation, once, in words: what the server revoked, and what it
+/// did not and why.
+fn revocation(outcome: Result<Option<Revocation>, String>, access_left: Option<std::time::Duration>) -> String {
+    let when = access_left
+        .map(|d| format!(" (the access token in {})", crate::util::human_duration(d)))
+        .unwrap_or_default();
+    let r = match outcome {
+        Ok(Some(r)) => r,
+        Ok(None) => return format!("; the server offers no revocation, so the tokens expire on their own{when}"),
+        Err(e) => return format!("; revoking at the server failed ({e}), so the tokens expire on their own{when}"),
+    };
+    // ["refresh token", "access token"] → "refresh and access tokens"
+    let tokens = |v: &[&str]| {
+        let kinds: Vec<&str> = v.iter().map(|t| t.trim_end_matches(" token")).collect();
+        format!("{} token{}", kinds.join(" and "), if v.len() > 1 { "s" } else { "" })
+    };
+    let failed: Vec<&str> = r.failed.iter().map(|f| f.0).collect();
+    match (r.revoked.is_empty(), r.failed.first()) {
+        (true, None) => String::new(),
+        (false, None) => format!("; the server revoked the {}", tokens(&r.revoked)),
+        (true, Some((_, why))) => {
+            format!("; revoking at the server failed ({why}), so the tokens expire on their own{when}")
+        }
+        (false, Some((_, why))) => format!(
+            "; the server revoked the {}, but revoking the {} failed ({why}), so it expires on its own{}",
+            tokens(&r.revoked),
+            tokens(&failed),
+            access_left
+                .map(|d| format!(" in {}", crate::util::human_duration(d)))
+                .unwrap_or_default(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn revocation_is_said_once_and_as_it_happened() {
+        let r = |revoked: Vec<&'static str>, failed: Vec<&'static str>| {
+            revocation(
+                Ok(Some(Revocation {
+                    revoked,
+                    failed: failed.into_iter().map(|f| (f, "HTTP 503".to_owned())).collect(),
+                })),
+                Some(std::time::Duration::from_secs(600)),
+            )
+        };
+        assert_eq!(
+            r(vec!["refresh token", "access token"], vec![]),
+            "; the server revoked the refresh and access tokens"
+        );
+        assert_eq!(r(vec!["access token"], vec![]), "; the server revoked the access token");
+        assert_eq!(
+            r(vec!["refresh token"], vec!["access token"]),
+            "; the server revoked the refresh token, but revoking the access token failed (HTTP 503), so it expires on its own in 10m"
+        );
+        assert_eq!(
+            r(vec![], vec!["refresh token", "access token"]),
+            "; revoking at the server failed (HTTP 503), so the tokens expire on their own (the access token in 10m)"
+        );
+        assert!(
+            revocation(Err("no route".into()), None).ends_with("failed (no route), so the tokens expire on their own")
+        );
+    }
 }

@@ -188,3 +188,55 @@ fn login_shows_the_url_beside_the_spinner_and_names_the_server() {
     );
     assert!(err.contains(&format!("Signed in to {} as ada.", stack.mcp)), "{err}");
 }
+
+#[test]
+fn logout_says_once_what_happened_to_the_tokens() {
+    let home = temp_home();
+    let mut env = file_env(&home);
+    env.push(("BROWSER".into(), fake_browser()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let stack = Stack::start(&[], &[]);
+    assert!(run(&["login", &stack.mcp], &env).status.success());
+    let out = run(&["logout", &stack.mcp], &env);
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    // oidc-provider revokes refresh tokens but not its JWT access tokens
+    // (`unsupported_token_type`): said as it happened, in one line.
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("; the server revoked the refresh token, but revoking the access token failed (")
+            && err.contains("unsupported_token_type")
+            && err.contains("so it expires on its own in "),
+        "{err}"
+    );
+    assert!(!err.contains("WARN") && !err.contains("revoked its tokens"), "{err}");
+
+    // The server is gone: one line that says the revocation failed, no WARN before it.
+    assert!(run(&["login", &stack.mcp], &env).status.success());
+    let mcp = stack.mcp.clone();
+    drop(stack);
+    let out = run(&["logout", &mcp], &env);
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("revoking at the server failed (") && err.contains("so the tokens expire on their own"),
+        "{err}"
+    );
+    assert!(!err.contains("WARN") && !err.contains("revoked its tokens"), "{err}");
+
+    // A kept API key does not expire on its own: it was only forgotten here.
+    let key = "api-key-logout-0123456789";
+    let peer = Peer::start_with(PeerKind::StatefulJson, &["--require-bearer", key]);
+    assert!(
+        run_with_input(&["login", &peer.url, "--with-token"], &env, key.as_bytes())
+            .status
+            .success()
+    );
+    let err = text(&run(&["logout", &peer.url], &env).stderr);
+    assert!(
+        err.contains("only forgotten here: it stays valid at the server until revoked there"),
+        "{err}"
+    );
+    assert!(!err.contains("expire"), "{err}");
+}
