@@ -48,7 +48,7 @@ complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l resource -d 'Send t
 complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l authorize-param -d 'An extra parameter for the authorization request, `key=value` (repeatable), e.g. `access_type=offline` for Google' -r
 complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l callback-port -d 'Port of the loopback listener that receives the browser\'s redirect. Default: derived from the server URL, so a registration stays valid across runs' -r
 complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l redirect-uri -d 'The redirect URI to register and send, a loopback http URL such as `http://localhost/` (its port may be omitted). Default: http://127.0.0.1:<port>/callback' -r
-complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l auth-timeout -d 'Give up waiting for the sign-in after this long' -r
+complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l auth-timeout -d 'Give up waiting for the sign-in after this long. Default: 5m in the browser; with --device, as long as the device code is valid' -r
 complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l profile -d 'Keep a second identity for the same server under this name' -r
 complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l token-store -d 'Where tokens are kept: the OS keyring (default, falling back to a 0600 file when no keyring is usable), a file, or memory (this run only). Default: MCP_VALET_TOKEN_STORE' -r -f -a "keyring\t'The OS keyring (Secret Service, Keychain, Credential Manager)'
 file\t'A 0600 file under the state directory'
@@ -93,7 +93,7 @@ complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l resource -
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l authorize-param -d 'An extra parameter for the authorization request, `key=value` (repeatable), e.g. `access_type=offline` for Google' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l callback-port -d 'Port of the loopback listener that receives the browser\'s redirect. Default: derived from the server URL, so a registration stays valid across runs' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l redirect-uri -d 'The redirect URI to register and send, a loopback http URL such as `http://localhost/` (its port may be omitted). Default: http://127.0.0.1:<port>/callback' -r
-complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l auth-timeout -d 'Give up waiting for the sign-in after this long' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l auth-timeout -d 'Give up waiting for the sign-in after this long. Default: 5m in the browser; with --device, as long as the device code is valid' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l profile -d 'Keep a second identity for the same server under this name' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l token-store -d 'Where tokens are kept: the OS keyring (default, falling back to a 0600 file when no keyring is usable), a file, or memory (this run only). Default: MCP_VALET_TOKEN_STORE' -r -f -a "keyring\t'The OS keyring (Secret Service, Keychain, Credential Manager)'
 file\t'A 0600 file under the state directory'
@@ -148,7 +148,7 @@ complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l resource -
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l authorize-param -d 'An extra parameter for the authorization request, `key=value` (repeatable), e.g. `access_type=offline` for Google' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l callback-port -d 'Port of the loopback listener that receives the browser\'s redirect. Default: derived from the server URL, so a registration stays valid across runs' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l redirect-uri -d 'The redirect URI to register and send, a loopback http URL such as `http://localhost/` (its port may be omitted). Default: http://127.0.0.1:<port>/callback' -r
-complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l auth-timeout -d 'Give up waiting for the sign-in after this long' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l auth-timeout -d 'Give up waiting for the sign-in after this long. Default: 5m in the browser; with --device, as long as the device code is valid' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l profile -d 'Keep a second identity for the same server under this name' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l token-store -d 'Where tokens are kept: the OS keyring (default, falling back to a 0600 file when no keyring is usable), a file, or memory (this run only). Default: MCP_VALET_TOKEN_STORE' -r -f -a "keyring\t'The OS keyring (Secret Service, Keychain, Credential Manager)'
 file\t'A 0600 file under the state directory'

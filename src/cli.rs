@@ -424,9 +424,10 @@ pub struct AuthArgs {
     #[arg(long, value_name = "URI")]
     pub redirect_uri: Option<String>,
 
-    /// Give up waiting for the sign-in after this long.
-    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
-    pub auth_timeout: Duration,
+    /// Give up waiting for the sign-in after this long. Default: 5m in the browser; with
+    /// --device, as long as the device code is valid.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub auth_timeout: Option<Duration>,
 
     #[command(flatten)]
     pub store: StoreArgs,

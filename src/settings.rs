@@ -88,7 +88,8 @@ pub fn auth(a: &AuthArgs) -> anyhow::Result<auth::Settings> {
         no_browser: a.no_browser,
         callback_port: a.callback_port,
         redirect_uri,
-        auth_timeout: a.auth_timeout,
+        auth_timeout: a.auth_timeout.unwrap_or(auth::AUTH_TIMEOUT),
+        auth_timeout_given: a.auth_timeout.is_some(),
         profile: a.store.profile.clone(),
         store: store(&a.store),
     })
@@ -111,6 +112,7 @@ pub fn stored_login(a: &StoreArgs) -> auth::Settings {
         callback_port: None,
         redirect_uri: None,
         auth_timeout: std::time::Duration::from_secs(30),
+        auth_timeout_given: true,
         profile: a.profile.clone(),
         store: store(a),
     }

@@ -341,19 +341,40 @@ impl Grants<'_> {
             .token_endpoint
             .as_deref()
             .ok_or_else(|| AuthError::new("no token endpoint"))?;
-        // The server's interval is clamped (a huge one would outwait `--auth-timeout`), and
-        // no sleep goes past the deadline.
+        // The server's interval is clamped (a huge one would outwait the deadline), and no
+        // sleep goes past the deadline.
         let mut interval = Duration::from_secs(da.interval.unwrap_or(5).clamp(1, MAX_POLL_INTERVAL.as_secs()));
-        let give_up = tokio::time::Instant::now()
-            + Duration::from_secs(da.expires_in.unwrap_or(900)).min(self.settings.auth_timeout);
-        let waiting = prompt.waiting("Waiting for you to enter the code…");
+        // RFC 8628 makes expires_in required; 15 minutes when a server leaves it out anyway.
+        let lifetime = Duration::from_secs(da.expires_in.unwrap_or(900).max(1));
+        let cut = self.settings.auth_timeout_given && self.settings.auth_timeout < lifetime;
+        let limit = if cut { self.settings.auth_timeout } else { lifetime };
+        let give_up = tokio::time::Instant::now() + limit;
+        let waiting = prompt.waiting(&format!(
+            "Waiting for you to enter the code ({} {}; Ctrl-C cancels)…",
+            if cut { "giving up after" } else { "it expires in" },
+            crate::util::human_duration(limit)
+        ));
+        let expired = || {
+            AuthError::new(if cut {
+                format!(
+                    "gave up waiting for the device code to be entered after {} (--auth-timeout); run the login again",
+                    crate::util::human_duration(limit)
+                )
+            } else {
+                format!(
+                    "the device code expired before it was entered (it was valid for {}); run the login again",
+                    crate::util::human_duration(limit)
+                )
+            })
+        };
         let result = loop {
-            let left = give_up.saturating_duration_since(tokio::time::Instant::now());
-            tokio::time::sleep(interval.min(left)).await;
+            let now = tokio::time::Instant::now();
+            if now >= give_up {
+                break Err(expired());
+            }
+            tokio::time::sleep(interval.min(give_up - now)).await;
             if tokio::time::Instant::now() >= give_up {
-                break Err(AuthError::new(
-                    "the device code expired before it was entered; try again",
-                ));
+                break Err(expired());
             }
             let form = ask.form(&[
                 ("grant_type", registration::DEVICE_GRANT),
@@ -372,6 +393,12 @@ impl Grants<'_> {
                 Err(e) if e.oauth_error.as_deref() == Some("authorization_pending") => {}
                 Err(e) if e.oauth_error.as_deref() == Some("slow_down") => {
                     interval = (interval + Duration::from_secs(5)).min(MAX_POLL_INTERVAL)
+                }
+                Err(e) if e.oauth_error.as_deref() == Some("expired_token") => {
+                    break Err(AuthError::new(
+                        "the device code expired before it was entered (the authorization server says so); \
+                         run the login again",
+                    ));
                 }
                 Err(e) => break Err(e),
             }

@@ -16,5 +16,5 @@ mod tokens;
 
 pub use error::AuthError;
 pub use prompt::Interaction;
-pub use settings::{RESERVED, ResourceChoice, Settings};
+pub use settings::{AUTH_TIMEOUT, RESERVED, ResourceChoice, Settings};
 pub use tokens::{CHECKED_AT, OAuthClient, Revocation, STATIC_ISSUER, resource_key};

@@ -30,10 +30,17 @@ pub struct Settings {
     pub no_browser: bool,
     pub callback_port: Option<u16>,
     pub redirect_uri: Option<Url>,
+    /// How long to wait for the user (5m unless `--auth-timeout` says otherwise).
     pub auth_timeout: Duration,
+    /// `--auth-timeout` was given: it also cuts a device-code wait, which otherwise lasts as
+    /// long as the code is valid.
+    pub auth_timeout_given: bool,
     pub profile: Option<String>,
     pub store: StoreOptions,
 }
+
+/// How long a sign-in waits for the user unless `--auth-timeout` says otherwise.
+pub const AUTH_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Authorization-request parameters mcp-valet sets itself.
 pub const RESERVED: &[&str] = &[

@@ -240,3 +240,49 @@ fn logout_says_once_what_happened_to_the_tokens() {
     );
     assert!(!err.contains("expire"), "{err}");
 }
+
+#[test]
+fn a_device_code_wait_lasts_as_long_as_the_code_unless_auth_timeout_says_otherwise() {
+    let home = temp_home();
+    let env = file_env(&home);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    // Nobody enters the code; it is valid for 3 seconds.
+    let stack = Stack::start(&["--device-ttl", "3"], &[]);
+    let out = run(&["login", &stack.mcp, "--device"], &env);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("Waiting for you to enter the code (it expires in 3s; Ctrl-C cancels)"),
+        "{err}"
+    );
+    assert!(err.contains("the device code expired before it was entered"), "{err}");
+    assert!(!err.contains("--auth-timeout"), "{err}");
+    drop(stack);
+
+    // A code valid for 10 minutes, and --auth-timeout 2s: the wait ends at 2s and says why.
+    let stack = Stack::start(&[], &[]);
+    let out = run(&["login", &stack.mcp, "--device", "--auth-timeout", "2s"], &env);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("(giving up after 2s; Ctrl-C cancels)"), "{err}");
+    assert!(
+        err.contains("gave up waiting for the device code to be entered after 2s (--auth-timeout)"),
+        "{err}"
+    );
+    assert!(!err.contains("expired"), "{err}");
+
+    // Without --auth-timeout, the 5-minute default of the browser does not cut the code's 10.
+    let mut t = on_pty(&["login", &stack.mcp, "--device"], &file_env(&home));
+    t.expect(
+        "Waiting for you to enter the code (it expires in 10m; Ctrl-C cancels)",
+        Duration::from_secs(30),
+    );
+    t.type_in(b"\x03");
+    // Ctrl-C ends it as SIGINT does any command (the shell shows 130).
+    let st = t.wait(Duration::from_secs(10));
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&st),
+        Some(libc::SIGINT),
+        "{st:?}"
+    );
+}

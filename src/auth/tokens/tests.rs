@@ -116,6 +116,7 @@ fn client(url: &str) -> (Arc<OAuthClient>, Arc<AuthServer>) {
         callback_port: None,
         redirect_uri: None,
         auth_timeout: Duration::from_secs(10),
+        auth_timeout_given: false,
         profile: None,
         store: store_options.clone(),
     };
