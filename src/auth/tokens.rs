@@ -276,7 +276,41 @@ impl OAuthClient {
             self.resource_key,
             self.settings.profile.as_deref().unwrap_or("")
         );
+        let s = scope.clone();
+        let free = self
+            .store
+            .blocking(move |store| store.lock(&s, std::time::Duration::ZERO))
+            .await
+            .map_err(AuthError::store)?;
+        if let Some(lock) = free {
+            return Ok(lock);
+        }
+        // Another mcp-valet is signing in (or refreshing): say who, while waiting for it.
+        let s = scope.clone();
+        let holder = self
+            .store
+            .blocking(move |store| Ok(store.lock_holder(&s)))
+            .await
+            .ok()
+            .flatten();
+        let who = match holder {
+            Some((pid, since)) => format!(
+                "another mcp-valet (pid {pid}, signing in for {})",
+                crate::util::human_duration(std::time::Duration::from_secs(
+                    u64::try_from(unix_now()).unwrap_or(0).saturating_sub(since)
+                ))
+            ),
+            None => "another mcp-valet".to_owned(),
+        };
         let timeout = self.settings.auth_timeout;
+        let _waiting = match &self.interaction {
+            Interaction::Allowed(prompt) => Some(prompt.waiting(&format!(
+                "Waiting for {who} to finish signing in to {} (up to {}; Ctrl-C cancels)…",
+                self.http.url_text,
+                crate::util::human_duration(timeout)
+            ))),
+            Interaction::Never => None,
+        };
         let lock = self
             .store
             .blocking(move |s| s.lock(&scope, timeout))
@@ -284,8 +318,9 @@ impl OAuthClient {
             .map_err(AuthError::store)?;
         lock.ok_or_else(|| {
             AuthError::new(format!(
-                "another mcp-valet has been signing in to this server for {} and has not finished",
-                crate::util::human_duration(timeout)
+                "gave up after waiting {} for {who} to finish signing in to {} (--auth-timeout)",
+                crate::util::human_duration(timeout),
+                self.http.url_text
             ))
         })
     }

@@ -41,8 +41,25 @@ pub(crate) fn note_holder(file: &mut File, scope: &str) {
     let _ = (|| -> io::Result<()> {
         file.set_len(0)?;
         file.rewind()?;
-        writeln!(file, "pid {}\nscope {scope}", std::process::id())
+        writeln!(
+            file,
+            "pid {}\nscope {scope}\nsince {}",
+            std::process::id(),
+            super::now_secs()
+        )
     })();
+}
+
+/// Who holds the lock on `path`, as `note_holder` wrote it: the process id and since when
+/// (seconds since the Unix epoch). Best effort.
+pub(crate) fn read_holder(path: &Path) -> Option<(u32, u64)> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+    };
+    Some((u32::try_from(field("pid")?).ok()?, field("since")?))
 }
 
 /// Locks within this process only, for the memory back end (which has nothing to share with

@@ -200,6 +200,13 @@ impl Store {
         }
     }
 
+    /// Who holds the cross-process lock named `scope`, when another process does: its process
+    /// id and since when (seconds since the Unix epoch). Best effort, for telling the user.
+    pub fn lock_holder(&self, scope: &str) -> Option<(u32, u64)> {
+        let path = self.home.as_ref()?.join(LOCKS_DIR).join(ids::lock_name(scope));
+        lock::read_holder(&path).filter(|(pid, _)| *pid != std::process::id())
+    }
+
     /// The logins for a server (and profile), newest first.
     pub fn find(&self, resource: &str, profile: Option<&str>) -> Result<Vec<(EntryKey, EntryMeta)>> {
         let mut v: Vec<_> = self

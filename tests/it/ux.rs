@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::common::auth::{Stack, fake_browser};
 use crate::common::peers::{Peer, PeerKind};
 use crate::common::pty::Pty;
-use crate::common::valet::{NO_ENV, run, run_with_input, temp_home};
+use crate::common::valet::{NO_ENV, Valet, run, run_with_input, temp_home};
 
 /// A private home with the file store, as `(name, value)` pairs for `run`.
 fn file_env(home: &tempfile::TempDir) -> Vec<(String, String)> {
@@ -285,4 +285,36 @@ fn a_device_code_wait_lasts_as_long_as_the_code_unless_auth_timeout_says_otherwi
         Some(libc::SIGINT),
         "{st:?}"
     );
+}
+
+#[test]
+fn waiting_on_another_instances_sign_in_says_who_it_is() {
+    let stack = Stack::start(&[], &[]);
+    let home = temp_home();
+    let mut env = file_env(&home);
+    env.push(("BROWSER".into(), fake_browser()));
+    // The first login's user takes 4 seconds in the browser.
+    let mut slow = env.clone();
+    slow.push(("FAKE_BROWSER_DELAY_MS".into(), "4000".into()));
+    let mut first = Valet::spawn_env(&["login", &stack.mcp], &slow);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !first.stderr().contains("Waiting for you to sign in") {
+        assert!(std::time::Instant::now() < deadline, "{}", first.stderr());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The second, on a terminal, says whom it waits for, then signs in itself.
+    let mut t = on_pty(&["login", &stack.mcp], &env);
+    let s = t.expect("to finish signing in to", Duration::from_secs(30));
+    assert!(
+        s.contains(&format!(
+            "Waiting for another mcp-valet (pid {}, signing in for ",
+            first.pid()
+        )),
+        "{s}"
+    );
+    assert!(s.contains(&stack.mcp) && s.contains("Ctrl-C cancels"), "{s}");
+    let (st, _) = first.wait_within(Duration::from_secs(30));
+    assert!(st.success(), "{}", first.stderr());
+    t.expect("Signed in to", Duration::from_secs(30));
+    assert_eq!(t.wait(Duration::from_secs(10)).code(), Some(0), "{}", t.screen());
 }
