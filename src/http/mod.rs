@@ -165,11 +165,14 @@ fn add_header(headers: &mut HeaderMap, spec: &str, origin: &str) -> anyhow::Resu
     if MANAGED.contains(&hname.as_str()) {
         bail!("{origin}: mcp-valet sets the `{name}` header itself; it cannot be overridden");
     }
+    // An empty variable is refused like an unset one: `Bearer ` is never what was meant.
     let value = expand_env(value.trim(), |v| {
         crate::util::mark_secret_var(v);
-        std::env::var(v).ok()
+        std::env::var(v).ok().filter(|v| !v.is_empty())
     })
-    .map_err(|var| anyhow::anyhow!("{origin}: header `{name}` uses ${{{var}}}, which is not set in the environment"))?;
+    .map_err(|var| {
+        anyhow::anyhow!("{origin}: header `{name}` uses ${{{var}}}, which is not set in the environment (or empty)")
+    })?;
     let mut hvalue = HeaderValue::from_str(&value)
         // Never echo the value: it is often a secret.
         .map_err(|_| {

@@ -318,3 +318,39 @@ fn waiting_on_another_instances_sign_in_says_who_it_is() {
     t.expect("Signed in to", Duration::from_secs(30));
     assert_eq!(t.wait(Duration::from_secs(10)).code(), Some(0), "{}", t.screen());
 }
+
+#[test]
+fn an_empty_variable_in_a_header_is_refused_like_an_unset_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("headers");
+    std::fs::write(&file, "X-Api-Key: ${MCP_VALET_TEST_EMPTY}\n").unwrap();
+    for args in [
+        &[
+            "https://127.0.0.1:9/mcp",
+            "-H",
+            "Authorization: Bearer ${MCP_VALET_TEST_EMPTY}",
+        ][..],
+        &["https://127.0.0.1:9/mcp", "--header-file", file.to_str().unwrap()],
+        &[
+            "token",
+            "https://127.0.0.1:9/mcp",
+            "-H",
+            "X-Key: ${MCP_VALET_TEST_EMPTY}",
+        ],
+    ] {
+        let out = std::process::Command::new(crate::common::valet::bin())
+            .args(args)
+            .env("MCP_VALET_TEST_EMPTY", "")
+            .env("MCP_VALET_TOKEN_STORE", "memory")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains("uses ${MCP_VALET_TEST_EMPTY}, which is not set in the environment (or empty)"),
+            "{args:?}: {err}"
+        );
+        assert!(out.stdout.is_empty());
+    }
+}
