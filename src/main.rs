@@ -29,6 +29,12 @@ fn main() -> ExitCode {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 4 << 20);
         libc::mallopt(libc::M_TRIM_THRESHOLD, 2 << 20);
     }
+    if std::env::var_os(commands::completions::COMPLETE_ENV).is_some_and(|v| v == "urls") {
+        return match commands::completions::urls() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(_) => ExitCode::FAILURE,
+        };
+    }
     let cli = cli::Cli::parse();
     if let Err(e) = logging::init(&cli.log) {
         eprintln!("mcp-valet: {e:#}");

@@ -354,3 +354,93 @@ fn an_empty_variable_in_a_header_is_refused_like_an_unset_one() {
         assert!(out.stdout.is_empty());
     }
 }
+
+/// What bash's completion function offers for `line` (the cursor at its end), with the
+/// script `mcp-valet completions bash` writes. COMP_WORDS is split as readline splits it:
+/// at blanks, and at `:` (which is in COMP_WORDBREAKS), the `:` a word of its own.
+fn bash_complete(line: &str, env: &[(String, String)]) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("mcp-valet.bash");
+    std::fs::write(&script, run(&["completions", "bash"], NO_ENV).stdout).unwrap();
+    let mut words: Vec<String> = Vec::new();
+    for w in line.split(' ').filter(|w| !w.is_empty()) {
+        for (i, part) in w.split(':').enumerate() {
+            if i > 0 {
+                words.push(":".into());
+            }
+            if !part.is_empty() {
+                words.push(part.into());
+            }
+        }
+    }
+    if line.ends_with(' ') {
+        words.push(String::new());
+    }
+    let cword = words.len() - 1;
+    let prev = if cword > 0 {
+        words[cword - 1].clone()
+    } else {
+        String::new()
+    };
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    let program = format!(
+        "source '{}'\nCOMP_WORDS=({})\nCOMP_CWORD={cword}\nCOMP_LINE='{line}'\nCOMP_POINT=${{#COMP_LINE}}\n\
+         _mcp__valet mcp-valet '{}' '{prev}'\nprintf '%s\\n' \"${{COMPREPLY[@]}}\"\n",
+        script.display(),
+        quoted.join(" "),
+        words[cword],
+    );
+    let bin_dir = crate::common::valet::bin().parent().unwrap().to_owned();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    let out = std::process::Command::new("bash")
+        .args(["--norc", "--noprofile", "-c", &program])
+        .env("PATH", path)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout)
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn bash_completes_subcommands_their_options_and_stored_server_urls() {
+    let home = temp_home();
+    let env = file_env(&home);
+    assert!(bash_complete("mcp-valet st", &env).contains(&"status".to_owned()));
+    // The subcommands' own options (their match arms were misspelled: nothing completed).
+    assert_eq!(bash_complete("mcp-valet status --j", &env), ["--json"]);
+    assert_eq!(bash_complete("mcp-valet logout --a", &env), ["--all", "--allow-http"]);
+    assert!(bash_complete("mcp-valet token --client-i", &env).contains(&"--client-id".to_owned()));
+
+    // No logins: no URLs.
+    assert!(
+        !bash_complete("mcp-valet status ", &env)
+            .iter()
+            .any(|w| w.contains("127.0.0.1"))
+    );
+    let url = "http://127.0.0.1:9/mcp";
+    let other = "http://127.0.0.1:19/other";
+    for u in [url, other] {
+        let out = run_with_input(&["login", u, "--with-token", "--no-check"], &env, b"k");
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    for sub in ["status", "logout", "token"] {
+        let offered = bash_complete(&format!("mcp-valet {sub} "), &env);
+        assert!(
+            offered.contains(&url.to_owned()) && offered.contains(&other.to_owned()),
+            "{sub}: {offered:?}"
+        );
+    }
+    // Within a URL, after a `:`, bash wants what follows the last `:` only.
+    assert_eq!(bash_complete("mcp-valet status http://127.0.0.1:1", &env), ["19/other"]);
+    assert_eq!(
+        bash_complete("mcp-valet logout --profile x http:", &env),
+        ["//127.0.0.1:19/other", "//127.0.0.1:9/mcp"]
+    );
+    // Options still complete where a URL could go, and no URL where an option is typed.
+    assert_eq!(bash_complete("mcp-valet status --js", &env), ["--json"]);
+}
