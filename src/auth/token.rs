@@ -130,7 +130,7 @@ fn hint_for(error: &str, description: &str) -> &'static str {
         }
         "invalid_scope" => ". Check the scopes requested (--scope)",
         "unauthorized_client" => ". This client may not use this way of signing in; check the app registration",
-        "access_denied" => ". The sign-in was declined",
+        "access_denied" => ". The sign-in was declined (on the consent page, or by the server's policy)",
         _ => "",
     }
 }

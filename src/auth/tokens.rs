@@ -591,6 +591,19 @@ impl OAuthClient {
         }
     }
 
+    /// How to try a declined sign-in again: `login` again, or (in the bridge, which waits
+    /// `FAILURE_COOLDOWN` before it opens another browser tab) a request after that.
+    fn try_again(&self, reuse: Reuse) -> String {
+        match reuse {
+            Reuse::Fresh => format!(". To try again, run `{}` again", self.login_hint()),
+            Reuse::CheckStoreFirst => format!(
+                ". To try again, sign in with `{}`, or send a request after {} for another sign-in",
+                self.login_hint(),
+                crate::util::human_duration(FAILURE_COOLDOWN)
+            ),
+        }
+    }
+
     /// What `login` would have to say to the user about a login-required error.
     pub fn login_hint(&self) -> String {
         format!(
@@ -680,7 +693,12 @@ impl OAuthClient {
             )));
         }
         let attempt = if scopes.is_some() { "step_up" } else { "sign_in" };
-        let result = self.authorize_now(challenge, scopes, reuse).await;
+        let result = self.authorize_now(challenge, scopes, reuse).await.map_err(|mut e| {
+            if e.oauth_error.as_deref() == Some("access_denied") {
+                e.message.push_str(&self.try_again(reuse));
+            }
+            e
+        });
         match &result {
             Ok(()) => {
                 self.authorizations.fetch_add(1, Ordering::Relaxed);

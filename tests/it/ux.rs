@@ -444,3 +444,60 @@ fn bash_completes_subcommands_their_options_and_stored_server_urls() {
     // Options still complete where a URL could go, and no URL where an option is typed.
     assert_eq!(bash_complete("mcp-valet status --js", &env), ["--json"]);
 }
+
+#[test]
+fn a_declined_sign_in_says_how_to_try_again() {
+    let stack = Stack::start(&[], &[]);
+    let home = temp_home();
+    let mut env = file_env(&home);
+    env.push(("BROWSER".into(), fake_browser()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let out = run(&["login", &stack.mcp, "--authorize-param", "auto_approve=deny"], &env);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("The sign-in was declined"), "{err}");
+    assert!(
+        err.contains(&format!("To try again, run `mcp-valet login {}` again", stack.mcp)),
+        "{err}"
+    );
+
+    // The bridge: sign in from a shell, or a request after the pause.
+    let (mut v, _) = stack.bridge(&["--authorize-param", "auto_approve=deny"], &[]);
+    let r = v.call(0, "initialize", crate::common::valet::init_params("2025-11-25"));
+    let msg = crate::common::valet::valet_error(&r)["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        msg.contains(&format!("To try again, sign in with `mcp-valet login {}`", stack.mcp))
+            && msg.contains("or send a request after 1m"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_pipeline_that_skips_initialize_is_told_to_send_it_first() {
+    for kind in [PeerKind::StatefulJson, PeerKind::StatefulSse] {
+        let peer = Peer::start(kind);
+        let mut v = Valet::spawn(&[&peer.url]);
+        let r = v.call(1, "tools/list", serde_json::json!({}));
+        let e = crate::common::valet::valet_error(&r);
+        let msg = e["message"].as_str().unwrap();
+        assert_eq!(e["data"]["status"], 400, "{r}");
+        assert!(
+            msg.contains("No `initialize` was sent") && msg.contains("send initialize first"),
+            "{kind:?}: {r}"
+        );
+        // After an initialize, a 400 says nothing of the kind.
+        v.handshake();
+        let r = v.call(
+            2,
+            "tools/call",
+            serde_json::json!({"name": "echo", "arguments": {"text": "x"}}),
+        );
+        assert!(
+            r.get("result").is_some() || !r.to_string().contains("initialize first"),
+            "{r}"
+        );
+    }
+}

@@ -172,6 +172,10 @@ pub enum Permit {
 /// Retries of one message after a 429 or 503.
 pub const MAX_RETRIES: u32 = 4;
 
+/// Added to a 400 when the client sent no `initialize` (a hand-made pipeline, say).
+pub const NOT_INITIALIZED: &str = ". No `initialize` was sent: an MCP session starts with `initialize` and \
+     `notifications/initialized`, so send initialize first";
+
 /// The error for an HTTP status that ends an exchange, with what to try.
 pub fn status_error(status: u16, body: &[u8], ctx: &Ctx) -> Failure {
     let host = ctx.http.url.host_str().unwrap_or("the server").to_owned();

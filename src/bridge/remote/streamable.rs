@@ -202,7 +202,11 @@ impl Streamable {
     async fn status_error(&self, resp: Answer) -> Failure {
         let status = resp.status().as_u16();
         let body = read_body(resp, 64 * 1024).await.unwrap_or_default();
-        status_error(status, &body, &self.ctx)
+        let mut failure = status_error(status, &body, &self.ctx);
+        if status == 400 && self.state().initialize.is_none() {
+            failure.message.push_str(super::ctx::NOT_INITIALIZED);
+        }
+        failure
     }
 
     /// One HTTP request carrying the session's headers (and credentials).
