@@ -6,7 +6,7 @@
 //! when the queue is full they are dropped and counted, and the count is written once the
 //! writer catches up ([`Lossy`]).
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, OnceLock};
@@ -51,7 +51,7 @@ pub fn init(args: &LogArgs) -> anyhow::Result<()> {
                 .init();
         }
         None => builder
-            .with_ansi(std::io::stderr().is_terminal())
+            .with_ansi(crate::commands::console::colour_on_stderr())
             .with_writer(Lossy::start(Box::new(std::io::stderr())))
             .init(),
     }

@@ -23,7 +23,7 @@ impl Console {
         Console {
             quiet: log.quiet,
             stderr_tty,
-            colour: stderr_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+            colour: colour_on_stderr(),
         }
     }
 
@@ -54,10 +54,19 @@ impl Console {
     }
 }
 
+/// Colour on stderr (for the console and the log lines): a terminal, and no `NO_COLOR`
+/// (https://no-color.org: set and not empty).
+pub fn colour_on_stderr() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
 /// What the user must do to sign in is shown even with `-q`: without it there is no sign-in.
+/// (A browser mcp-valet opened needs nothing more of the user: `-q` silences its URL.)
 impl Prompt for Console {
     fn open_url(&self, ask: &OpenUrl) {
-        eprintln!("{}", crate::util::terminal_lines(&ask.to_string()));
+        if !(ask.opened && self.quiet) {
+            eprintln!("{}", crate::util::terminal_lines(&ask.to_string()));
+        }
     }
 
     fn enter_code(&self, ask: &EnterCode) {

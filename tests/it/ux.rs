@@ -501,3 +501,49 @@ fn a_pipeline_that_skips_initialize_is_told_to_send_it_first() {
         );
     }
 }
+
+#[test]
+fn quiet_quiets_login_and_logout_and_no_color_is_honoured_on_a_terminal() {
+    let stack = Stack::start(&[], &[]);
+    let home = temp_home();
+    let mut env = file_env(&home);
+    env.push(("BROWSER".into(), fake_browser()));
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    for args in [
+        &["login", &stack.mcp, "-q"][..],
+        &["logout", &stack.mcp, "-q"],
+        &["logout", "--all", "-q"],
+    ] {
+        let out = run(args, &pairs);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        assert!(out.stderr.is_empty(), "{args:?} said: {}", text(&out.stderr));
+    }
+    let out = run_with_input(
+        &["login", "http://127.0.0.1:9/mcp", "--with-token", "--no-check", "-q"],
+        &pairs,
+        b"k",
+    );
+    assert!(out.status.success() && out.stderr.is_empty(), "{}", text(&out.stderr));
+    // Its errors stay.
+    let out = run(
+        &["logout", "https://127.0.0.1:9/x", "-q", "--token-store", "bogus"],
+        &pairs,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!out.stderr.is_empty());
+
+    // On a terminal: colour in the spinner and the log lines, none with NO_COLOR.
+    let mut slow = env.clone();
+    slow.push(("FAKE_BROWSER_DELAY_MS".into(), "1500".into()));
+    let cyan_or_level = |s: &str| s.contains("\x1b[36m") || s.contains("\x1b[32m") || s.contains("\x1b[2m");
+    let mut t = on_pty(&["login", &stack.mcp, "-v"], &slow);
+    let s = t.expect("Signed in to", Duration::from_secs(30));
+    assert_eq!(t.wait(Duration::from_secs(10)).code(), Some(0));
+    assert!(cyan_or_level(&s), "colour expected on a terminal: {s:?}");
+    slow.push(("NO_COLOR".into(), "1".into()));
+    let mut t = on_pty(&["login", &stack.mcp, "-v"], &slow);
+    let s = t.expect("Signed in to", Duration::from_secs(30));
+    assert_eq!(t.wait(Duration::from_secs(10)).code(), Some(0));
+    assert!(s.contains(" INFO ") || s.contains("INFO"), "-v logs: {s:?}");
+    assert!(!cyan_or_level(&s), "no colour with NO_COLOR: {s:?}");
+}
