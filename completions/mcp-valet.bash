@@ -242,19 +242,19 @@ _mcp__valet() {
             return 0
             ;;
         mcp__valet__subcmd__logout)
-            opts="-v -q -h --all --profile --token-store --allow-http --verbose --quiet --log-file --help"
+            opts="-v -q -h --all --token-store --allow-http --profile --verbose --quiet --log-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 [[ ${cur} == -* ]] || _mcp__valet_urls
                 return 0
             fi
             case "${prev}" in
-                --profile)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --token-store)
                     COMPREPLY=($(compgen -W "keyring file memory" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --log-file)
@@ -270,19 +270,19 @@ _mcp__valet() {
             return 0
             ;;
         mcp__valet__subcmd__status)
-            opts="-v -q -h --json --profile --token-store --verbose --quiet --log-file --help"
+            opts="-v -q -h --json --token-store --profile --verbose --quiet --log-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 [[ ${cur} == -* ]] || _mcp__valet_urls
                 return 0
             fi
             case "${prev}" in
-                --profile)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --token-store)
                     COMPREPLY=($(compgen -W "keyring file memory" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --log-file)
@@ -298,7 +298,7 @@ _mcp__valet() {
             return 0
             ;;
         mcp__valet__subcmd__token)
-            opts="-H -v -q -h --header --header-file --transport --allow-http --ca-file --connect-timeout --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --profile --token-store --verbose --quiet --log-file --help"
+            opts="-H -v -q -h --header --header-file --transport --allow-http --ca-file --connect-timeout --client-id --client-secret --token-store --profile --verbose --quiet --log-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 [[ ${cur} == -* ]] || _mcp__valet_urls
@@ -337,40 +337,12 @@ _mcp__valet() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --client-metadata-url)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --scope)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --resource)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --authorize-param)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --callback-port)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --redirect-uri)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --auth-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                --token-store)
+                    COMPREPLY=($(compgen -W "keyring file memory" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --token-store)
-                    COMPREPLY=($(compgen -W "keyring file memory" -- "${cur}"))
                     return 0
                     ;;
                 --log-file)

@@ -49,7 +49,7 @@ complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l authorize-param -d 
 complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l callback-port -d 'Port of the loopback listener that receives the browser\'s redirect. Default: derived from the server URL, so a registration stays valid across runs' -r
 complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l redirect-uri -d 'The redirect URI to register and send, a loopback http URL such as `http://localhost/` (its port may be omitted). Default: http://127.0.0.1:<port>/callback' -r
 complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l auth-timeout -d 'Give up waiting for the sign-in after this long. Default: 5m in the browser; with --device, as long as the device code is valid' -r
-complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l profile -d 'Keep a second identity for the same server under this name' -r
+complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l profile -d 'Keep a second identity for the same server under this name (and use it later with the same --profile)' -r
 complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -l token-store -d 'Where tokens are kept: the OS keyring (default, falling back to a 0600 file when no keyring is usable), a file, or memory (this run only). Default: MCP_VALET_TOKEN_STORE' -r -f -a "keyring\t'The OS keyring (Secret Service, Keychain, Credential Manager)'
 file\t'A 0600 file under the state directory'
 memory\t'This process only; nothing is written'"
@@ -94,7 +94,7 @@ complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l authorize-
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l callback-port -d 'Port of the loopback listener that receives the browser\'s redirect. Default: derived from the server URL, so a registration stays valid across runs' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l redirect-uri -d 'The redirect URI to register and send, a loopback http URL such as `http://localhost/` (its port may be omitted). Default: http://127.0.0.1:<port>/callback' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l auth-timeout -d 'Give up waiting for the sign-in after this long. Default: 5m in the browser; with --device, as long as the device code is valid' -r
-complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l profile -d 'Keep a second identity for the same server under this name' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l profile -d 'Keep a second identity for the same server under this name (and use it later with the same --profile)' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l token-store -d 'Where tokens are kept: the OS keyring (default, falling back to a 0600 file when no keyring is usable), a file, or memory (this run only). Default: MCP_VALET_TOKEN_STORE' -r -f -a "keyring\t'The OS keyring (Secret Service, Keychain, Credential Manager)'
 file\t'A 0600 file under the state directory'
 memory\t'This process only; nothing is written'"
@@ -110,20 +110,20 @@ complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l no-browser
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -s q -l quiet -d 'Only errors on stderr'
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand logout" -l profile -d 'Keep a second identity for the same server under this name' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand logout" -l token-store -d 'Where tokens are kept: the OS keyring (default, falling back to a 0600 file when no keyring is usable), a file, or memory (this run only). Default: MCP_VALET_TOKEN_STORE' -r -f -a "keyring\t'The OS keyring (Secret Service, Keychain, Credential Manager)'
 file\t'A 0600 file under the state directory'
 memory\t'This process only; nothing is written'"
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand logout" -l profile -d 'Only the login kept under this profile name (--all: every profile)' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand logout" -l log-file -d 'Write logs to this file instead of stderr. MCP_VALET_LOG (e.g. `debug`) overrides the level' -r -F
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand logout" -l all -d 'Every login (of this server, or of all servers when no URL is given)'
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand logout" -l allow-http -d 'Allow plain http:// to hosts other than loopback for the revocation request'
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand logout" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand logout" -s q -l quiet -d 'Only errors on stderr'
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand logout" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand status" -l profile -d 'Keep a second identity for the same server under this name' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand status" -l token-store -d 'Where tokens are kept: the OS keyring (default, falling back to a 0600 file when no keyring is usable), a file, or memory (this run only). Default: MCP_VALET_TOKEN_STORE' -r -f -a "keyring\t'The OS keyring (Secret Service, Keychain, Credential Manager)'
 file\t'A 0600 file under the state directory'
 memory\t'This process only; nothing is written'"
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand status" -l profile -d 'Only the logins kept under this profile name' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand status" -l log-file -d 'Write logs to this file instead of stderr. MCP_VALET_LOG (e.g. `debug`) overrides the level' -r -F
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand status" -l json -d 'Print JSON for scripts'
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand status" -l events -d 'Show the last authentication events (sign-ins, refreshes, failures, …) from the audit log instead of the logins'
@@ -140,26 +140,14 @@ legacy\t'The initialize-based revisions (2025-11-25 and older) only; never probe
 modern\t'MCP 2026-07-28 only'"
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l ca-file -d 'Trust the CA certificates in this PEM file, in addition to the system\'s trust store' -r -F
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l connect-timeout -d 'Give up connecting to the server after this long' -r
-complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l client-id -d 'Use this pre-registered OAuth client id instead of registering one' -r
-complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l client-secret -d 'The secret of the pre-registered client. Prefer MCP_VALET_CLIENT_SECRET: argv is visible in `ps`' -r
-complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l client-metadata-url -d 'An https URL whose JSON document describes this client (a client ID metadata document), used when the authorization server supports them' -r
-complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l scope -d 'Scopes to request (space-separated or repeated). Default: what the server asks for' -r
-complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l resource -d 'Send this value as the RFC 8707 `resource` parameter instead of the one the server publishes' -r
-complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l authorize-param -d 'An extra parameter for the authorization request, `key=value` (repeatable), e.g. `access_type=offline` for Google' -r
-complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l callback-port -d 'Port of the loopback listener that receives the browser\'s redirect. Default: derived from the server URL, so a registration stays valid across runs' -r
-complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l redirect-uri -d 'The redirect URI to register and send, a loopback http URL such as `http://localhost/` (its port may be omitted). Default: http://127.0.0.1:<port>/callback' -r
-complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l auth-timeout -d 'Give up waiting for the sign-in after this long. Default: 5m in the browser; with --device, as long as the device code is valid' -r
-complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l profile -d 'Keep a second identity for the same server under this name' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l client-id -d 'The pre-registered OAuth client the login was made with (`login --client-id`), whose secret refreshing needs' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l client-secret -d 'The secret of --client-id. Prefer MCP_VALET_CLIENT_SECRET: argv is visible in `ps`' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l token-store -d 'Where tokens are kept: the OS keyring (default, falling back to a 0600 file when no keyring is usable), a file, or memory (this run only). Default: MCP_VALET_TOKEN_STORE' -r -f -a "keyring\t'The OS keyring (Secret Service, Keychain, Credential Manager)'
 file\t'A 0600 file under the state directory'
 memory\t'This process only; nothing is written'"
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l profile -d 'The login kept under this profile name' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l log-file -d 'Write logs to this file instead of stderr. MCP_VALET_LOG (e.g. `debug`) overrides the level' -r -F
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l allow-http -d 'Allow plain http:// to hosts other than loopback (tokens and data travel unencrypted)'
-complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l no-resource -d 'Do not send the `resource` parameter (Microsoft Entra ID v2 rejects it: AADSTS9010010)'
-complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l assume-pkce -d 'Trust that the authorization server supports PKCE S256 although its metadata does not say so'
-complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l device -d 'Sign in with the device authorization grant (a code to enter on another device)'
-complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l client-credentials -d 'Sign in as the client itself (client credentials grant; needs --client-id and a secret)'
-complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -l no-browser -d 'Print the sign-in URL on stderr instead of opening a browser'
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -s q -l quiet -d 'Only errors on stderr'
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand token" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -17,7 +17,7 @@ use crate::store::Backend;
 #[command(
     name = "mcp-valet",
     version,
-    after_help = crate::exit::HELP,
+    after_help = help(TOP_EXAMPLES, crate::exit::HELP),
     args_conflicts_with_subcommands = true,
     arg_required_else_help = true,
     subcommand_negates_reqs = true,
@@ -37,12 +37,25 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Sign in to a server now (mcp-valet also signs in by itself when a server asks).
+    #[command(after_help = help(LOGIN_EXAMPLES, crate::exit::LOGIN))]
     Login(LoginArgs),
     /// Sign out: revoke the tokens at the server when it allows, and delete them.
+    #[command(
+        after_help = help(LOGOUT_EXAMPLES, crate::exit::LOGOUT),
+        mut_arg("profile", |a| a.help("Only the login kept under this profile name (--all: every profile)"))
+    )]
     Logout(LogoutArgs),
     /// Show who is signed in where, and whether each login is usable (exit 4 if not).
+    #[command(
+        after_help = help(STATUS_EXAMPLES, crate::exit::STATUS),
+        mut_arg("profile", |a| a.help("Only the logins kept under this profile name"))
+    )]
     Status(StatusArgs),
     /// Print a valid access token for a server on stdout (refreshing it if needed).
+    #[command(
+        after_help = help(TOKEN_EXAMPLES, crate::exit::TOKEN),
+        mut_arg("profile", |a| a.help("The login kept under this profile name"))
+    )]
     Token(TokenArgs),
     /// List the server's tools: name, title, description and required arguments.
     #[command(after_help = TOOLS_HELP)]
@@ -63,12 +76,62 @@ pub enum Command {
     #[command(after_help = DOCTOR_HELP)]
     Doctor(DoctorArgs),
     /// Write a shell completion script to stdout.
+    #[command(after_help = help(COMPLETIONS_EXAMPLES, crate::exit::COMPLETIONS))]
     Completions {
         /// The shell to generate completions for.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
 }
+
+/// A subcommand's text after its options: examples, the environment, its exit statuses.
+fn help(examples: &str, exit: &str) -> String {
+    format!("Examples:\n{examples}\n\n{ENVIRONMENT}\n\n{exit}")
+}
+
+const ENVIRONMENT: &str = "\
+Environment:
+  MCP_VALET_HOME           where logins and registrations are kept (default: the platform's
+                           data directory, e.g. ~/.local/share/mcp-valet)
+  MCP_VALET_TOKEN_STORE    keyring, file or memory (as --token-store)
+  MCP_VALET_CLIENT_SECRET  the secret of --client-id, kept out of argv
+  MCP_VALET_LOG            the log level or filter, e.g. debug
+  NO_COLOR                 no colour on a terminal";
+
+const TOP_EXAMPLES: &str =
+    "  # What an MCP client runs (in its configuration: \"command\": \"mcp-valet\", \"args\": [URL])
+  mcp-valet https://example.com/mcp
+  # With an API key from the environment instead of signing in
+  mcp-valet https://example.com/mcp -H 'Authorization: Bearer ${EXAMPLE_API_KEY}'
+  # Sign in first, from a shell
+  mcp-valet login https://example.com/mcp";
+
+const LOGIN_EXAMPLES: &str = "  mcp-valet login https://example.com/mcp
+  # On a machine without a browser: a code to enter on another device
+  mcp-valet login https://example.com/mcp --device
+  # Keep an API key instead (read from stdin, checked with the server first)
+  mcp-valet login https://example.com/mcp --with-token < key.txt";
+
+const LOGOUT_EXAMPLES: &str = "  mcp-valet logout https://example.com/mcp
+  # A second identity, kept with --profile work
+  mcp-valet logout https://example.com/mcp --profile work
+  # Every login and client registration
+  mcp-valet logout --all";
+
+const STATUS_EXAMPLES: &str = "  mcp-valet status
+  # Sign in when needed (status exits 4 without a usable login)
+  mcp-valet status https://example.com/mcp || mcp-valet login https://example.com/mcp
+  # For scripts
+  mcp-valet status --json";
+
+const TOKEN_EXAMPLES: &str =
+    "  curl -H \"Authorization: Bearer $(mcp-valet token https://example.com/mcp)\" https://example.com/api
+  # The token of a second identity
+  mcp-valet token https://example.com/mcp --profile work";
+
+const COMPLETIONS_EXAMPLES: &str = "  mcp-valet completions bash > ~/.local/share/bash-completion/completions/mcp-valet
+  mcp-valet completions zsh > ~/.zfunc/_mcp-valet
+  mcp-valet completions fish > ~/.config/fish/completions/mcp-valet.fish";
 
 #[derive(Debug, Args)]
 pub struct LoginArgs {
@@ -126,13 +189,24 @@ pub struct StatusArgs {
     pub store: StoreArgs,
 }
 
+/// `token` never signs in: of the sign-in options it takes only what refreshing a stored
+/// login may need.
 #[derive(Debug, Args)]
 pub struct TokenArgs {
     #[command(flatten)]
     pub remote: RemoteArgs,
 
+    /// The pre-registered OAuth client the login was made with (`login --client-id`), whose
+    /// secret refreshing needs.
+    #[arg(long, value_name = "ID", help_heading = "Sign-in (OAuth)")]
+    pub client_id: Option<String>,
+
+    /// The secret of --client-id. Prefer MCP_VALET_CLIENT_SECRET: argv is visible in `ps`.
+    #[arg(long, value_name = "SECRET", help_heading = "Sign-in (OAuth)")]
+    pub client_secret: Option<String>,
+
     #[command(flatten)]
-    pub auth: AuthArgs,
+    pub store: StoreArgs,
 }
 
 /// The exit statuses of the commands that act as an MCP client, for their `--help`.
@@ -436,7 +510,8 @@ pub struct AuthArgs {
 /// Which stored login to use.
 #[derive(Debug, Args, Clone, Default)]
 pub struct StoreArgs {
-    /// Keep a second identity for the same server under this name.
+    /// Keep a second identity for the same server under this name (and use it later with
+    /// the same --profile).
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
 

@@ -4,10 +4,39 @@
 /// The exit statuses, for `--help`; [`code`] decides them.
 pub const HELP: &str = "\
 Exit status:
-  0  success (in bridge mode: stdin closed and every request was answered)
-  1  an error (bad configuration, unreachable server, …)
-  2  invalid command-line usage
-  4  a login is required (status, token)";
+  0    success (in bridge mode: stdin closed, or SIGTERM, and every request was answered)
+  1    an error (bad configuration, unreachable server, …)
+  2    invalid command-line usage
+  4    a login is required (status, token)
+  130  interrupted with Ctrl-C (SIGINT)";
+
+/// Each subcommand's exit statuses, for its `--help`.
+pub const LOGIN: &str = "\
+Exit status:
+  0  signed in (or the token was kept, or the server needs no sign-in)
+  1  the sign-in failed: declined, timed out, a token the server rejected, …
+  2  invalid command-line usage";
+pub const LOGOUT: &str = "\
+Exit status:
+  0  signed out (also when there was nothing to remove)
+  1  an error (the token store could not be read or written)
+  2  invalid command-line usage";
+pub const STATUS: &str = "\
+Exit status:
+  0  every login shown is usable
+  4  a login is required: one shown is not usable, or none matches
+  1  an error (the token store could not be read)
+  2  invalid command-line usage";
+pub const TOKEN: &str = "\
+Exit status:
+  0  the token is on stdout
+  4  a login is required (not signed in, or the sign-in expired and cannot be refreshed)
+  1  an error (unreachable authorization server, …)
+  2  invalid command-line usage";
+pub const COMPLETIONS: &str = "\
+Exit status:
+  0  the script is on stdout
+  2  invalid command-line usage";
 
 /// Invalid command-line usage (clap exits with it too), or logging options that cannot work.
 pub const USAGE: u8 = 2;

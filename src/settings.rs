@@ -59,15 +59,7 @@ pub fn auth(a: &AuthArgs) -> anyhow::Result<auth::Settings> {
             Some(url)
         }
     };
-    if a.client_secret.is_some() && a.client_id.is_none() {
-        bail!("--client-secret is the secret of a pre-registered client: give its --client-id too");
-    }
-    // The variable only counts with --client-id: it may be set for another server's client.
-    let client_secret = match (&a.client_id, &a.client_secret) {
-        (None, _) => None,
-        (Some(_), Some(s)) => Some(s.clone()),
-        (Some(_), None) => std::env::var(CLIENT_SECRET_ENV).ok().filter(|s| !s.is_empty()),
-    };
+    let client_secret = client_secret(&a.client_id, &a.client_secret)?;
     if a.client_credentials && client_secret.is_none() {
         bail!("--client-credentials needs the client's secret (MCP_VALET_CLIENT_SECRET or --client-secret)");
     }
@@ -93,6 +85,27 @@ pub fn auth(a: &AuthArgs) -> anyhow::Result<auth::Settings> {
         profile: a.store.profile.clone(),
         store: store(&a.store),
     })
+}
+
+/// The secret of `--client-id`: `--client-secret`, else MCP_VALET_CLIENT_SECRET. The variable
+/// only counts with --client-id: it may be set for another server's client.
+fn client_secret(id: &Option<String>, secret: &Option<String>) -> anyhow::Result<Option<String>> {
+    if secret.is_some() && id.is_none() {
+        bail!("--client-secret is the secret of a pre-registered client: give its --client-id too");
+    }
+    Ok(match (id, secret) {
+        (None, _) => None,
+        (Some(_), Some(s)) => Some(s.clone()),
+        (Some(_), None) => std::env::var(CLIENT_SECRET_ENV).ok().filter(|s| !s.is_empty()),
+    })
+}
+
+/// `token`: the stored login's settings, with the pre-registered client's secret if given.
+pub fn token(a: &crate::cli::TokenArgs) -> anyhow::Result<auth::Settings> {
+    let mut s = stored_login(&a.store);
+    s.client_secret = client_secret(&a.client_id, &a.client_secret)?.map(Secret::new);
+    s.client_id = a.client_id.clone();
+    Ok(s)
 }
 
 /// The sign-in settings of a login that is only looked after (`logout` revokes it with the

@@ -16,7 +16,7 @@ use crate::exit::LoginRequired;
 
 pub async fn run(args: &TokenArgs, console: &Console) -> anyhow::Result<()> {
     let http = HttpConfig::new(&crate::settings::http(&args.remote)?)?;
-    let settings = crate::settings::auth(&args.auth)?;
+    let settings = crate::settings::token(args)?;
     let store = Arc::new(Store::open(&settings.store).context("opening the token store")?);
     let oauth = OAuthClient::new(http, settings, store, Interaction::Never);
     match oauth.access_token().await {

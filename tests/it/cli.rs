@@ -49,7 +49,7 @@ fn help_documents_exit_codes() {
     let out = run(&["--help"], NO_ENV);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("Exit status:") && text.contains("4  a login is required"),
+        text.contains("Exit status:") && text.contains("a login is required (status, token)"),
         "{text}"
     );
 }

@@ -547,3 +547,60 @@ fn quiet_quiets_login_and_logout_and_no_color_is_honoured_on_a_terminal() {
     assert!(s.contains(" INFO ") || s.contains("INFO"), "-v logs: {s:?}");
     assert!(!cyan_or_level(&s), "no colour with NO_COLOR: {s:?}");
 }
+
+#[test]
+fn every_subcommands_help_has_examples_its_exit_statuses_and_the_environment() {
+    for cmd in [
+        &[][..],
+        &["login"],
+        &["logout"],
+        &["status"],
+        &["token"],
+        &["completions"],
+    ] {
+        for flag in ["--help", "-h"] {
+            let out = run(&[cmd, &[flag]].concat(), NO_ENV);
+            assert!(out.status.success());
+            let help = text(&out.stdout);
+            let examples = help
+                .split("Examples:\n")
+                .nth(1)
+                .unwrap_or_else(|| panic!("{cmd:?}: {help}"));
+            let shown = examples
+                .lines()
+                .take_while(|l| !l.is_empty())
+                .filter(|l| l.starts_with("  ") && !l.trim_start().starts_with('#'))
+                .count();
+            assert!((2..=4).contains(&shown), "{cmd:?} {flag}: {shown} examples\n{help}");
+            assert!(help.contains("\nExit status:\n  0"), "{cmd:?}: {help}");
+            assert!(help.contains("MCP_VALET_HOME"), "{cmd:?}: {help}");
+        }
+    }
+    let status = text(&run(&["status", "--help"], NO_ENV).stdout);
+    assert!(
+        status.contains("4  a login is required: one shown is not usable, or none matches"),
+        "{status}"
+    );
+    // --profile filters in status and logout; it keeps a second identity in login.
+    for cmd in ["status", "logout"] {
+        let help = text(&run(&[cmd, "--help"], NO_ENV).stdout);
+        assert!(
+            help.contains("Only the login") && !help.contains("second identity for"),
+            "{help}"
+        );
+    }
+    assert!(text(&run(&["login", "--help"], NO_ENV).stdout).contains("Keep a second identity"));
+    // token never signs in: no sign-in options but the client it may refresh with.
+    let token = text(&run(&["token", "--help"], NO_ENV).stdout);
+    for never in [
+        "--scope",
+        "--device",
+        "--no-browser",
+        "--callback-port",
+        "--authorize-param",
+        "--auth-timeout",
+    ] {
+        assert!(!token.contains(never), "token --help lists {never}");
+    }
+    assert!(token.contains("--client-id") && token.contains("--profile"), "{token}");
+}
