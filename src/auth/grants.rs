@@ -37,6 +37,9 @@ fn web_page(uri: &str) -> Option<String> {
     (ok && url.as_str().len() <= 2000).then(|| url.to_string())
 }
 
+/// The longest a device-code sign-in waits, whatever lifetime the server gives the code.
+const MAX_DEVICE_WAIT: Duration = Duration::from_secs(3600);
+
 /// What the grants need of the client that runs them.
 pub struct Grants<'a> {
     pub http: &'a HttpConfig,
@@ -215,7 +218,7 @@ impl Grants<'_> {
             )));
         }
         prompt.open_url(&OpenUrl {
-            server: self.http.url_text.clone(),
+            server: crate::http::redact_url_text(&self.http.url_text),
             url: auth_url,
             opened,
         });
@@ -332,7 +335,7 @@ impl Grants<'_> {
             ))
         })?;
         prompt.enter_code(&EnterCode {
-            server: self.http.url_text.clone(),
+            server: crate::http::redact_url_text(&self.http.url_text),
             verification_uri,
             user_code: crate::util::for_terminal(&da.user_code, 64),
             verification_uri_complete: da.verification_uri_complete.as_deref().and_then(web_page),
@@ -345,7 +348,8 @@ impl Grants<'_> {
         // sleep goes past the deadline.
         let mut interval = Duration::from_secs(da.interval.unwrap_or(5).clamp(1, MAX_POLL_INTERVAL.as_secs()));
         // RFC 8628 makes expires_in required; 15 minutes when a server leaves it out anyway.
-        let lifetime = Duration::from_secs(da.expires_in.unwrap_or(900).max(1));
+        // Bounded: a server's number must not keep the user waiting for days (or overflow).
+        let lifetime = Duration::from_secs(da.expires_in.unwrap_or(900).clamp(1, MAX_DEVICE_WAIT.as_secs()));
         let cut = self.settings.auth_timeout_given && self.settings.auth_timeout < lifetime;
         let limit = if cut { self.settings.auth_timeout } else { lifetime };
         let give_up = tokio::time::Instant::now() + limit;

@@ -306,7 +306,7 @@ impl OAuthClient {
         let _waiting = match &self.interaction {
             Interaction::Allowed(prompt) => Some(prompt.waiting(&format!(
                 "Waiting for {who} to finish signing in to {} (up to {}; Ctrl-C cancels)…",
-                self.http.url_text,
+                crate::http::redact_url_text(&self.http.url_text),
                 crate::util::human_duration(timeout)
             ))),
             Interaction::Never => None,
@@ -320,7 +320,7 @@ impl OAuthClient {
             AuthError::new(format!(
                 "gave up after waiting {} for {who} to finish signing in to {} (--auth-timeout)",
                 crate::util::human_duration(timeout),
-                self.http.url_text
+                crate::http::redact_url_text(&self.http.url_text)
             ))
         })
     }

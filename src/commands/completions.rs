@@ -94,6 +94,8 @@ pub fn urls() -> anyhow::Result<()> {
         .unwrap_or_default()
         .into_iter()
         .map(|(k, _)| k.resource)
+        // A query may carry a key (as `status` and the logs treat it): not offered.
+        .filter(|u| !u.contains(['?', '#']))
         .collect();
     urls.sort();
     urls.dedup();

@@ -49,17 +49,23 @@ pub async fn run(args: &LoginArgs, console: Arc<Console>) -> anyhow::Result<()> 
         };
         console.say(format_args!(
             "Kept the token for {} (in the {backend} store; {how}); it is sent as a bearer token.{replaced}",
-            http.url_text
+            crate::http::redact_url_text(&http.url_text)
         ));
         return Ok(());
     }
     let Some(challenge) = probe(&http).await? else {
-        console.say(format_args!("{} does not require signing in.", http.url_text));
+        console.say(format_args!(
+            "{} does not require signing in.",
+            crate::http::redact_url_text(&http.url_text)
+        ));
         return Ok(());
     };
     let outcome = oauth.login(&challenge).await?;
     let who = outcome.account.map(|a| format!(" as {a}")).unwrap_or_default();
-    console.say(format_args!("Signed in to {}{who}.", http.url_text));
+    console.say(format_args!(
+        "Signed in to {}{who}.",
+        crate::http::redact_url_text(&http.url_text)
+    ));
     if let Some(issuer) = outcome.issuer {
         console.say(format_args!("  authorization server: {issuer}"));
     }
@@ -91,7 +97,7 @@ async fn probe(http: &HttpConfig) -> Result<Option<Challenge>, AuthError> {
 /// `--with-token`: one MCP `initialize` with the token, which the server must accept before
 /// it is kept.
 async fn check_key(http: &HttpConfig, token: &Secret) -> anyhow::Result<()> {
-    let url = &http.url_text;
+    let url = &crate::http::redact_url_text(&http.url_text);
     let resp = initialize(http, Some(token)).await.with_context(|| {
         format!("could not check the token with {url}; it was not kept (--no-check keeps it unchecked)")
     })?;

@@ -35,7 +35,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Prompts(args)) => block_on(mcp::prompts(&args, console)),
         None => {
             if std::io::stdin().is_terminal() {
-                console.say(on_a_terminal(cli.bridge.remote.url.as_deref().unwrap_or("URL")));
+                let url = crate::http::redact_url_text(cli.bridge.remote.url.as_deref().unwrap_or("URL"));
+                console.say(on_a_terminal(&url));
             }
             let rt = runtime()?;
             let result = rt.block_on(crate::bridge::run(&cli.bridge));
