@@ -168,16 +168,16 @@ complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -l allow-tool
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -l deny-tool -d 'Hide tools matching this glob and refuse calls to them (repeatable; wins over --allow-tool)' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -l ignore-tool -d 'Same as --deny-tool (the spelling of other MCP proxies)' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -l client-id -d 'Use this pre-registered OAuth client id instead of registering one' -r
-complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -l client-secret -d 'The secret of the pre-registered client (prefer the environment variable: argv is visible in `ps`)' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -l client-secret -d 'The secret of the pre-registered client. Prefer MCP_VALET_CLIENT_SECRET: argv is visible in `ps`' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -l client-metadata-url -d 'An https URL whose JSON document describes this client (a client ID metadata document), used when the authorization server supports them' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -l scope -d 'Scopes to request (space-separated or repeated). Default: what the server asks for' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -l resource -d 'Send this value as the RFC 8707 `resource` parameter instead of the one the server publishes' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -l authorize-param -d 'An extra parameter for the authorization request, `key=value` (repeatable), e.g. `access_type=offline` for Google' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -l callback-port -d 'Port of the loopback listener that receives the browser\'s redirect. Default: derived from the server URL, so a registration stays valid across runs' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -l redirect-uri -d 'The redirect URI to register and send, a loopback http URL such as `http://localhost/` (its port may be omitted). Default: http://127.0.0.1:<port>/callback' -r
-complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -l auth-timeout -d 'Give up waiting for the sign-in after this long' -r
-complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -l profile -d 'Keep a second identity for the same server under this name' -r
-complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -l token-store -d 'Where tokens are kept: the OS keyring (default, falling back to a 0600 file when no keyring is usable), a file, or memory (this run only)' -r -f -a "keyring\t'The OS keyring (Secret Service, Keychain, Credential Manager)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -l auth-timeout -d 'Give up waiting for the sign-in after this long. Default: 5m in the browser; with --device, as long as the device code is valid' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -l profile -d 'Keep a second identity for the same server under this name (and use it later with the same --profile)' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -l token-store -d 'Where tokens are kept: the OS keyring (default, falling back to a 0600 file when no keyring is usable), a file, or memory (this run only). Default: MCP_VALET_TOKEN_STORE' -r -f -a "keyring\t'The OS keyring (Secret Service, Keychain, Credential Manager)'
 file\t'A 0600 file under the state directory'
 memory\t'This process only; nothing is written'"
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand tools" -l log-file -d 'Write logs to this file instead of stderr. MCP_VALET_LOG (e.g. `debug`) overrides the level' -r -F
@@ -208,16 +208,16 @@ complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l allow-tool 
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l deny-tool -d 'Hide tools matching this glob and refuse calls to them (repeatable; wins over --allow-tool)' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l ignore-tool -d 'Same as --deny-tool (the spelling of other MCP proxies)' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l client-id -d 'Use this pre-registered OAuth client id instead of registering one' -r
-complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l client-secret -d 'The secret of the pre-registered client (prefer the environment variable: argv is visible in `ps`)' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l client-secret -d 'The secret of the pre-registered client. Prefer MCP_VALET_CLIENT_SECRET: argv is visible in `ps`' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l client-metadata-url -d 'An https URL whose JSON document describes this client (a client ID metadata document), used when the authorization server supports them' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l scope -d 'Scopes to request (space-separated or repeated). Default: what the server asks for' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l resource -d 'Send this value as the RFC 8707 `resource` parameter instead of the one the server publishes' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l authorize-param -d 'An extra parameter for the authorization request, `key=value` (repeatable), e.g. `access_type=offline` for Google' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l callback-port -d 'Port of the loopback listener that receives the browser\'s redirect. Default: derived from the server URL, so a registration stays valid across runs' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l redirect-uri -d 'The redirect URI to register and send, a loopback http URL such as `http://localhost/` (its port may be omitted). Default: http://127.0.0.1:<port>/callback' -r
-complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l auth-timeout -d 'Give up waiting for the sign-in after this long' -r
-complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l profile -d 'Keep a second identity for the same server under this name' -r
-complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l token-store -d 'Where tokens are kept: the OS keyring (default, falling back to a 0600 file when no keyring is usable), a file, or memory (this run only)' -r -f -a "keyring\t'The OS keyring (Secret Service, Keychain, Credential Manager)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l auth-timeout -d 'Give up waiting for the sign-in after this long. Default: 5m in the browser; with --device, as long as the device code is valid' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l profile -d 'Keep a second identity for the same server under this name (and use it later with the same --profile)' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l token-store -d 'Where tokens are kept: the OS keyring (default, falling back to a 0600 file when no keyring is usable), a file, or memory (this run only). Default: MCP_VALET_TOKEN_STORE' -r -f -a "keyring\t'The OS keyring (Secret Service, Keychain, Credential Manager)'
 file\t'A 0600 file under the state directory'
 memory\t'This process only; nothing is written'"
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand call" -l arg -d 'One argument, `key=value` (repeatable), typed by the tool\'s input schema' -r
@@ -249,16 +249,16 @@ complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -l allow-
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -l deny-tool -d 'Hide tools matching this glob and refuse calls to them (repeatable; wins over --allow-tool)' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -l ignore-tool -d 'Same as --deny-tool (the spelling of other MCP proxies)' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -l client-id -d 'Use this pre-registered OAuth client id instead of registering one' -r
-complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -l client-secret -d 'The secret of the pre-registered client (prefer the environment variable: argv is visible in `ps`)' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -l client-secret -d 'The secret of the pre-registered client. Prefer MCP_VALET_CLIENT_SECRET: argv is visible in `ps`' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -l client-metadata-url -d 'An https URL whose JSON document describes this client (a client ID metadata document), used when the authorization server supports them' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -l scope -d 'Scopes to request (space-separated or repeated). Default: what the server asks for' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -l resource -d 'Send this value as the RFC 8707 `resource` parameter instead of the one the server publishes' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -l authorize-param -d 'An extra parameter for the authorization request, `key=value` (repeatable), e.g. `access_type=offline` for Google' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -l callback-port -d 'Port of the loopback listener that receives the browser\'s redirect. Default: derived from the server URL, so a registration stays valid across runs' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -l redirect-uri -d 'The redirect URI to register and send, a loopback http URL such as `http://localhost/` (its port may be omitted). Default: http://127.0.0.1:<port>/callback' -r
-complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -l auth-timeout -d 'Give up waiting for the sign-in after this long' -r
-complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -l profile -d 'Keep a second identity for the same server under this name' -r
-complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -l token-store -d 'Where tokens are kept: the OS keyring (default, falling back to a 0600 file when no keyring is usable), a file, or memory (this run only)' -r -f -a "keyring\t'The OS keyring (Secret Service, Keychain, Credential Manager)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -l auth-timeout -d 'Give up waiting for the sign-in after this long. Default: 5m in the browser; with --device, as long as the device code is valid' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -l profile -d 'Keep a second identity for the same server under this name (and use it later with the same --profile)' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -l token-store -d 'Where tokens are kept: the OS keyring (default, falling back to a 0600 file when no keyring is usable), a file, or memory (this run only). Default: MCP_VALET_TOKEN_STORE' -r -f -a "keyring\t'The OS keyring (Secret Service, Keychain, Credential Manager)'
 file\t'A 0600 file under the state directory'
 memory\t'This process only; nothing is written'"
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand resources" -l log-file -d 'Write logs to this file instead of stderr. MCP_VALET_LOG (e.g. `debug`) overrides the level' -r -F
@@ -289,16 +289,16 @@ complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -l allow-tool 
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -l deny-tool -d 'Hide tools matching this glob and refuse calls to them (repeatable; wins over --allow-tool)' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -l ignore-tool -d 'Same as --deny-tool (the spelling of other MCP proxies)' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -l client-id -d 'Use this pre-registered OAuth client id instead of registering one' -r
-complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -l client-secret -d 'The secret of the pre-registered client (prefer the environment variable: argv is visible in `ps`)' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -l client-secret -d 'The secret of the pre-registered client. Prefer MCP_VALET_CLIENT_SECRET: argv is visible in `ps`' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -l client-metadata-url -d 'An https URL whose JSON document describes this client (a client ID metadata document), used when the authorization server supports them' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -l scope -d 'Scopes to request (space-separated or repeated). Default: what the server asks for' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -l resource -d 'Send this value as the RFC 8707 `resource` parameter instead of the one the server publishes' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -l authorize-param -d 'An extra parameter for the authorization request, `key=value` (repeatable), e.g. `access_type=offline` for Google' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -l callback-port -d 'Port of the loopback listener that receives the browser\'s redirect. Default: derived from the server URL, so a registration stays valid across runs' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -l redirect-uri -d 'The redirect URI to register and send, a loopback http URL such as `http://localhost/` (its port may be omitted). Default: http://127.0.0.1:<port>/callback' -r
-complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -l auth-timeout -d 'Give up waiting for the sign-in after this long' -r
-complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -l profile -d 'Keep a second identity for the same server under this name' -r
-complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -l token-store -d 'Where tokens are kept: the OS keyring (default, falling back to a 0600 file when no keyring is usable), a file, or memory (this run only)' -r -f -a "keyring\t'The OS keyring (Secret Service, Keychain, Credential Manager)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -l auth-timeout -d 'Give up waiting for the sign-in after this long. Default: 5m in the browser; with --device, as long as the device code is valid' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -l profile -d 'Keep a second identity for the same server under this name (and use it later with the same --profile)' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -l token-store -d 'Where tokens are kept: the OS keyring (default, falling back to a 0600 file when no keyring is usable), a file, or memory (this run only). Default: MCP_VALET_TOKEN_STORE' -r -f -a "keyring\t'The OS keyring (Secret Service, Keychain, Credential Manager)'
 file\t'A 0600 file under the state directory'
 memory\t'This process only; nothing is written'"
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand read" -l log-file -d 'Write logs to this file instead of stderr. MCP_VALET_LOG (e.g. `debug`) overrides the level' -r -F
@@ -329,16 +329,16 @@ complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l allow-to
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l deny-tool -d 'Hide tools matching this glob and refuse calls to them (repeatable; wins over --allow-tool)' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l ignore-tool -d 'Same as --deny-tool (the spelling of other MCP proxies)' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l client-id -d 'Use this pre-registered OAuth client id instead of registering one' -r
-complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l client-secret -d 'The secret of the pre-registered client (prefer the environment variable: argv is visible in `ps`)' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l client-secret -d 'The secret of the pre-registered client. Prefer MCP_VALET_CLIENT_SECRET: argv is visible in `ps`' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l client-metadata-url -d 'An https URL whose JSON document describes this client (a client ID metadata document), used when the authorization server supports them' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l scope -d 'Scopes to request (space-separated or repeated). Default: what the server asks for' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l resource -d 'Send this value as the RFC 8707 `resource` parameter instead of the one the server publishes' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l authorize-param -d 'An extra parameter for the authorization request, `key=value` (repeatable), e.g. `access_type=offline` for Google' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l callback-port -d 'Port of the loopback listener that receives the browser\'s redirect. Default: derived from the server URL, so a registration stays valid across runs' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l redirect-uri -d 'The redirect URI to register and send, a loopback http URL such as `http://localhost/` (its port may be omitted). Default: http://127.0.0.1:<port>/callback' -r
-complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l auth-timeout -d 'Give up waiting for the sign-in after this long' -r
-complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l profile -d 'Keep a second identity for the same server under this name' -r
-complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l token-store -d 'Where tokens are kept: the OS keyring (default, falling back to a 0600 file when no keyring is usable), a file, or memory (this run only)' -r -f -a "keyring\t'The OS keyring (Secret Service, Keychain, Credential Manager)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l auth-timeout -d 'Give up waiting for the sign-in after this long. Default: 5m in the browser; with --device, as long as the device code is valid' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l profile -d 'Keep a second identity for the same server under this name (and use it later with the same --profile)' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l token-store -d 'Where tokens are kept: the OS keyring (default, falling back to a 0600 file when no keyring is usable), a file, or memory (this run only). Default: MCP_VALET_TOKEN_STORE' -r -f -a "keyring\t'The OS keyring (Secret Service, Keychain, Credential Manager)'
 file\t'A 0600 file under the state directory'
 memory\t'This process only; nothing is written'"
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand prompts" -l log-file -d 'Write logs to this file instead of stderr. MCP_VALET_LOG (e.g. `debug`) overrides the level' -r -F
@@ -369,16 +369,16 @@ complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l allow-too
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l deny-tool -d 'Hide tools matching this glob and refuse calls to them (repeatable; wins over --allow-tool)' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l ignore-tool -d 'Same as --deny-tool (the spelling of other MCP proxies)' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l client-id -d 'Use this pre-registered OAuth client id instead of registering one' -r
-complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l client-secret -d 'The secret of the pre-registered client (prefer the environment variable: argv is visible in `ps`)' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l client-secret -d 'The secret of the pre-registered client. Prefer MCP_VALET_CLIENT_SECRET: argv is visible in `ps`' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l client-metadata-url -d 'An https URL whose JSON document describes this client (a client ID metadata document), used when the authorization server supports them' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l scope -d 'Scopes to request (space-separated or repeated). Default: what the server asks for' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l resource -d 'Send this value as the RFC 8707 `resource` parameter instead of the one the server publishes' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l authorize-param -d 'An extra parameter for the authorization request, `key=value` (repeatable), e.g. `access_type=offline` for Google' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l callback-port -d 'Port of the loopback listener that receives the browser\'s redirect. Default: derived from the server URL, so a registration stays valid across runs' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l redirect-uri -d 'The redirect URI to register and send, a loopback http URL such as `http://localhost/` (its port may be omitted). Default: http://127.0.0.1:<port>/callback' -r
-complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l auth-timeout -d 'Give up waiting for the sign-in after this long' -r
-complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l profile -d 'Keep a second identity for the same server under this name' -r
-complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l token-store -d 'Where tokens are kept: the OS keyring (default, falling back to a 0600 file when no keyring is usable), a file, or memory (this run only)' -r -f -a "keyring\t'The OS keyring (Secret Service, Keychain, Credential Manager)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l auth-timeout -d 'Give up waiting for the sign-in after this long. Default: 5m in the browser; with --device, as long as the device code is valid' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l profile -d 'Keep a second identity for the same server under this name (and use it later with the same --profile)' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l token-store -d 'Where tokens are kept: the OS keyring (default, falling back to a 0600 file when no keyring is usable), a file, or memory (this run only). Default: MCP_VALET_TOKEN_STORE' -r -f -a "keyring\t'The OS keyring (Secret Service, Keychain, Credential Manager)'
 file\t'A 0600 file under the state directory'
 memory\t'This process only; nothing is written'"
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l log-file -d 'Write logs to this file instead of stderr. MCP_VALET_LOG (e.g. `debug`) overrides the level' -r -F

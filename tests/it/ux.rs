@@ -112,6 +112,7 @@ fn the_bridge_on_a_terminal_says_what_it_is_for_and_ctrl_c_exits_130() {
     let mut t = on_pty(&[url], &env);
     let s = t.expect("Ctrl-C ends it", Duration::from_secs(20));
     assert!(s.contains(&format!("mcp-valet login {url}")), "{s}");
+    assert!(s.contains(&format!("mcp-valet tools {url}")), "{s}");
     assert!(s.contains("relays JSON-RPC from an MCP client"), "{s}");
     t.type_in(b"\x03");
     let st = t.wait(Duration::from_secs(20));
@@ -428,7 +429,8 @@ fn bash_completes_subcommands_their_options_and_stored_server_urls() {
         let out = run_with_input(&["login", u, "--with-token", "--no-check"], &env, b"k");
         assert!(out.status.success(), "{}", text(&out.stderr));
     }
-    for sub in ["status", "logout", "token"] {
+    // Every subcommand whose argument is a server URL, tools and call included.
+    for sub in ["status", "logout", "token", "login", "tools", "call", "doctor"] {
         let offered = bash_complete(&format!("mcp-valet {sub} "), &env);
         assert!(
             offered.contains(&url.to_owned()) && offered.contains(&other.to_owned()),
