@@ -11,6 +11,7 @@ mod cli;
 mod client;
 mod conformance;
 mod era;
+mod era_faults;
 mod era_hosts;
 mod hardening;
 mod network;
