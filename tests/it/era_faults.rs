@@ -271,7 +271,15 @@ fn a_host_that_never_answers_an_input_request_gets_a_timeout() {
     let e = valet_error(&r);
     assert_eq!(r["error"]["code"], -32001, "{r}");
     assert_eq!(e["data"]["kind"], "timeout", "{r}");
-    assert_eq!(text(&v.tool(2, "fine", json!({}))), "fine");
+    let asked_id = asked["id"].clone();
+    v.send(&json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "fine", "arguments": {}}}));
+    let (r2, between) = answer_to(&mut v, 2);
+    assert_eq!(text(&r2), "fine");
+    let cancelled = |m: &Value| m["method"] == "notifications/cancelled" && m["params"]["requestId"] == asked_id;
+    assert!(
+        before.iter().chain(between.iter()).any(cancelled),
+        "the host's input request is cancelled: {before:?} {between:?}"
+    );
     // A late answer from the host goes nowhere and breaks nothing.
     v.send(&json!({"jsonrpc": "2.0", "id": asked["id"], "result": {"action": "decline"}}));
     assert_eq!(text(&v.tool(3, "fine", json!({}))), "fine");
