@@ -312,7 +312,7 @@ fn a_listen_stream_that_keeps_dropping_does_not_stop_the_bridge() {
     let mut v = Valet::spawn(&[&url]);
     v.handshake();
     let mut changes = 0;
-    for id in 1..=4 {
+    for id in 1..=2 {
         let until = std::time::Instant::now() + Duration::from_secs(20);
         while seen_methods(&seen, "subscriptions/listen") < id as usize + 1 {
             assert!(std::time::Instant::now() < until, "the listen stream was not reopened");
@@ -329,7 +329,7 @@ fn a_listen_stream_that_keeps_dropping_does_not_stop_the_bridge() {
         }
     }
     assert!(changes >= 1, "a reopened stream is followed by list_changed");
-    no_second_answer(&mut v, &[1, 2, 3, 4]);
+    no_second_answer(&mut v, &[1, 2]);
 }
 
 /// Proves that a discover result listing only revisions mcp-valet does not speak is a fall back
