@@ -332,6 +332,45 @@ fn a_listen_stream_that_keeps_dropping_does_not_stop_the_bridge() {
     no_second_answer(&mut v, &[1, 2]);
 }
 
+/// Proves that a listen stream the server drops right after acknowledging it counts as a
+/// failure, so its reopenings back off (they came every 250 ms, for ever, each followed by a
+/// `list_changed` to the host) and requests still work.
+#[test]
+fn a_listen_stream_dropped_right_after_its_acknowledgement_backs_off() {
+    let (url, seen) = stand_in(|req| {
+        if let Some(out) = common(req, &json!({"tools": {"listChanged": true}})) {
+            return out;
+        }
+        match req.method() {
+            "subscriptions/listen" => acknowledged_then_cut(),
+            _ => result(req, json!({"content": [{"type": "text", "text": "fine"}]})),
+        }
+    });
+    let mut v = Valet::spawn(&[&url]);
+    v.handshake();
+    let until = std::time::Instant::now() + Duration::from_secs(20);
+    while seen_methods(&seen, "subscriptions/listen") < 2 {
+        assert!(std::time::Instant::now() < until, "the listen stream was not reopened");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Backing off from the second failure on (500 ms, 1 s, 2 s, …), four seconds hold at most
+    // four more attempts; without backoff they held sixteen.
+    std::thread::sleep(Duration::from_secs(4));
+    let listens = seen_methods(&seen, "subscriptions/listen");
+    assert!(
+        listens <= 6,
+        "{listens} listen requests: the reopenings do not back off"
+    );
+    let (r, _) = {
+        v.send(
+            &json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "fine", "arguments": {}}}),
+        );
+        answer_to(&mut v, 1)
+    };
+    assert_eq!(text(&r), "fine", "{r}");
+    no_second_answer(&mut v, &[1]);
+}
+
 /// Proves that a discover result listing only revisions mcp-valet does not speak is a fall back
 /// to `initialize`, that `-v` says why, and that the server is remembered as handshake-era.
 #[test]

@@ -14,7 +14,7 @@ use crate::bridge::remote::sse;
 use crate::failure::{Failure, FailureKind};
 use crate::http::{Answer, content_type};
 
-use super::shared::{INVALID_PARAMS, LISTEN_ATTEMPTS, MAX_SUBSCRIPTIONS, Modern, params_of};
+use super::shared::{INVALID_PARAMS, LISTEN_ATTEMPTS, LISTEN_STEADY, MAX_SUBSCRIPTIONS, Modern, params_of};
 
 impl Modern {
     pub(super) fn subscribe(self: &Arc<Self>, msg: &Message, on: bool) {
@@ -111,12 +111,17 @@ impl Modern {
                 .await
             {
                 Ok(resp) if resp.status().is_success() && content_type(resp.headers()) == "text/event-stream" => {
+                    let opened = Instant::now();
                     match self.pump_listen(resp, id, &filter, reopened).await {
                         Listened::Ended => {
                             tracing::debug!("the server ended the subscription");
                             return;
                         }
-                        Listened::Acknowledged => failures = 0,
+                        Listened::Acknowledged if opened.elapsed() >= LISTEN_STEADY => failures = 0,
+                        // Dropped soon after its acknowledgement: a failure too, or a server that keeps
+                        // doing so would be asked again every 250 ms for ever (and the host told to look
+                        // again each time).
+                        Listened::Acknowledged => failures += 1,
                         Listened::Nothing => failures += 1,
                     }
                 }

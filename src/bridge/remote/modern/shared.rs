@@ -34,6 +34,9 @@ pub(super) const DISCOVER_FRESH: Duration = Duration::from_secs(5);
 pub(super) const INVALID_PARAMS: i64 = -32602;
 /// Consecutive failures of the listen stream before giving up on it.
 pub(super) const LISTEN_ATTEMPTS: u32 = 8;
+/// How long a listen stream must have stayed open for its end to count as a success (the
+/// failures in a row start again from zero).
+pub(super) const LISTEN_STEADY: Duration = Duration::from_secs(10);
 
 pub struct Modern {
     pub(super) ctx: Arc<Ctx>,
