@@ -7,6 +7,7 @@ pub mod challenge;
 pub mod discovery;
 mod error;
 mod grants;
+mod kept;
 pub mod prompt;
 mod redirect;
 mod registration;
@@ -15,6 +16,7 @@ pub mod token;
 mod tokens;
 
 pub use error::AuthError;
+pub use kept::{CHECKED_AT, Revocation};
 pub use prompt::Interaction;
 pub use settings::{AUTH_TIMEOUT, RESERVED, ResourceChoice, Settings};
-pub use tokens::{CHECKED_AT, OAuthClient, Revocation, STATIC_ISSUER, resource_key};
+pub use tokens::{OAuthClient, STATIC_ISSUER, resource_key};

@@ -26,17 +26,6 @@ use crate::util::unix_now;
 /// server stands behind it.
 pub const STATIC_ISSUER: &str = "";
 
-/// What the server revoked of a login's tokens, and what it did not (with why).
-#[derive(Debug, Default)]
-pub struct Revocation {
-    pub revoked: Vec<&'static str>,
-    pub failed: Vec<(&'static str, String)>,
-}
-
-/// In a kept token's `EntryMeta::extra`: when the server accepted it (seconds since the Unix
-/// epoch); absent when it was kept with `--no-check`.
-pub const CHECKED_AT: &str = "checked_at";
-
 /// Refresh this long before the access token expires.
 const EXPIRY_MARGIN: i64 = 60;
 /// Sign-ins in a row without a request going through, before giving up (a server that keeps
@@ -58,11 +47,11 @@ enum Reuse {
 /// mcp-valet as the OAuth client of one MCP server: holds its token, and refreshes, signs in
 /// or steps up when needed.
 pub struct OAuthClient {
-    http: HttpConfig,
-    settings: Settings,
-    store: Arc<Store>,
+    pub(super) http: HttpConfig,
+    pub(super) settings: Settings,
+    pub(super) store: Arc<Store>,
     /// The server URL as stored: the key of its logins.
-    resource_key: String,
+    pub(super) resource_key: String,
     /// Whether a browser (or device) sign-in may start, and who shows it to the user.
     interaction: Interaction,
     state: Mutex<State>,
@@ -270,7 +259,7 @@ impl OAuthClient {
         })
     }
 
-    async fn lock(&self) -> Result<Lock, AuthError> {
+    pub(super) async fn lock(&self) -> Result<Lock, AuthError> {
         let scope = format!(
             "login|{}|{}",
             self.resource_key,
@@ -438,7 +427,7 @@ impl OAuthClient {
     }
 
     /// Records an event about a stored login in the audit log.
-    fn audit(&self, mut e: Entry, key: &EntryKey, meta: &EntryMeta) {
+    pub(super) fn audit(&self, mut e: Entry, key: &EntryKey, meta: &EntryMeta) {
         e.profile = key.profile.clone();
         e.issuer = Some(key.issuer.clone());
         if !key.client_id.is_empty() {
@@ -482,7 +471,7 @@ impl OAuthClient {
     }
 
     /// The client credentials for a stored login's refresh or revocation.
-    async fn client_for(&self, key: &EntryKey, meta: &EntryMeta) -> Result<Client, AuthError> {
+    pub(super) async fn client_for(&self, key: &EntryKey, meta: &EntryMeta) -> Result<Client, AuthError> {
         let auth = meta
             .token_endpoint_auth_method
             .as_deref()
@@ -507,67 +496,6 @@ impl OAuthClient {
             secret,
             auth,
         })
-    }
-
-    /// Keeps a token given by the user (`login --with-token`) for this server, noting whether
-    /// the server accepted it (`checked`); returns where, and how many earlier logins it replaced.
-    pub async fn keep_static_token(
-        &self,
-        token: Secret,
-        checked: bool,
-    ) -> Result<(crate::store::Backend, usize), AuthError> {
-        let key = EntryKey {
-            resource: self.resource_key.clone(),
-            issuer: STATIC_ISSUER.into(),
-            client_id: String::new(),
-            profile: self.settings.profile.clone(),
-        };
-        let secrets = Secrets {
-            access_token: Some(token),
-            ..Secrets::default()
-        };
-        let _lock = self.lock().await?;
-        // The kept token replaces any sign-in for this server (so that a later refresh of an
-        // older login cannot make that login the newest again); like `logout`, the replaced
-        // tokens are revoked where the server offers it.
-        let (resource, profile) = (self.resource_key.clone(), self.settings.profile.clone());
-        let replaced = self
-            .store
-            .blocking(move |store| {
-                let mut v = Vec::new();
-                for (old, _) in store.find(&resource, profile.as_deref())? {
-                    if let Some((meta, secrets)) = store.load(&old)? {
-                        v.push((old, meta, secrets));
-                    }
-                }
-                Ok(v)
-            })
-            .await
-            .map_err(AuthError::store)?;
-        for (old, meta, secrets) in &replaced {
-            match self.revoke(old, meta, secrets).await {
-                Err(e) => tracing::warn!("revoking the replaced sign-in failed ({e}); its tokens expire on their own"),
-                Ok(Some(r)) if !r.failed.is_empty() => tracing::warn!(
-                    "revoking the replaced sign-in failed ({}); its tokens expire on their own",
-                    r.failed[0].1
-                ),
-                Ok(_) => {}
-            }
-            let old = old.clone();
-            self.store
-                .blocking(move |s| s.delete(&old))
-                .await
-                .map_err(AuthError::store)?;
-        }
-        let mut meta = EntryMeta::default();
-        if checked {
-            meta.extra.insert(CHECKED_AT.into(), unix_now().into());
-        }
-        self.save(key.clone(), meta.clone(), secrets).await?;
-        let mut e = Entry::ok("sign_in", &self.resource_key);
-        e.grant = Some("kept_token".into());
-        self.audit(e, &key, &meta);
-        Ok((self.store.backend(), replaced.len()))
     }
 
     /// A usable access token for scripts (`mcp-valet token`): refreshed when it is about to
@@ -615,48 +543,6 @@ impl OAuthClient {
                 .map(|p| format!(" --profile {p}"))
                 .unwrap_or_default()
         )
-    }
-
-    /// Asks the server to revoke a stored login's tokens (RFC 7009). `None` when the server
-    /// offers no revocation.
-    pub async fn revoke(
-        &self,
-        key: &EntryKey,
-        meta: &EntryMeta,
-        secrets: &Secrets,
-    ) -> Result<Option<Revocation>, AuthError> {
-        let Some(endpoint) = meta.revocation_endpoint.clone() else {
-            return Ok(None);
-        };
-        let client = self.client_for(key, meta).await?;
-        let mut outcome = Revocation::default();
-        for (tok, hint) in [
-            (&secrets.refresh_token, "refresh token"),
-            (&secrets.access_token, "access token"),
-        ] {
-            if let Some(t) = tok {
-                let wire = if hint == "refresh token" {
-                    "refresh_token"
-                } else {
-                    "access_token"
-                };
-                match token::revoke(&self.http, &endpoint, &client, t, wire).await {
-                    Ok(()) => {
-                        let mut e = Entry::ok("revocation", &key.resource);
-                        e.grant = Some(wire.into());
-                        self.audit(e, key, meta);
-                        outcome.revoked.push(hint);
-                    }
-                    Err(err) => {
-                        let mut e = Entry::failed("revocation", &key.resource, &err.message);
-                        e.grant = Some(wire.into());
-                        self.audit(e, key, meta);
-                        outcome.failed.push((hint, err.message));
-                    }
-                }
-            }
-        }
-        Ok(Some(outcome))
     }
 
     /// Signs in (caller holds `flight`): under the cross-process lock, after checking whether
@@ -800,7 +686,7 @@ impl OAuthClient {
         })
     }
 
-    async fn save(&self, key: EntryKey, mut meta: EntryMeta, secrets: Secrets) -> Result<(), AuthError> {
+    pub(super) async fn save(&self, key: EntryKey, mut meta: EntryMeta, secrets: Secrets) -> Result<(), AuthError> {
         meta.updated_at = unix_now();
         meta.backend = Some(self.store.backend());
         let (k, m, s) = (key.clone(), meta.clone(), secrets.clone());

@@ -45,7 +45,10 @@ pub(crate) fn note_holder(file: &mut File, scope: &str) {
             file,
             "pid {}\nscope {scope}\nsince {}",
             std::process::id(),
-            super::now_secs()
+            // Seconds since the Unix epoch (lock.rs reads nothing from the store's mod.rs).
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs())
         )
     })();
 }
