@@ -1,22 +1,11 @@
 //! mcp-valet: a stdio MCP server that relays to a remote MCP server and signs in for you.
-
-mod audit;
-mod auth;
-mod bridge;
-mod cli;
-mod client;
-mod commands;
-mod exit;
-mod failure;
-mod http;
-mod logging;
-mod settings;
-mod store;
-mod util;
+//! The modules are in the library (`lib.rs`); this is the program: it runs a command and turns
+//! its error into the last line on stderr and the exit status.
 
 use std::process::ExitCode;
 
 use clap::Parser;
+use mcp_valet::{cli, commands, exit, logging, util};
 
 fn main() -> ExitCode {
     // Bound what glibc keeps after a large answer without paying page faults for every one:
