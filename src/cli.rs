@@ -34,6 +34,43 @@ pub struct Cli {
     pub log: LogArgs,
 }
 
+impl Cli {
+    /// Parses the process's arguments. `mcp-valet <URL> [OPTIONS]`, the command a desktop client
+    /// runs at every start, is read by a parser that knows only the bridge's options: building
+    /// every subcommand's definition costs memory and touches code the bridge never needs. Any
+    /// other command line, and any bridge command line that does not parse (so that errors and
+    /// `--help` read the same), goes to the full parser.
+    pub fn parse_args() -> Cli {
+        let mut args = std::env::args_os().skip(1);
+        let url_first = args
+            .next()
+            .and_then(|a| {
+                a.to_str()
+                    .map(|a| a.starts_with("https://") || a.starts_with("http://"))
+            })
+            .unwrap_or(false);
+        if url_first && let Ok(b) = BridgeCli::try_parse() {
+            return Cli {
+                command: None,
+                bridge: b.bridge,
+                log: b.log,
+            };
+        }
+        Cli::parse()
+    }
+}
+
+/// The bridge's command line alone (see [`Cli::parse_args`]).
+#[derive(Debug, Parser)]
+#[command(name = "mcp-valet", version)]
+struct BridgeCli {
+    #[command(flatten)]
+    bridge: BridgeArgs,
+
+    #[command(flatten)]
+    log: LogArgs,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Sign in to a server now (mcp-valet also signs in by itself when a server asks).
@@ -681,6 +718,28 @@ mod tests {
         assert_eq!(a.connect_timeout, given.connect_timeout);
         assert_eq!(a.transport, given.transport);
         assert!(a.allow_http && !given.allow_http);
+    }
+
+    /// The bridge-only parser reads a bridge command line as the full one does.
+    #[test]
+    fn the_bridge_parser_agrees_with_the_full_one() {
+        BridgeCli::command().debug_assert();
+        let argv = [
+            "mcp-valet",
+            "https://h.example/mcp",
+            "--request-timeout",
+            "90s",
+            "-vv",
+            "--allow-http",
+        ];
+        let full = Cli::try_parse_from(argv).unwrap();
+        let bridge = BridgeCli::try_parse_from(argv).unwrap();
+        assert!(full.command.is_none());
+        assert_eq!(format!("{:?}", full.bridge), format!("{:?}", bridge.bridge));
+        assert_eq!(format!("{:?}", full.log), format!("{:?}", bridge.log));
+        // A subcommand after the URL is not a bridge command line for either.
+        assert!(BridgeCli::try_parse_from(["mcp-valet", "https://h.example/mcp", "login"]).is_err());
+        assert!(Cli::try_parse_from(["mcp-valet", "https://h.example/mcp", "login"]).is_err());
     }
 
     #[test]

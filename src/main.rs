@@ -4,7 +4,6 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use mcp_valet::{cli, commands, exit, logging, util};
 
 fn main() -> ExitCode {
@@ -24,7 +23,7 @@ fn main() -> ExitCode {
             Err(_) => ExitCode::FAILURE,
         };
     }
-    let cli = cli::Cli::parse();
+    let cli = cli::Cli::parse_args();
     if let Err(e) = logging::init(&cli.log) {
         eprintln!("mcp-valet: {e:#}");
         return ExitCode::from(exit::USAGE);
