@@ -15,6 +15,7 @@ mod era_faults;
 mod era_hosts;
 mod hardening;
 mod network;
+mod packages;
 mod peers_smoke;
 mod store_keyring;
 mod tokens;
