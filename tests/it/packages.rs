@@ -7,11 +7,14 @@
 //! packaged is this build's, stripped (the packaging does not care which build it is). Bad
 //! input to the packaging scripts gets a one-line error and writes nothing.
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Output, Stdio};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -400,6 +403,204 @@ fn launcher_relays(project: &NpmProject, launcher: &Path, peer: &Peer) {
         err.contains(&format!("@mcp-valet/{} is not installed", platform_name())),
         "{err}"
     );
+}
+
+/// A registry of our own on 127.0.0.1 serving just the tarballs `dist/package-npm` wrote (a
+/// packument per package, with each tarball's integrity), so that the very command a client
+/// configuration holds, `npx -y mcp-valet URL`, resolves the launcher, picks the platform
+/// package among its optional dependencies by `os`/`cpu`, installs both (the postinstall runs)
+/// and runs the bridge. Records every path asked for.
+struct Registry {
+    url: String,
+    asked: Arc<Mutex<Vec<String>>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl Registry {
+    fn serve(tarballs: &[PathBuf]) -> Registry {
+        use base64::Engine;
+        use sha2::Digest;
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        let mut files: HashMap<String, Vec<u8>> = HashMap::new();
+        for tgz in tarballs {
+            let out = Command::new("tar")
+                .arg("-xzOf")
+                .arg(tgz)
+                .arg("package/package.json")
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "tar: {out:?}");
+            let mut manifest: Value = serde_json::from_slice(&out.stdout).unwrap();
+            let bytes = std::fs::read(tgz).unwrap();
+            let file = tgz.file_name().unwrap().to_str().unwrap().to_string();
+            let integrity = format!(
+                "sha512-{}",
+                base64::engine::general_purpose::STANDARD.encode(sha2::Sha512::digest(&bytes))
+            );
+            manifest["dist"] = json!({"tarball": format!("{url}-/{file}"), "integrity": integrity});
+            let name = manifest["name"].as_str().unwrap().to_string();
+            let version = manifest["version"].as_str().unwrap().to_string();
+            let packument = json!({"name": name, "dist-tags": {"latest": version},
+                                   "versions": {version: manifest}});
+            files.insert(
+                format!("/{}", name.replace('/', "%2f")),
+                packument.to_string().into_bytes(),
+            );
+            files.insert(format!("/-/{file}"), bytes);
+        }
+        let asked = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        listener.set_nonblocking(true).unwrap();
+        let (asked2, stop2) = (asked.clone(), stop.clone());
+        let thread = thread::spawn(move || {
+            while !stop2.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((conn, _)) => {
+                        let files = files.clone();
+                        let asked = asked2.clone();
+                        thread::spawn(move || serve_one(conn, &files, &asked));
+                    }
+                    Err(_) => thread::sleep(Duration::from_millis(10)),
+                }
+            }
+        });
+        Registry {
+            url,
+            asked,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn asked(&self) -> Vec<String> {
+        self.asked.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Answers the requests on one connection (keep-alive; at most 100, each head at most 64 KiB).
+fn serve_one(mut conn: TcpStream, files: &HashMap<String, Vec<u8>>, asked: &Mutex<Vec<String>>) {
+    conn.set_nonblocking(false).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut reader = BufReader::new(conn.try_clone().unwrap());
+    for _ in 0..100 {
+        let mut head = String::new();
+        loop {
+            let mut line = String::new();
+            match reader.read_line(&mut line) {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+            if line == "\r\n" || head.len() > 65536 {
+                break;
+            }
+            head.push_str(&line);
+        }
+        let path = head.split_whitespace().nth(1).unwrap_or("").to_string();
+        // npm asks for scoped packages as /@scope%2fname (either case of the escape).
+        let key = path.replace("%2F", "%2f");
+        asked.lock().unwrap().push(path);
+        let (status, body): (&str, &[u8]) = match files.get(&key) {
+            Some(b) => ("200 OK", b),
+            None => ("404 Not Found", b"{\"error\":\"not found\"}"),
+        };
+        let kind = if key.starts_with("/-/") {
+            "application/octet-stream"
+        } else {
+            "application/json"
+        };
+        let resp = format!(
+            "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        if conn.write_all(resp.as_bytes()).is_err() || conn.write_all(body).is_err() {
+            return;
+        }
+    }
+}
+
+/// A Windows x86_64 PE header and nothing else: the binary of a platform npm must skip here.
+fn fake_windows_exe() -> Vec<u8> {
+    let mut b = vec![0u8; 0x46];
+    b[..2].copy_from_slice(b"MZ");
+    b[0x3c] = 0x40; // e_lfanew
+    b[0x40..0x44].copy_from_slice(b"PE\0\0");
+    b[0x44..0x46].copy_from_slice(&0x8664u16.to_le_bytes());
+    b
+}
+
+/// `npx -y mcp-valet URL` with nothing installed, the registry our own: the same command as
+/// in a client's configuration. The release has a second platform (win32-x64, a bare PE
+/// header): npm reads its packument but fetches neither its tarball nor anything but this
+/// platform's; the postinstall swaps in the binary; stdout carries only JSON-RPC while npx
+/// installs.
+#[cfg(not(windows))]
+#[test]
+fn npx_y_mcp_valet_installs_from_a_registry_and_runs_the_bridge() {
+    let release = release_dir();
+    let win = release.path().join("bin/x86_64-pc-windows-gnu");
+    std::fs::create_dir_all(&win).unwrap();
+    std::fs::write(win.join("mcp-valet.exe"), fake_windows_exe()).unwrap();
+    let tarballs = built("package-npm", release.path());
+    assert_eq!(tarballs.len(), 3, "{tarballs:?}");
+    let registry = Registry::serve(&tarballs);
+    let peer = Peer::start(PeerKind::StatefulJson);
+    let home = tempfile::Builder::new().prefix("mcp-valet-npx-").tempdir().unwrap();
+    let h = home.path();
+    let mut cmd = Command::new("npx");
+    cmd.current_dir(h)
+        .env("HOME", h)
+        .env("npm_config_registry", &registry.url)
+        .env("npm_config_cache", h.join(".npm-cache"))
+        .env("npm_config_userconfig", h.join(".npmrc"))
+        .env("npm_config_update_notifier", "false")
+        .args(["-y", "mcp-valet", &peer.url]);
+    let mut bridge = Bridge::spawn(cmd);
+    bridge.round_trip("npx -y from a registry");
+    assert!(bridge.finish().success(), "{}", bridge.stderr());
+
+    let platform = platform_name();
+    // npm's audit request (answered 404) aside, the packages' files and nothing else.
+    let mut asked: Vec<String> = registry
+        .asked()
+        .into_iter()
+        .map(|p| p.replace("%2F", "%2f"))
+        .filter(|p| !p.starts_with("/-/npm/"))
+        .collect();
+    asked.sort();
+    asked.dedup();
+    let mut want = vec![
+        "/mcp-valet".to_string(),
+        format!("/@mcp-valet%2f{platform}"),
+        "/@mcp-valet%2fwin32-x64".to_string(),
+        format!("/-/mcp-valet-{}.tgz", version()),
+        format!("/-/mcp-valet-{platform}-{}.tgz", version()),
+    ];
+    want.sort();
+    assert_eq!(asked, want);
+    // The binary itself stands where npx's .bin link points; no win32 package was installed.
+    let npx_dir = h.join(".npm-cache").join("_npx");
+    let trees: Vec<PathBuf> = std::fs::read_dir(&npx_dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().join("node_modules"))
+        .filter(|p| p.join("mcp-valet").exists())
+        .collect();
+    assert_eq!(trees.len(), 1, "{trees:?}");
+    let installed = std::fs::read(trees[0].join("mcp-valet/bin/mcp-valet")).unwrap();
+    assert!(!installed.starts_with(b"#!"), "the Node launcher stayed");
+    assert!(trees[0].join(format!("@mcp-valet/{platform}")).exists());
+    assert!(!trees[0].join("@mcp-valet/win32-x64").exists());
 }
 
 // --- Python ---------------------------------------------------------------------------------
