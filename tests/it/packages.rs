@@ -705,6 +705,102 @@ fn the_wheel_runs_with_uvx_and_pipx_from_local_files() {
 
 // --- bad input ------------------------------------------------------------------------------
 
+/// Every platform of a full release (headers only: the packaging reads formats, never runs
+/// them): each gets its npm package (static Linux with no `libc` restriction, musl chosen over
+/// gnu for one platform) and its wheel, tagged by what the header says.
+#[test]
+fn every_platform_gets_its_package_and_wheel_tag() {
+    let dir = tempfile::Builder::new().prefix("mcp-valet-pkg-all-").tempdir().unwrap();
+    let d = dir.path();
+    let mut arm = fake_elf();
+    arm[18] = 183; // EM_AARCH64
+    let mut mac = vec![0u8; 32];
+    mac[..4].copy_from_slice(b"\xcf\xfa\xed\xfe");
+    mac[4..8].copy_from_slice(&0x0100_000cu32.to_le_bytes()); // CPU_TYPE_ARM64
+    let mut glibc_x64 = fake_elf();
+    glibc_x64.extend_from_slice(b"GLIBC_2.28"); // ignored: the musl build wins
+    for (target, file, data) in [
+        ("x86_64-unknown-linux-musl", "mcp-valet", fake_elf()),
+        ("x86_64-unknown-linux-gnu", "mcp-valet", glibc_x64),
+        ("aarch64-unknown-linux-musl", "mcp-valet", arm),
+        ("x86_64-pc-windows-gnu", "mcp-valet.exe", fake_windows_exe()),
+        ("aarch64-apple-darwin", "mcp-valet", mac),
+    ] {
+        std::fs::create_dir_all(d.join("bin").join(target)).unwrap();
+        std::fs::write(d.join("bin").join(target).join(file), data).unwrap();
+    }
+    std::fs::write(d.join("VERSION"), "2.0.0\n").unwrap();
+
+    let wheels: Vec<String> = built("package-wheel", d)
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        wheels,
+        [
+            "mcp_valet-2.0.0-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.musllinux_1_1_x86_64.whl",
+            "mcp_valet-2.0.0-py3-none-manylinux_2_17_aarch64.manylinux2014_aarch64.musllinux_1_1_aarch64.whl",
+            "mcp_valet-2.0.0-py3-none-win_amd64.whl",
+            "mcp_valet-2.0.0-py3-none-macosx_11_0_arm64.whl",
+        ]
+    );
+    // The Windows wheel's script keeps its .exe, and RECORD lists it with its hash.
+    let record = Command::new("python3")
+        .args(["-c", "import sys, zipfile; sys.stdout.write(zipfile.ZipFile(sys.argv[1]).read('mcp_valet-2.0.0.dist-info/RECORD').decode())"])
+        .arg(d.join("python/mcp_valet-2.0.0-py3-none-win_amd64.whl"))
+        .output()
+        .unwrap();
+    let record = String::from_utf8_lossy(&record.stdout);
+    assert!(
+        record.starts_with("mcp_valet-2.0.0.data/scripts/mcp-valet.exe,sha256="),
+        "{record}"
+    );
+
+    let tarballs: Vec<String> = built("package-npm", d)
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        tarballs,
+        [
+            "mcp-valet-linux-x64-2.0.0.tgz",
+            "mcp-valet-linux-arm64-2.0.0.tgz",
+            "mcp-valet-win32-x64-2.0.0.tgz",
+            "mcp-valet-darwin-arm64-2.0.0.tgz",
+            "mcp-valet-2.0.0.tgz",
+        ]
+    );
+    let manifest = |tgz: &str| -> Value {
+        let out = Command::new("tar")
+            .arg("-xzOf")
+            .arg(d.join("npm").join(tgz))
+            .arg("package/package.json")
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let linux = manifest("mcp-valet-linux-x64-2.0.0.tgz");
+    assert_eq!(linux["os"], json!(["linux"]));
+    assert_eq!(linux["cpu"], json!(["x64"]));
+    assert!(linux.get("libc").is_none(), "a static binary runs on any libc: {linux}");
+    assert!(
+        linux["description"]
+            .as_str()
+            .unwrap()
+            .contains("x86_64-unknown-linux-musl")
+    );
+    assert_eq!(
+        manifest("mcp-valet-win32-x64-2.0.0.tgz")["files"],
+        json!(["bin/mcp-valet.exe"])
+    );
+    let launcher = manifest("mcp-valet-2.0.0.tgz");
+    assert_eq!(
+        launcher["optionalDependencies"],
+        json!({"@mcp-valet/linux-x64": "2.0.0", "@mcp-valet/linux-arm64": "2.0.0",
+               "@mcp-valet/win32-x64": "2.0.0", "@mcp-valet/darwin-arm64": "2.0.0"})
+    );
+}
+
 /// `dist/<script> <dir>` must fail with one line on stderr containing `needle`, and leave
 /// `<dir>` with the entries it had.
 fn refused(script: &str, dir: &Path, needle: &str) {
