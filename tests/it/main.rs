@@ -16,6 +16,7 @@ mod era_hosts;
 mod hardening;
 mod network;
 mod peers_smoke;
+mod setup;
 mod store_keyring;
 mod tokens;
 mod ux;
