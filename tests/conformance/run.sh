@@ -66,6 +66,11 @@ export FAKE_BROWSER_LOG="$CONFORMANCE_OUT/fakebrowser.log"
 # MCP_VALET_HOME and --token-store memory; HOME is moved too, for anything else.
 export HOME="$CONFORMANCE_OUT/home"
 mkdir -p "$HOME"
+# The driver's per-scenario MCP_VALET_HOME is a temporary directory it removes when it ends; a
+# scenario the runner kills at its timeout would leave it behind, so temporary files go into
+# the results directory too.
+export TMPDIR="$CONFORMANCE_OUT/tmp"
+mkdir -p "$TMPDIR"
 echo "run.sh: mcp-valet $("$MCP_VALET_BIN" --version 2>/dev/null || echo '?') from $MCP_VALET_BIN; node $(node --version); results in $CONFORMANCE_OUT" >&2
 
 # The fixtures listen on all interfaces: keep everything in a network namespace that has only
