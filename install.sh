@@ -64,7 +64,21 @@ cp "$here/completions/_mcp-valet" "$prefix/share/zsh/site-functions/_mcp-valet"
 cp "$here/completions/mcp-valet.fish" "$prefix/share/fish/vendor_completions.d/mcp-valet.fish"
 
 echo "Installed $prefix/bin/mcp-valet ($("$prefix/bin/mcp-valet" --version))" >&2
-case ":$PATH:" in
-    *":$prefix/bin:"*) ;;
-    *) echo "Note: $prefix/bin is not on your PATH; add it, e.g.  export PATH=\"$prefix/bin:\$PATH\"" >&2 ;;
-esac
+
+# Says plainly when DIR is not on PATH, with the line that puts it there for the user's shell.
+path_check() {
+    case ":$PATH:" in *":$1:"*) return 0 ;; esac
+    case "${SHELL:-}" in
+        */zsh) add="echo 'export PATH=\"$1:\$PATH\"' >> ~/.zshrc" ;;
+        */fish) add="fish_add_path $1" ;;
+        *) add="echo 'export PATH=\"$1:\$PATH\"' >> ~/.bashrc" ;;
+    esac
+    cat >&2 <<EOF
+
+WARNING: $1 is not on your PATH, so typing \`mcp-valet\` will not find it yet. Run
+    $add
+and open a new terminal. (MCP clients do not read your shell's PATH: in their configs, use
+the absolute path $1/mcp-valet.)
+EOF
+}
+path_check "$prefix/bin"

@@ -47,10 +47,14 @@ fn the_first_401_signs_in_through_the_browser_and_the_request_goes_through() {
 
 #[test]
 fn login_drives_the_real_login_page_in_headless_chromium() {
-    assert!(
-        std::path::Path::new("/usr/bin/chromium").exists(),
-        "Debian's chromium is needed for this test (.ci/run installs it)"
-    );
+    let Some(chromium) = find_chromium() else {
+        common::skip(
+            "auth::login_drives_the_real_login_page_in_headless_chromium",
+            "no Chromium or Chrome found (CHROMIUM_PATH, chromium on PATH, or Google Chrome / \
+             Chromium in /Applications; Debian/Ubuntu: apt-get install -y chromium)",
+        );
+        return;
+    };
     let stack = Stack::start(&[], &[]);
     let home = common::valet::temp_home();
     let shots = tempfile::tempdir().unwrap();
@@ -66,23 +70,46 @@ fn login_drives_the_real_login_page_in_headless_chromium() {
             ),
             ("FAKE_BROWSER_LOG", browser_log.to_str().unwrap()),
             ("FAKE_BROWSER_USER", "grace"),
+            ("CHROMIUM_PATH", chromium.to_str().unwrap()),
         ],
     );
     // The browser goes on in the background (the screenshot, closing Chromium): wait for it
     // to end, so that it neither outlives the test nor writes into `shots` once that is gone.
     let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline
-        && !std::fs::read_to_string(&browser_log).is_ok_and(|l| l.contains("] done (") || l.contains("] failed: "))
-    {
+    let ended =
+        || std::fs::read_to_string(&browser_log).is_ok_and(|l| l.contains("] done (") || l.contains("] failed: "));
+    while Instant::now() < deadline && !ended() {
         std::thread::sleep(Duration::from_millis(100));
     }
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}\n{}", stack.stderr());
+    assert!(
+        ended(),
+        "the background browser did not finish within 30 s (it would outlive the test): {}",
+        std::fs::read_to_string(&browser_log).unwrap_or_default()
+    );
     assert!(err.contains(&format!("Signed in to {} as grace", stack.mcp)), "{err}");
     assert!(out.stdout.is_empty(), "login prints nothing on stdout");
     let st = stack.as_stats();
     assert_eq!(st["logins"]["grace"], 1, "{st}");
     assert_eq!(st["consents"], 1);
+}
+
+/// The browser for the headless-Chromium test: `CHROMIUM_PATH`, else Chromium or Chrome on
+/// `PATH` (Debian's `chromium`, Ubuntu's `chromium-browser`), else the macOS application bundles.
+fn find_chromium() -> Option<std::path::PathBuf> {
+    if let Some(p) = std::env::var_os("CHROMIUM_PATH").filter(|p| !p.is_empty()) {
+        return Some(p.into());
+    }
+    common::on_path(&["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"]).or_else(|| {
+        [
+            "/Applications/Chromium.app/Contents/MacOS/Chromium",
+            "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
+        ]
+        .iter()
+        .map(std::path::PathBuf::from)
+        .find(|p| cfg!(target_os = "macos") && p.is_file())
+    })
 }
 
 #[test]

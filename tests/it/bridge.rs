@@ -674,6 +674,7 @@ fn input_from_a_file_works_too() {
     std::fs::write(&input, format!("{init}\n{call}")).unwrap();
     let out = std::process::Command::new(bin())
         .arg(&peer.url)
+        .env("MCP_VALET_HOME", dir.path())
         .env("MCP_VALET_TOKEN_STORE", "memory")
         .stdin(std::fs::File::open(&input).unwrap())
         .output()

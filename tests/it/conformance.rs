@@ -32,5 +32,10 @@ fn run_sets(sets: &[&str]) {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     println!("{stdout}");
+    if out.status.code() == Some(3) {
+        // run.sh found no Node.js >= 22 for the suite (npm has one for linux-x64 only).
+        crate::common::skip("conformance", stderr.trim());
+        return;
+    }
     assert!(out.status.success(), "conformance failures:\n{stdout}\n{stderr}");
 }

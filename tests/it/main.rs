@@ -17,6 +17,7 @@ mod hardening;
 mod network;
 mod packages;
 mod peers_smoke;
+mod setup;
 mod store_keyring;
 mod tokens;
 mod ux;

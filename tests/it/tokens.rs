@@ -340,6 +340,9 @@ fn signed_in_to_the_keyring(ttl: &str) -> (Stack, tempfile::TempDir, Vec<(String
         ("MCP_VALET_HOME".to_owned(), home.path().to_str().unwrap().to_owned()),
         ("BROWSER".to_owned(), fake_browser()),
         ("MCP_VALET_TOKEN_STORE".to_owned(), String::new()), // the default: the OS keyring
+        // On, as by default (the keyring session turns it off); each test logs out at the end,
+        // which removes the copy.
+        ("MCP_VALET_KERNEL_CACHE".to_owned(), "1".to_owned()),
     ];
     let out = run(&["login", &stack.mcp], &env);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -442,5 +445,7 @@ fn a_token_from_the_kernel_copy_is_refreshed_with_the_keyring_refresh_token() {
     let stats = stack.as_stats();
     assert_eq!(grants(&stats, "refresh_token"), 1, "{stats}");
     assert_eq!(stats["authorizationRequests"], 1, "nobody signed in again: {stats}");
+    // Leave nothing in the kernel's keyring (the login's copy goes with it).
+    assert!(run(&["logout", &stack.mcp], &env).status.success());
     common::keyring::passed(NAME);
 }

@@ -370,10 +370,14 @@ pub fn node_client(valet_bin: &Path, args: &[&str]) -> Output {
 /// `("PEER_CLIENT_STEPS", "tools,echo,progress")` or `("PEER_CLIENT_TIMEOUT_MS", "5000")`.
 pub fn node_client_with(valet_bin: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
     ensure_installed();
+    // mcp-valet gets the client's whole environment: a throw-away MCP_VALET_HOME unless the test
+    // passes one, so that what it keeps (a server's era) stays out of the user's data directory.
+    let home = super::valet::temp_home();
     let mut cmd = Command::new("node");
     cmd.arg(peers_dir().join("client.mjs"))
         .arg(valet_bin)
         .args(args)
+        .env("MCP_VALET_HOME", home.path())
         .stdin(Stdio::null());
     for (k, v) in envs {
         cmd.env(k, v);
@@ -459,7 +463,10 @@ pub fn py_client(target: PyTarget, mode: &str, steps: &[&str]) -> PyRun {
 pub fn py_client_with(target: PyTarget, mode: &str, steps: &[&str], extra: &[&str], envs: &[(&str, &str)]) -> PyRun {
     ensure_installed();
     let dir = peers_dir();
+    // As for `node_client_with`: mcp-valet over stdio gets a throw-away MCP_VALET_HOME.
+    let home = super::valet::temp_home();
     let mut cmd = Command::new(dir.join(".venv/bin/python"));
+    cmd.env("MCP_VALET_HOME", home.path());
     cmd.arg(dir.join("client_py.py"))
         .args(["--mode", mode, "--steps", &steps.join(",")])
         .args(extra);

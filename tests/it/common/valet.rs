@@ -211,19 +211,24 @@ fn set_env<K: AsRef<str>, V: AsRef<str>>(cmd: &mut Command, envs: &[(K, V)]) {
 }
 
 /// `mcp-valet <args>` run to the end with stdin closed, as a script runs a command; `envs` as
-/// for `Valet::spawn_env`, on top of the inherited environment (no private home: pass
-/// `MCP_VALET_HOME` when the command touches state).
+/// for `Valet::spawn_env`, on top of the inherited environment. Unless `envs` names one, the
+/// command gets a throw-away `MCP_VALET_HOME` (removed when it ends), so that nothing it keeps,
+/// such as a server's protocol era, lands in the user's data directory: pass `MCP_VALET_HOME`
+/// when commands are to share state.
 pub fn run<K: AsRef<str>, V: AsRef<str>>(args: &[&str], envs: &[(K, V)]) -> Output {
+    let home = temp_home();
     let mut cmd = Command::new(bin());
-    cmd.args(args).stdin(Stdio::null());
+    cmd.args(args).env("MCP_VALET_HOME", home.path()).stdin(Stdio::null());
     set_env(&mut cmd, envs);
     cmd.output().expect("running mcp-valet")
 }
 
 /// `run`, with `input` on stdin (then closed).
 pub fn run_with_input<K: AsRef<str>, V: AsRef<str>>(args: &[&str], envs: &[(K, V)], input: &[u8]) -> Output {
+    let home = temp_home();
     let mut cmd = Command::new(bin());
     cmd.args(args)
+        .env("MCP_VALET_HOME", home.path())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
