@@ -11,7 +11,7 @@ use crate::store::{Backend, EntryKey, EntryMeta, Registration, Secret, Secrets};
 use crate::util::unix_now;
 
 /// In an imported login's `EntryMeta::extra`: where it came from (`mcp-remote`).
-const IMPORTED_FROM: &str = "imported_from";
+pub const IMPORTED_FROM: &str = "imported_from";
 
 /// A login another tool made.
 pub struct Imported {

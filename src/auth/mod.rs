@@ -17,7 +17,7 @@ pub mod token;
 mod tokens;
 
 pub use error::AuthError;
-pub use imported::{Imported, ImportedClient, Kept};
+pub use imported::{IMPORTED_FROM, Imported, ImportedClient, Kept};
 pub use kept::{CHECKED_AT, Revocation};
 pub use prompt::Interaction;
 pub use settings::{AUTH_TIMEOUT, RESERVED, ResourceChoice, Settings};

@@ -8,7 +8,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::common::auth::{Stack, fake_browser};
+use crate::common::auth::{Stack, fake_browser, grants};
 use crate::common::peers::{Peer, PeerKind};
 use crate::common::valet::{Valet, run, text};
 
@@ -130,6 +130,12 @@ fn a_token_for_a_server_without_oauth_metadata_is_imported_and_used() {
     let rows: Value = serde_json::from_slice(&run(&["status", "--json"], &env).stdout).unwrap();
     assert_eq!(rows.as_array().unwrap().len(), 1, "{rows}");
     assert_eq!(rows[0]["usable"], true, "{rows}");
+    assert_eq!(rows[0]["imported_from"], "mcp-remote", "{rows}");
+    let s = String::from_utf8(run(&["status", &peer.url], &env).stdout).unwrap();
+    assert!(
+        s.contains("imported from: mcp-remote") && s.contains("the access token alone"),
+        "{s}"
+    );
 
     let mut v = Valet::spawn_env(&[&peer.url], &env);
     v.handshake();
@@ -198,10 +204,13 @@ fn an_oauth_login_is_imported_with_its_issuer_and_client() {
     let token = String::from_utf8(run(&["token", &stack.mcp], &env_first).stdout).unwrap();
     let rows: Value = serde_json::from_slice(&run(&["status", "--json"], &env_first).stdout).unwrap();
     let client_id = rows[0]["client_id"].as_str().unwrap().to_owned();
+    let refresh = refresh_token_in(&first.join("secrets.json"));
+    // Expired already: the first use refreshes it with mcp-remote's client.
     fabricate(
         &auth,
         &stack.mcp,
-        &json!({"access_token": token.trim(), "token_type": "Bearer", "expires_in": 600, "scope": "mcp"}),
+        &json!({"access_token": token.trim(), "token_type": "Bearer", "expires_in": 0, "scope": "mcp",
+                "refresh_token": refresh}),
         &json!({"client_id": client_id, "redirect_uris": ["http://localhost:40123/oauth/callback"],
                 "token_endpoint_auth_method": "none"}),
     );
@@ -218,8 +227,13 @@ fn an_oauth_login_is_imported_with_its_issuer_and_client() {
     let rows: Value = serde_json::from_slice(&run(&["status", "--json"], &env).stdout).unwrap();
     assert_eq!(rows[0]["issuer"], stack.issuer.as_str(), "{rows}");
     assert_eq!(rows[0]["client_id"], client_id.as_str(), "{rows}");
+    assert_eq!(rows[0]["imported_from"], "mcp-remote", "{rows}");
+    let refreshes = grants(&stack.as_stats(), "refresh_token");
     let out = run(&["token", &stack.mcp], &env);
-    assert_eq!(String::from_utf8_lossy(&out.stdout), token);
+    let fresh = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success() && !fresh.trim().is_empty(), "{}", stderr(&out));
+    assert_ne!(fresh, token, "the expired imported token was refreshed");
+    assert_eq!(grants(&stack.as_stats(), "refresh_token"), refreshes + 1);
     let mut v = Valet::spawn_env(&[&stack.mcp], &env);
     v.handshake();
     assert_eq!(
@@ -227,4 +241,19 @@ fn an_oauth_login_is_imported_with_its_issuer_and_client() {
         "with the imported token"
     );
     assert_eq!(stack.as_stats()["authorizationRequests"], 1, "no second sign-in");
+}
+
+/// The refresh token of the one login in a file store's secrets file.
+fn refresh_token_in(secrets: &Path) -> String {
+    fn find(v: &Value) -> Option<String> {
+        match v {
+            Value::Object(m) => match m.get("refresh_token").and_then(Value::as_str) {
+                Some(r) => Some(r.to_owned()),
+                None => m.values().find_map(find),
+            },
+            _ => None,
+        }
+    }
+    let v: Value = serde_json::from_slice(&std::fs::read(secrets).unwrap()).unwrap();
+    find(&v).expect("the login has a refresh token")
 }
