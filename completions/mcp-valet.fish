@@ -74,6 +74,8 @@ complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -a "resources" -d 'Lis
 complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -a "read" -d 'Read one resource of the server and print its contents'
 complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -a "prompts" -d 'List the server\'s prompts and their arguments'
 complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -a "doctor" -d 'Check each step of the way to a server (DNS, TCP, TLS, transport, sign-in) and say what to fix'
+complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -a "config" -d 'Print the configuration that makes an MCP client start mcp-valet (--write: add it to the client\'s configuration file)'
+complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -a "import" -d 'Import the logins another tool kept: mcp-remote\'s client registrations and tokens'
 complete -c mcp-valet -n "__fish_mcp_valet_needs_command" -a "completions" -d 'Write a shell completion script to stdout'
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -s H -l header -d 'Extra HTTP header for every request to the server, `Name: value` (repeatable). `${VAR}` in the value is replaced by the environment variable VAR. Values are never logged' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand login" -l header-file -d 'Read extra headers from a file, one `Name: value` per line (blank lines and lines starting with `#` are ignored; `${VAR}` is expanded). Keeps secrets out of `ps`' -r -F
@@ -392,6 +394,27 @@ complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -l json -d '
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -s q -l quiet -d 'Only errors on stderr'
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand config" -l name -d 'The server\'s name in the client\'s configuration. Default: from the URL\'s host' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand config" -l config-path -d 'With --write: this file instead of the client\'s usual one' -r -F
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand config" -l log-file -d 'Write logs to this file instead of stderr. MCP_VALET_LOG (e.g. `debug`) overrides the level' -r -F
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand config" -l npx -d 'Start mcp-valet with `npx -y mcp-valet` instead of this binary\'s absolute path'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand config" -l write -d 'Add the snippet to the client\'s configuration file (a backup is made first)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand config" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand config" -s q -l quiet -d 'Only errors on stderr'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand config" -s h -l help -d 'Print help'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand import" -l resource -d 'The `--resource` mcp-remote was given for these servers' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand import" -s H -l header -d 'A `--header` mcp-remote was given (repeatable), as written in the configuration' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand import" -l dir -d 'mcp-remote\'s directory. Default: MCP_REMOTE_CONFIG_DIR, else ~/.mcp-auth' -r -F
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand import" -l profile -d 'Keep a second identity for the same server under this name (and use it later with the same --profile)' -r
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand import" -l token-store -d 'Where tokens are kept: the OS keyring (default, falling back to a 0600 file when no keyring is usable), a file, or memory (this run only). Default: MCP_VALET_TOKEN_STORE' -r -f -a "keyring\t'The OS keyring (Secret Service, Keychain, Credential Manager)'
+file\t'A 0600 file under the state directory'
+memory\t'This process only; nothing is written'"
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand import" -l log-file -d 'Write logs to this file instead of stderr. MCP_VALET_LOG (e.g. `debug`) overrides the level' -r -F
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand import" -l remove -d 'After importing, delete mcp-remote\'s files of the imported servers'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand import" -l allow-http -d 'Allow plain http:// to hosts other than loopback (to find the authorization server)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand import" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand import" -s q -l quiet -d 'Only errors on stderr'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand import" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand completions" -l log-file -d 'Write logs to this file instead of stderr. MCP_VALET_LOG (e.g. `debug`) overrides the level' -r -F
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand completions" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand completions" -s q -l quiet -d 'Only errors on stderr'

@@ -112,6 +112,13 @@ pub enum Command {
     /// Check each step of the way to a server (DNS, TCP, TLS, transport, sign-in) and say what to fix.
     #[command(after_help = DOCTOR_HELP)]
     Doctor(DoctorArgs),
+    /// Print the configuration that makes an MCP client start mcp-valet (--write: add it to
+    /// the client's configuration file).
+    #[command(after_help = crate::commands::config::HELP)]
+    Config(crate::commands::config::ConfigArgs),
+    /// Import the logins another tool kept: mcp-remote's client registrations and tokens.
+    #[command(after_help = crate::commands::import::HELP)]
+    Import(crate::commands::import::ImportArgs),
     /// Write a shell completion script to stdout.
     #[command(after_help = help(COMPLETIONS_EXAMPLES, crate::exit::COMPLETIONS))]
     Completions {

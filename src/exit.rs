@@ -47,6 +47,8 @@ pub fn code(e: &anyhow::Error) -> u8 {
         4
     } else if e.downcast_ref::<Interrupted>().is_some() {
         130
+    } else if e.downcast_ref::<Usage>().is_some() {
+        USAGE
     } else if stdout_closed(e) {
         0
     } else {
@@ -70,6 +72,22 @@ fn stdout_closed(e: &anyhow::Error) -> bool {
         || e.downcast_ref::<serde_json::Error>()
             .and_then(serde_json::Error::io_error_kind)
             .is_some_and(pipe)
+}
+
+/// Invalid usage found after clap parsed the command line: exit 2, one line.
+#[derive(Debug)]
+pub struct Usage(pub String);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
+
+pub fn usage(message: impl Into<String>) -> anyhow::Error {
+    Usage(message.into()).into()
 }
 
 /// SIGINT (Ctrl-C) ended the command: exit 130, as shells expect of 128 + SIGINT.

@@ -7,6 +7,7 @@ pub mod challenge;
 pub mod discovery;
 mod error;
 mod grants;
+mod imported;
 mod kept;
 pub mod prompt;
 mod redirect;
@@ -16,6 +17,7 @@ pub mod token;
 mod tokens;
 
 pub use error::AuthError;
+pub use imported::{IMPORTED_FROM, Imported, ImportedClient, Kept};
 pub use kept::{CHECKED_AT, Revocation};
 pub use prompt::Interaction;
 pub use settings::{AUTH_TIMEOUT, RESERVED, ResourceChoice, Settings};

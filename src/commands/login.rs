@@ -80,7 +80,7 @@ pub async fn run(args: &LoginArgs, console: Arc<Console>) -> anyhow::Result<()> 
 
 /// Sends an unauthenticated MCP `initialize` to learn the server's challenge. `None` when the
 /// server needs no sign-in.
-async fn probe(http: &HttpConfig) -> Result<Option<Challenge>, AuthError> {
+pub(super) async fn probe(http: &HttpConfig) -> Result<Option<Challenge>, AuthError> {
     let resp = initialize(http, None).await?;
     let status = resp.status().as_u16();
     if status == 401 || status == 403 {

@@ -1,9 +1,11 @@
 //! One module per subcommand; bridge mode is the default command.
 
 pub mod completions;
+pub mod config;
 pub mod console;
 pub mod doctor;
 pub mod events;
+pub mod import;
 pub mod login;
 pub mod logout;
 pub mod mcp;
@@ -23,6 +25,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     let console = Arc::new(Console::new(&cli.log));
     match cli.command {
         Some(Command::Completions { shell }) => completions::run(shell),
+        Some(Command::Config(args)) => config::run(&args, &console),
+        Some(Command::Import(args)) => block_on(import::run(&args, &console)),
         Some(Command::Login(args)) => block_on(login::run(&args, console)),
         Some(Command::Logout(args)) => block_on(logout::run(&args, &console)),
         Some(Command::Status(args)) => status::run(&args, &console),

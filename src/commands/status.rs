@@ -33,6 +33,9 @@ struct Row<'a> {
     /// Unix epoch), or `null` when it was kept with `--no-check`.
     #[serde(skip_serializing_if = "Option::is_none")]
     checked_at: Option<Option<i64>>,
+    /// A login another tool made (`import`): which one, e.g. `mcp-remote`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    imported_from: Option<&'a str>,
 }
 
 pub fn run(args: &StatusArgs, console: &Console) -> anyhow::Result<()> {
@@ -71,6 +74,7 @@ pub fn run(args: &StatusArgs, console: &Console) -> anyhow::Result<()> {
                 store: m.backend.map(|b| b.to_string()),
                 checked_at: (k.issuer == crate::auth::STATIC_ISSUER)
                     .then(|| m.extra.get(crate::auth::CHECKED_AT).and_then(|v| v.as_i64())),
+                imported_from: m.extra.get(crate::auth::IMPORTED_FROM).and_then(|v| v.as_str()),
             }
         })
         .collect();
@@ -111,7 +115,15 @@ pub fn run(args: &StatusArgs, console: &Console) -> anyhow::Result<()> {
                 "  account:       {}",
                 r.account.unwrap_or("(not disclosed by the server)")
             )?;
-            if r.issuer == crate::auth::STATIC_ISSUER {
+            if let Some(from) = r.imported_from {
+                writeln!(out, "  imported from: {from}")?;
+            }
+            if r.issuer == crate::auth::STATIC_ISSUER && r.imported_from.is_some() {
+                writeln!(
+                    out,
+                    "  token:         the access token alone (no authorization server found)"
+                )?;
+            } else if r.issuer == crate::auth::STATIC_ISSUER {
                 let checked = match r.checked_at.flatten() {
                     Some(_) => "the server accepted it when it was kept",
                     None => "not checked with the server (--no-check)",
