@@ -29,12 +29,15 @@ pub struct Listener {
     v4: TcpListener,
     v6: Option<TcpListener>,
     path: std::sync::Arc<str>,
+    /// `--auth-success-url`: where a browser that brought a code is sent on to.
+    success: Option<std::sync::Arc<str>>,
 }
 
 impl Listener {
     /// Binds 127.0.0.1 and [::1] on the first port of `ports` free on both (0 means any free
     /// port).
-    pub async fn bind(ports: &[u16], path: &str) -> Result<(Listener, u16), AuthError> {
+    pub async fn bind(ports: &[u16], path: &str, success: Option<&str>) -> Result<(Listener, u16), AuthError> {
+        let success: Option<std::sync::Arc<str>> = success.map(Into::into);
         let mut last = None;
         let path: std::sync::Arc<str> = if path.is_empty() { "/".into() } else { path.into() };
         for &port in ports {
@@ -43,7 +46,8 @@ impl Listener {
                 match bind_both(port).await {
                     Ok((v4, v6, port)) => {
                         let path = path.clone();
-                        return Ok((Listener { v4, v6, path }, port));
+                        let success = success.clone();
+                        return Ok((Listener { v4, v6, path, success }, port));
                     }
                     Err((addr, e)) => {
                         tracing::debug!(%addr, "callback port unavailable: {e}");
@@ -101,8 +105,10 @@ impl Listener {
                     {
                         h.abort();
                     }
-                    let (path, state) = (self.path.clone(), state.to_owned());
-                    oldest.push_back(serving.spawn(async move { handle(stream, &path, &state).await }));
+                    let (path, state, success) = (self.path.clone(), state.to_owned(), self.success.clone());
+                    oldest.push_back(
+                        serving.spawn(async move { handle(stream, &path, &state, success.as_deref()).await }),
+                    );
                 }
                 Err(e) => tracing::debug!("accepting a callback connection failed: {e}"),
             }
@@ -130,7 +136,7 @@ async fn bind_both(port: u16) -> Result<(TcpListener, Option<TcpListener>, u16),
 }
 
 /// Serves one connection to the listener: the callback when it is the redirect for `state`.
-async fn handle(mut stream: TcpStream, path: &str, state: &str) -> Option<Callback> {
+async fn handle(mut stream: TcpStream, path: &str, state: &str, success: Option<&str>) -> Option<Callback> {
     let target = match tokio::time::timeout(HEAD_TIMEOUT, read_request_target(&mut stream)).await {
         Ok(Some(t)) => t,
         _ => return None,
@@ -163,6 +169,10 @@ async fn handle(mut stream: TcpStream, path: &str, state: &str) -> Option<Callba
             format!("The authorization server answered `{err}`{desc}. See mcp-valet's messages for what to do."),
         )
     } else if params.contains_key("code") {
+        if let Some(to) = success {
+            let _ = redirect(&mut stream, to).await;
+            return Some(Callback { params });
+        }
         (
             200,
             "Signed in",
@@ -220,6 +230,16 @@ async fn respond(stream: &mut TcpStream, status: u16, title: &str, text: &str) -
         "HTTP/1.1 {status} {reason}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n\
          Cache-Control: no-store\r\nReferrer-Policy: no-referrer\r\nConnection: close\r\n\r\n{body}",
         body.len()
+    );
+    stream.write_all(resp.as_bytes()).await?;
+    stream.shutdown().await
+}
+
+/// Sends the browser on to `to` (checked when the command line was read: http(s), no query).
+async fn redirect(stream: &mut TcpStream, to: &str) -> std::io::Result<()> {
+    let resp = format!(
+        "HTTP/1.1 303 See Other\r\nLocation: {to}\r\nContent-Length: 0\r\nCache-Control: no-store\r\n\
+         Referrer-Policy: no-referrer\r\nConnection: close\r\n\r\n"
     );
     stream.write_all(resp.as_bytes()).await?;
     stream.shutdown().await

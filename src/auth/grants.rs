@@ -190,7 +190,8 @@ impl Grants<'_> {
         discovery::check_endpoint(self.http, &auth_url)?;
         let path = redirect::path(self.settings, &d.issuer);
         let ports = redirect::ports(self.settings, &self.http.url_text);
-        let (listener, port) = browser::Listener::bind(&ports, &path).await?;
+        let (listener, port) =
+            browser::Listener::bind(&ports, &path, self.settings.auth_success_url.as_deref()).await?;
         let redirect_uri = redirect::uri(self.settings, &d.issuer, port);
         let client = registration::client(self.http, self.settings, self.store, d, &redirect_uri).await?;
         let (verifier, challenge) = token::pkce();

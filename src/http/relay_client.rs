@@ -150,11 +150,12 @@ impl RelayClient {
         loopback: bool,
         tls: rustls::ClientConfig,
         connect_timeout: Duration,
+        ipv4: bool,
         proxied: reqwest::Client,
     ) -> RelayClient {
         let direct = loopback || !uses_a_proxy(url);
         RelayClient {
-            direct: direct.then(|| Direct::new(tls, connect_timeout)),
+            direct: direct.then(|| Direct::new(tls, connect_timeout, ipv4)),
             proxied,
         }
     }
@@ -184,12 +185,16 @@ struct Direct {
 }
 
 impl Direct {
-    fn new(mut tls: rustls::ClientConfig, connect_timeout: Duration) -> Direct {
+    fn new(mut tls: rustls::ClientConfig, connect_timeout: Duration, ipv4: bool) -> Direct {
         tls.alpn_protocols.clear(); // the builder sets h2 and http/1.1 itself
         let mut http = HttpConnector::new();
         http.enforce_http(false);
         http.set_nodelay(true);
         http.set_connect_timeout(Some(connect_timeout));
+        if ipv4 {
+            // With a local IPv4 address only, the connector drops the IPv6 addresses.
+            http.set_local_address(Some(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)));
+        }
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls)
             .https_or_http()

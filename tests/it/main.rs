@@ -9,6 +9,7 @@ mod auth;
 mod bridge;
 mod cli;
 mod client;
+mod compat;
 mod conformance;
 mod era;
 mod era_faults;
