@@ -56,7 +56,7 @@ _mcp__valet() {
 
     case "${cmd}" in
         mcp__valet)
-            opts="-H -v -q -h -V --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --request-timeout --max-request-time --max-message-size --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --profile --token-store --verbose --quiet --log-file --help --version login logout status token tools call resources read prompts doctor completions"
+            opts="-H -v -q -h -V --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --ipv4 --enable-proxy --headers-timeout --body-timeout --disable-cookies --request-timeout --max-request-time --max-message-size --keep-alive --ping-interval --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --auth-success-url --use-id-token --token-endpoint --static-oauth-client-info --static-oauth-client-metadata --host --callback-path --profile --token-store --verbose --quiet --log-file --debug --silent --help --version login logout status token tools call resources read prompts doctor completions"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -90,6 +90,14 @@ _mcp__valet() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --headers-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --body-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --request-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -99,6 +107,10 @@ _mcp__valet() {
                     return 0
                     ;;
                 --max-message-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ping-interval)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -150,6 +162,30 @@ _mcp__valet() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --auth-success-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --static-oauth-client-info)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --static-oauth-client-metadata)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --callback-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -170,7 +206,7 @@ _mcp__valet() {
             return 0
             ;;
         mcp__valet__subcmd__call)
-            opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --request-timeout --max-request-time --max-message-size --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --profile --token-store --arg --json --verbose --quiet --log-file --help"
+            opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --ipv4 --enable-proxy --headers-timeout --body-timeout --disable-cookies --request-timeout --max-request-time --max-message-size --keep-alive --ping-interval --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --auth-success-url --use-id-token --token-endpoint --static-oauth-client-info --static-oauth-client-metadata --host --callback-path --profile --token-store --arg --json --verbose --quiet --log-file --debug --silent --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 [[ ${cur} == -* ]] || _mcp__valet_urls
@@ -205,6 +241,14 @@ _mcp__valet() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --headers-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --body-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --request-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -214,6 +258,10 @@ _mcp__valet() {
                     return 0
                     ;;
                 --max-message-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ping-interval)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -262,6 +310,30 @@ _mcp__valet() {
                     return 0
                     ;;
                 --auth-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --auth-success-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --static-oauth-client-info)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --static-oauth-client-metadata)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --callback-path)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -290,7 +362,7 @@ _mcp__valet() {
             return 0
             ;;
         mcp__valet__subcmd__completions)
-            opts="-v -q -h --verbose --quiet --log-file --help bash elvish fish powershell zsh"
+            opts="-v -q -h --verbose --quiet --log-file --debug --silent --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -308,7 +380,7 @@ _mcp__valet() {
             return 0
             ;;
         mcp__valet__subcmd__doctor)
-            opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --request-timeout --max-request-time --max-message-size --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --profile --token-store --json --verbose --quiet --log-file --help"
+            opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --ipv4 --enable-proxy --headers-timeout --body-timeout --disable-cookies --request-timeout --max-request-time --max-message-size --keep-alive --ping-interval --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --auth-success-url --use-id-token --token-endpoint --static-oauth-client-info --static-oauth-client-metadata --host --callback-path --profile --token-store --json --verbose --quiet --log-file --debug --silent --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 [[ ${cur} == -* ]] || _mcp__valet_urls
@@ -343,6 +415,14 @@ _mcp__valet() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --headers-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --body-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --request-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -352,6 +432,10 @@ _mcp__valet() {
                     return 0
                     ;;
                 --max-message-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ping-interval)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -400,6 +484,30 @@ _mcp__valet() {
                     return 0
                     ;;
                 --auth-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --auth-success-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --static-oauth-client-info)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --static-oauth-client-metadata)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --callback-path)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -424,7 +532,7 @@ _mcp__valet() {
             return 0
             ;;
         mcp__valet__subcmd__login)
-            opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --with-token --no-check --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --profile --token-store --verbose --quiet --log-file --help"
+            opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --ipv4 --enable-proxy --headers-timeout --body-timeout --disable-cookies --with-token --no-check --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --auth-success-url --use-id-token --token-endpoint --static-oauth-client-info --static-oauth-client-metadata --host --callback-path --profile --token-store --verbose --quiet --log-file --debug --silent --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 [[ ${cur} == -* ]] || _mcp__valet_urls
@@ -456,6 +564,14 @@ _mcp__valet() {
                     return 0
                     ;;
                 --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --headers-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --body-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -492,6 +608,30 @@ _mcp__valet() {
                     return 0
                     ;;
                 --auth-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --auth-success-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --static-oauth-client-info)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --static-oauth-client-metadata)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --callback-path)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -516,13 +656,17 @@ _mcp__valet() {
             return 0
             ;;
         mcp__valet__subcmd__logout)
-            opts="-v -q -h --all --token-store --allow-http --profile --verbose --quiet --log-file --help"
+            opts="-v -q -h --all --resource --token-store --allow-http --profile --verbose --quiet --log-file --debug --silent --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 [[ ${cur} == -* ]] || _mcp__valet_urls
                 return 0
             fi
             case "${prev}" in
+                --resource)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --token-store)
                     COMPREPLY=($(compgen -W "keyring file memory" -- "${cur}"))
                     return 0
@@ -544,7 +688,7 @@ _mcp__valet() {
             return 0
             ;;
         mcp__valet__subcmd__prompts)
-            opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --request-timeout --max-request-time --max-message-size --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --profile --token-store --json --verbose --quiet --log-file --help"
+            opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --ipv4 --enable-proxy --headers-timeout --body-timeout --disable-cookies --request-timeout --max-request-time --max-message-size --keep-alive --ping-interval --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --auth-success-url --use-id-token --token-endpoint --static-oauth-client-info --static-oauth-client-metadata --host --callback-path --profile --token-store --json --verbose --quiet --log-file --debug --silent --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 [[ ${cur} == -* ]] || _mcp__valet_urls
@@ -579,6 +723,14 @@ _mcp__valet() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --headers-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --body-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --request-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -588,6 +740,10 @@ _mcp__valet() {
                     return 0
                     ;;
                 --max-message-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ping-interval)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -636,6 +792,30 @@ _mcp__valet() {
                     return 0
                     ;;
                 --auth-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --auth-success-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --static-oauth-client-info)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --static-oauth-client-metadata)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --callback-path)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -660,7 +840,7 @@ _mcp__valet() {
             return 0
             ;;
         mcp__valet__subcmd__read)
-            opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --request-timeout --max-request-time --max-message-size --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --profile --token-store --json --verbose --quiet --log-file --help"
+            opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --ipv4 --enable-proxy --headers-timeout --body-timeout --disable-cookies --request-timeout --max-request-time --max-message-size --keep-alive --ping-interval --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --auth-success-url --use-id-token --token-endpoint --static-oauth-client-info --static-oauth-client-metadata --host --callback-path --profile --token-store --json --verbose --quiet --log-file --debug --silent --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 [[ ${cur} == -* ]] || _mcp__valet_urls
@@ -695,6 +875,14 @@ _mcp__valet() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --headers-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --body-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --request-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -704,6 +892,10 @@ _mcp__valet() {
                     return 0
                     ;;
                 --max-message-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ping-interval)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -752,6 +944,30 @@ _mcp__valet() {
                     return 0
                     ;;
                 --auth-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --auth-success-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --static-oauth-client-info)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --static-oauth-client-metadata)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --callback-path)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -776,7 +992,7 @@ _mcp__valet() {
             return 0
             ;;
         mcp__valet__subcmd__resources)
-            opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --request-timeout --max-request-time --max-message-size --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --profile --token-store --json --verbose --quiet --log-file --help"
+            opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --ipv4 --enable-proxy --headers-timeout --body-timeout --disable-cookies --request-timeout --max-request-time --max-message-size --keep-alive --ping-interval --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --auth-success-url --use-id-token --token-endpoint --static-oauth-client-info --static-oauth-client-metadata --host --callback-path --profile --token-store --json --verbose --quiet --log-file --debug --silent --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 [[ ${cur} == -* ]] || _mcp__valet_urls
@@ -811,6 +1027,14 @@ _mcp__valet() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --headers-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --body-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --request-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -820,6 +1044,10 @@ _mcp__valet() {
                     return 0
                     ;;
                 --max-message-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ping-interval)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -871,6 +1099,30 @@ _mcp__valet() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --auth-success-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --static-oauth-client-info)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --static-oauth-client-metadata)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --callback-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -892,7 +1144,7 @@ _mcp__valet() {
             return 0
             ;;
         mcp__valet__subcmd__status)
-            opts="-v -q -h --json --events --token-store --profile --verbose --quiet --log-file --help"
+            opts="-v -q -h --json --events --token-store --profile --verbose --quiet --log-file --debug --silent --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 [[ ${cur} == -* ]] || _mcp__valet_urls
@@ -920,7 +1172,7 @@ _mcp__valet() {
             return 0
             ;;
         mcp__valet__subcmd__token)
-            opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --client-id --client-secret --token-store --profile --verbose --quiet --log-file --help"
+            opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --ipv4 --enable-proxy --headers-timeout --body-timeout --disable-cookies --client-id --client-secret --resource --token-store --profile --verbose --quiet --log-file --debug --silent --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 [[ ${cur} == -* ]] || _mcp__valet_urls
@@ -955,11 +1207,23 @@ _mcp__valet() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --headers-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --body-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --client-id)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --client-secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --resource)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -984,7 +1248,7 @@ _mcp__valet() {
             return 0
             ;;
         mcp__valet__subcmd__tools)
-            opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --request-timeout --max-request-time --max-message-size --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --profile --token-store --json --verbose --quiet --log-file --help"
+            opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --ipv4 --enable-proxy --headers-timeout --body-timeout --disable-cookies --request-timeout --max-request-time --max-message-size --keep-alive --ping-interval --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --auth-success-url --use-id-token --token-endpoint --static-oauth-client-info --static-oauth-client-metadata --host --callback-path --profile --token-store --json --verbose --quiet --log-file --debug --silent --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 [[ ${cur} == -* ]] || _mcp__valet_urls
@@ -1019,6 +1283,14 @@ _mcp__valet() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --headers-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --body-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --request-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1028,6 +1300,10 @@ _mcp__valet() {
                     return 0
                     ;;
                 --max-message-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ping-interval)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1076,6 +1352,30 @@ _mcp__valet() {
                     return 0
                     ;;
                 --auth-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --auth-success-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --static-oauth-client-info)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --static-oauth-client-metadata)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --callback-path)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -335,3 +335,84 @@ fn two_resource_logins_stay_apart_and_older_logins_keep_working() {
     let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(rows.as_array().unwrap().len(), 2, "{rows}");
 }
+
+#[test]
+fn use_id_token_sends_the_id_token_as_the_bearer() {
+    // The test server takes access tokens only (`typ: at+jwt`), so the ID token mcp-valet sends
+    // is refused, and the server's log says it was an ID token (`typ: JWT`, the client as
+    // audience).
+    let stack = Stack::start(&["--auto-approve"], &["-v"]);
+    let home = temp_home();
+    let env = [("MCP_VALET_HOME", home.path().to_str().unwrap())];
+    let (mut v, _) = stack.bridge(&["--use-id-token", "--scope", "openid mcp:basic mcp:tools"], &[]);
+    let init = v.call(0, "initialize", crate::common::valet::init_params("2025-06-18"));
+    assert!(init.get("error").is_some(), "the server refuses ID tokens: {init}");
+    drop(v);
+    let mcp = stack.mcp_stats();
+    assert!(mcp["invalidToken"].as_u64().unwrap() >= 1, "{mcp}");
+    assert_eq!(mcp["accepted"], 0, "{mcp}");
+    let log = stack.stderr();
+    assert!(log.contains("rejected token") && log.contains("typ"), "{log}");
+
+    // Without `openid` there is no ID token to send: said so, with the fix.
+    let out = run(
+        &[
+            "login",
+            &stack.mcp,
+            "--use-id-token",
+            "--device-code",
+            "--token-store",
+            "memory",
+        ],
+        &env,
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("no ID token") && err.contains("openid"), "{err}");
+}
+
+#[test]
+fn ipv4_never_connects_to_an_ipv6_address() {
+    let Ok(listener) = std::net::TcpListener::bind(("::1", 0)) else {
+        eprintln!("skipped: no IPv6 loopback on this machine");
+        return;
+    };
+    let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("http://[::1]:{port}/mcp");
+    let accepted = |l: &std::net::TcpListener| {
+        let mut n = 0;
+        while let Ok((s, _)) = l.accept() {
+            drop(s);
+            n += 1;
+        }
+        n
+    };
+    // The control: without --ipv4 the bridge's request reaches the IPv6 listener.
+    let args = [
+        "tools",
+        url.as_str(),
+        "--connect-timeout",
+        "3s",
+        "--request-timeout",
+        "5s",
+    ];
+    let server = std::thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut n = 0;
+        while n == 0 && Instant::now() < deadline {
+            n = accepted(&listener);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        (listener, n)
+    });
+    let out = run(&args, crate::common::valet::NO_ENV);
+    assert!(!out.status.success());
+    let (listener, n) = server.join().unwrap();
+    assert!(n >= 1, "no connection without --ipv4");
+    let out = run(&[&args[..], &["--ipv4"]].concat(), crate::common::valet::NO_ENV);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(accepted(&listener), 0, "--ipv4 connected to [::1]: {err}");
+}
