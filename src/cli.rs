@@ -505,7 +505,7 @@ pub struct RemoteArgs {
     pub compat: RemoteCompatArgs,
 }
 
-/// mcp-remote's options that need nothing here: accepted so that its configurations keep
+/// mcp-remote's options that mean little here: accepted so that its configurations keep
 /// working, with a warning where the option changes nothing.
 #[derive(Debug, Args, Clone, Default)]
 #[command(next_help_heading = "Accepted for mcp-remote configurations")]
@@ -523,8 +523,8 @@ pub struct RemoteCompatArgs {
     #[arg(long, value_name = "SECONDS", hide_short_help = true)]
     pub body_timeout: Option<String>,
 
-    /// mcp-remote's switch for load-balancer cookies; mcp-valet keeps no cookies (this changes
-    /// nothing).
+    /// Do not keep the cookies the MCP server sets (by default they are sent back to it, for
+    /// load balancers that keep a session on one node by cookie).
     #[arg(long, hide_short_help = true)]
     pub disable_cookies: bool,
 }

@@ -77,9 +77,6 @@ fn remote_notes(r: &RemoteArgs, notes: &mut Notes) {
             .debug
             .push("--enable-proxy: mcp-valet always uses the proxy from HTTP_PROXY/HTTPS_PROXY/NO_PROXY".into());
     }
-    if c.disable_cookies {
-        notes.debug.push("--disable-cookies: mcp-valet keeps no cookies".into());
-    }
     for (flag, given) in [
         ("--headers-timeout", &c.headers_timeout),
         ("--body-timeout", &c.body_timeout),

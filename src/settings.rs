@@ -23,6 +23,7 @@ pub fn http(a: &RemoteArgs) -> anyhow::Result<HttpSettings> {
         ca_file: a.ca_file.clone(),
         connect_timeout: a.connect_timeout,
         ipv4: a.ipv4,
+        cookies: !a.compat.disable_cookies,
     })
 }
 

@@ -40,6 +40,8 @@ pub struct HttpSettings {
     pub connect_timeout: Duration,
     /// `--ipv4`: connect to IPv4 addresses only.
     pub ipv4: bool,
+    /// Keep the MCP server's cookies (not `--disable-cookies`).
+    pub cookies: bool,
 }
 
 /// Everything needed to talk HTTP to one MCP server.
@@ -98,7 +100,15 @@ impl HttpConfig {
         let loopback = is_loopback(&url);
         let tls = tls::config(args.ca_file.as_deref())?;
         let client = build_client(tls.clone(), args.connect_timeout, &url, args.ipv4)?;
-        let relay = RelayClient::new(&url, loopback, tls, args.connect_timeout, args.ipv4, client.clone());
+        let relay = RelayClient::new(
+            &url,
+            loopback,
+            tls,
+            args.connect_timeout,
+            args.ipv4,
+            args.cookies,
+            client.clone(),
+        );
         Ok(HttpConfig {
             client,
             relay,
