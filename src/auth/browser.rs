@@ -15,6 +15,9 @@ use super::AuthError;
 #[derive(Debug)]
 pub struct Callback {
     pub params: HashMap<String, String>,
+    /// With `--auth-success-url`: the browser's connection, answered by `finish` once the code
+    /// has been exchanged.
+    pub browser: Option<TcpStream>,
 }
 
 /// Connections the listener serves at once; a new one closes the oldest.
@@ -169,9 +172,11 @@ async fn handle(mut stream: TcpStream, path: &str, state: &str, success: Option<
             format!("The authorization server answered `{err}`{desc}. See mcp-valet's messages for what to do."),
         )
     } else if params.contains_key("code") {
-        if let Some(to) = success {
-            let _ = redirect(&mut stream, to).await;
-            return Some(Callback { params });
+        if success.is_some() {
+            return Some(Callback {
+                params,
+                browser: Some(stream),
+            });
         }
         (
             200,
@@ -186,7 +191,7 @@ async fn handle(mut stream: TcpStream, path: &str, state: &str, success: Option<
         )
     };
     let _ = respond(&mut stream, status, title, &text).await;
-    Some(Callback { params })
+    Some(Callback { params, browser: None })
 }
 
 /// Reads an HTTP/1.x request head and returns its request target.
@@ -217,6 +222,7 @@ async fn respond(stream: &mut TcpStream, status: u16, title: &str, text: &str) -
     let reason = match status {
         200 => "OK",
         404 => "Not Found",
+        502 => "Bad Gateway",
         _ => "Bad Request",
     };
     let body = format!(
@@ -233,6 +239,23 @@ async fn respond(stream: &mut TcpStream, status: u16, title: &str, text: &str) -
     );
     stream.write_all(resp.as_bytes()).await?;
     stream.shutdown().await
+}
+
+/// Answers the browser held for `--auth-success-url`: on to that page once the sign-in
+/// succeeded (303), else a page saying it failed (502).
+pub async fn finish(mut stream: TcpStream, success: Option<&str>, signed_in: bool) {
+    let _ = match success {
+        Some(to) if signed_in => redirect(&mut stream, to).await,
+        _ => {
+            respond(
+                &mut stream,
+                502,
+                "Sign-in failed",
+                "mcp-valet could not complete the sign-in. See its messages for what to do.",
+            )
+            .await
+        }
+    };
 }
 
 /// Sends the browser on to `to` (checked when the command line was read: http(s), no query).
