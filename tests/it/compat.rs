@@ -152,17 +152,21 @@ fn static_oauth_client_info_from_a_file_and_inline() {
     drop(v);
     let metadata_before = stack.as_stats()["metadataRequests"].clone();
 
-    // Inline, with the client authentication method from --static-oauth-client-metadata, and
+    // Inline, with the client authentication method from --static-oauth-client-metadata (from a
+    // file), and
     // mcp-remote's --token-endpoint (no discovery at all).
     let info = r#"{"client_id": "valet-service", "client_secret": "valet-service-secret"}"#;
     let token_endpoint = format!("{}/token", stack.issuer);
+    let metadata = dir.path().join("oauth_client_metadata.json");
+    std::fs::write(&metadata, r#"{"token_endpoint_auth_method": "client_secret_post"}"#).unwrap();
+    let metadata = format!("@{}", metadata.display());
     let (mut v, _) = stack.bridge(
         &[
             "--client-credentials",
             "--static-oauth-client-info",
             info,
             "--static-oauth-client-metadata",
-            r#"{"token_endpoint_auth_method": "client_secret_post"}"#,
+            &metadata,
             "--token-endpoint",
             &token_endpoint,
         ],
