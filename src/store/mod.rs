@@ -208,7 +208,8 @@ impl Store {
     }
 
     /// The logins for a server (and profile, and tenant), newest first. For a tenant, a login
-    /// kept before tenants were (no tenant, made with that `resource_indicator`) counts too.
+    /// kept before tenants were (no tenant, made with that `resource_indicator`) counts too,
+    /// after the tenant's own.
     pub fn find(
         &self,
         resource: &str,
@@ -226,7 +227,8 @@ impl Store {
                 (Some(_), None) => false,
             })
             .collect();
-        v.sort_by_key(|(_, m)| std::cmp::Reverse(m.updated_at));
+        // A login kept for this very tenant before an older one that only has its resource.
+        v.sort_by_key(|(k, m)| (k.tenant.as_deref() != tenant, std::cmp::Reverse(m.updated_at)));
         Ok(v)
     }
 

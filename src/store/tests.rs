@@ -681,4 +681,11 @@ fn tenants_are_kept_apart_and_older_logins_still_found() {
     assert_eq!(s.find(r, None, None).unwrap()[0].0, key(1));
     assert_eq!(only("https://t1.example.com/")[0].0, t1);
     assert_eq!(s.entries().unwrap().len(), 3);
+    // A newer login without a tenant whose resource is a tenant's comes after that tenant's own.
+    let mut m = meta("newer");
+    m.resource_indicator = Some("https://t1.example.com/".into());
+    m.updated_at = i64::MAX / 2;
+    s.save(&key(1), &m, &secrets("newer")).unwrap();
+    let found = only("https://t1.example.com/");
+    assert_eq!((found.len(), &found[0].0), (2, &t1));
 }
