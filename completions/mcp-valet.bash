@@ -22,14 +22,8 @@ _mcp__valet() {
             mcp__valet,completions)
                 cmd="mcp__valet__subcmd__completions"
                 ;;
-            mcp__valet,config)
-                cmd="mcp__valet__subcmd__config"
-                ;;
             mcp__valet,doctor)
                 cmd="mcp__valet__subcmd__doctor"
-                ;;
-            mcp__valet,import)
-                cmd="mcp__valet__subcmd__import"
                 ;;
             mcp__valet,login)
                 cmd="mcp__valet__subcmd__login"
@@ -62,7 +56,7 @@ _mcp__valet() {
 
     case "${cmd}" in
         mcp__valet)
-            opts="-H -v -q -h -V --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --request-timeout --max-request-time --max-message-size --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --profile --token-store --verbose --quiet --log-file --help --version login logout status token tools call resources read prompts doctor config import completions"
+            opts="-H -v -q -h -V --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --ipv4 --enable-proxy --headers-timeout --body-timeout --disable-cookies --request-timeout --max-request-time --max-message-size --keep-alive --ping-interval --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --auth-success-url --use-id-token --token-endpoint --static-oauth-client-info --static-oauth-client-metadata --host --callback-path --profile --token-store --verbose --quiet --log-file --debug --silent --help --version login logout status token tools call resources read prompts doctor completions"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -96,6 +90,14 @@ _mcp__valet() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --headers-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --body-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --request-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -105,6 +107,10 @@ _mcp__valet() {
                     return 0
                     ;;
                 --max-message-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ping-interval)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -156,6 +162,30 @@ _mcp__valet() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --auth-success-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --static-oauth-client-info)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --static-oauth-client-metadata)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --callback-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -176,7 +206,7 @@ _mcp__valet() {
             return 0
             ;;
         mcp__valet__subcmd__call)
-            opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --request-timeout --max-request-time --max-message-size --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --profile --token-store --arg --json --verbose --quiet --log-file --help"
+            opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --ipv4 --enable-proxy --headers-timeout --body-timeout --disable-cookies --request-timeout --max-request-time --max-message-size --keep-alive --ping-interval --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --auth-success-url --use-id-token --token-endpoint --static-oauth-client-info --static-oauth-client-metadata --host --callback-path --profile --token-store --arg --json --verbose --quiet --log-file --debug --silent --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 [[ ${cur} == -* ]] || _mcp__valet_urls
@@ -211,6 +241,14 @@ _mcp__valet() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --headers-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --body-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --request-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -220,6 +258,10 @@ _mcp__valet() {
                     return 0
                     ;;
                 --max-message-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ping-interval)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -268,6 +310,30 @@ _mcp__valet() {
                     return 0
                     ;;
                 --auth-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --auth-success-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --static-oauth-client-info)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --static-oauth-client-metadata)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --callback-path)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -296,38 +362,12 @@ _mcp__valet() {
             return 0
             ;;
         mcp__valet__subcmd__completions)
-            opts="-v -q -h --verbose --quiet --log-file --help bash elvish fish powershell zsh"
+            opts="-v -q -h --verbose --quiet --log-file --debug --silent --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --log-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        mcp__valet__subcmd__config)
-            opts="-v -q -h --name --npx --write --config-path --verbose --quiet --log-file --help"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --name)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --config-path)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --log-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -340,7 +380,7 @@ _mcp__valet() {
             return 0
             ;;
         mcp__valet__subcmd__doctor)
-            opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --request-timeout --max-request-time --max-message-size --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --profile --token-store --json --verbose --quiet --log-file --help"
+            opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --ipv4 --enable-proxy --headers-timeout --body-timeout --disable-cookies --request-timeout --max-request-time --max-message-size --keep-alive --ping-interval --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --auth-success-url --use-id-token --token-endpoint --static-oauth-client-info --static-oauth-client-metadata --host --callback-path --profile --token-store --json --verbose --quiet --log-file --debug --silent --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 [[ ${cur} == -* ]] || _mcp__valet_urls
@@ -375,6 +415,14 @@ _mcp__valet() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --headers-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --body-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --request-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -384,6 +432,10 @@ _mcp__valet() {
                     return 0
                     ;;
                 --max-message-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ping-interval)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -435,6 +487,30 @@ _mcp__valet() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --auth-success-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --static-oauth-client-info)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --static-oauth-client-metadata)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --callback-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -455,50 +531,8 @@ _mcp__valet() {
                 [[ ${cur} == -* ]] || _mcp__valet_urls
             return 0
             ;;
-        mcp__valet__subcmd__import)
-            opts="-H -v -q -h --resource --header --dir --remove --allow-http --profile --token-store --verbose --quiet --log-file --help mcp-remote"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --resource)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --header)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -H)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --dir)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --profile)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --token-store)
-                    COMPREPLY=($(compgen -W "keyring file memory" -- "${cur}"))
-                    return 0
-                    ;;
-                --log-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
         mcp__valet__subcmd__login)
-            opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --with-token --no-check --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --profile --token-store --verbose --quiet --log-file --help"
+            opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --ipv4 --enable-proxy --headers-timeout --body-timeout --disable-cookies --with-token --no-check --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --auth-success-url --use-id-token --token-endpoint --static-oauth-client-info --static-oauth-client-metadata --host --callback-path --profile --token-store --verbose --quiet --log-file --debug --silent --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 [[ ${cur} == -* ]] || _mcp__valet_urls
@@ -530,6 +564,14 @@ _mcp__valet() {
                     return 0
                     ;;
                 --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --headers-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --body-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -566,6 +608,30 @@ _mcp__valet() {
                     return 0
                     ;;
                 --auth-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --auth-success-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --static-oauth-client-info)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --static-oauth-client-metadata)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --callback-path)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -590,13 +656,17 @@ _mcp__valet() {
             return 0
             ;;
         mcp__valet__subcmd__logout)
-            opts="-v -q -h --all --token-store --allow-http --profile --verbose --quiet --log-file --help"
+            opts="-v -q -h --all --resource --token-store --allow-http --profile --verbose --quiet --log-file --debug --silent --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 [[ ${cur} == -* ]] || _mcp__valet_urls
                 return 0
             fi
             case "${prev}" in
+                --resource)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --token-store)
                     COMPREPLY=($(compgen -W "keyring file memory" -- "${cur}"))
                     return 0
@@ -618,7 +688,7 @@ _mcp__valet() {
             return 0
             ;;
         mcp__valet__subcmd__prompts)
-            opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --request-timeout --max-request-time --max-message-size --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --profile --token-store --json --verbose --quiet --log-file --help"
+            opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --ipv4 --enable-proxy --headers-timeout --body-timeout --disable-cookies --request-timeout --max-request-time --max-message-size --keep-alive --ping-interval --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --auth-success-url --use-id-token --token-endpoint --static-oauth-client-info --static-oauth-client-metadata --host --callback-path --profile --token-store --json --verbose --quiet --log-file --debug --silent --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 [[ ${cur} == -* ]] || _mcp__valet_urls
@@ -653,6 +723,14 @@ _mcp__valet() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --headers-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --body-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --request-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -662,6 +740,10 @@ _mcp__valet() {
                     return 0
                     ;;
                 --max-message-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ping-interval)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -710,6 +792,30 @@ _mcp__valet() {
                     return 0
                     ;;
                 --auth-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --auth-success-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --static-oauth-client-info)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --static-oauth-client-metadata)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --callback-path)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -734,7 +840,7 @@ _mcp__valet() {
             return 0
             ;;
         mcp__valet__subcmd__read)
-            opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --request-timeout --max-request-time --max-message-size --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --profile --token-store --json --verbose --quiet --log-file --help"
+            opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --ipv4 --enable-proxy --headers-timeout --body-timeout --disable-cookies --request-timeout --max-request-time --max-message-size --keep-alive --ping-interval --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --auth-success-url --use-id-token --token-endpoint --static-oauth-client-info --static-oauth-client-metadata --host --callback-path --profile --token-store --json --verbose --quiet --log-file --debug --silent --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 [[ ${cur} == -* ]] || _mcp__valet_urls
@@ -769,6 +875,14 @@ _mcp__valet() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --headers-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --body-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --request-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -778,6 +892,10 @@ _mcp__valet() {
                     return 0
                     ;;
                 --max-message-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ping-interval)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -826,6 +944,30 @@ _mcp__valet() {
                     return 0
                     ;;
                 --auth-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --auth-success-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --static-oauth-client-info)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --static-oauth-client-metadata)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --callback-path)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -850,7 +992,7 @@ _mcp__valet() {
             return 0
             ;;
         mcp__valet__subcmd__resources)
-            opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --request-timeout --max-request-time --max-message-size --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --profile --token-store --json --verbose --quiet --log-file --help"
+            opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --ipv4 --enable-proxy --headers-timeout --body-timeout --disable-cookies --request-timeout --max-request-time --max-message-size --keep-alive --ping-interval --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --auth-success-url --use-id-token --token-endpoint --static-oauth-client-info --static-oauth-client-metadata --host --callback-path --profile --token-store --json --verbose --quiet --log-file --debug --silent --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 [[ ${cur} == -* ]] || _mcp__valet_urls
@@ -885,6 +1027,14 @@ _mcp__valet() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --headers-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --body-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --request-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -894,6 +1044,10 @@ _mcp__valet() {
                     return 0
                     ;;
                 --max-message-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ping-interval)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -945,6 +1099,30 @@ _mcp__valet() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --auth-success-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --static-oauth-client-info)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --static-oauth-client-metadata)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --callback-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -966,7 +1144,7 @@ _mcp__valet() {
             return 0
             ;;
         mcp__valet__subcmd__status)
-            opts="-v -q -h --json --events --token-store --profile --verbose --quiet --log-file --help"
+            opts="-v -q -h --json --events --token-store --profile --verbose --quiet --log-file --debug --silent --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 [[ ${cur} == -* ]] || _mcp__valet_urls
@@ -994,7 +1172,7 @@ _mcp__valet() {
             return 0
             ;;
         mcp__valet__subcmd__token)
-            opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --client-id --client-secret --token-store --profile --verbose --quiet --log-file --help"
+            opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --ipv4 --enable-proxy --headers-timeout --body-timeout --disable-cookies --client-id --client-secret --resource --token-store --profile --verbose --quiet --log-file --debug --silent --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 [[ ${cur} == -* ]] || _mcp__valet_urls
@@ -1029,11 +1207,23 @@ _mcp__valet() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --headers-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --body-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --client-id)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --client-secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --resource)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1058,7 +1248,7 @@ _mcp__valet() {
             return 0
             ;;
         mcp__valet__subcmd__tools)
-            opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --request-timeout --max-request-time --max-message-size --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --profile --token-store --json --verbose --quiet --log-file --help"
+            opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --ipv4 --enable-proxy --headers-timeout --body-timeout --disable-cookies --request-timeout --max-request-time --max-message-size --keep-alive --ping-interval --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --auth-success-url --use-id-token --token-endpoint --static-oauth-client-info --static-oauth-client-metadata --host --callback-path --profile --token-store --json --verbose --quiet --log-file --debug --silent --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 [[ ${cur} == -* ]] || _mcp__valet_urls
@@ -1093,6 +1283,14 @@ _mcp__valet() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --headers-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --body-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --request-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1102,6 +1300,10 @@ _mcp__valet() {
                     return 0
                     ;;
                 --max-message-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ping-interval)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1150,6 +1352,30 @@ _mcp__valet() {
                     return 0
                     ;;
                 --auth-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --auth-success-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --static-oauth-client-info)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --static-oauth-client-metadata)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --callback-path)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -30,6 +30,11 @@ pub struct Cli {
     #[command(flatten)]
     pub bridge: BridgeArgs,
 
+    /// The port for the sign-in redirect, after the URL as mcp-remote takes it (the same as
+    /// --callback-port).
+    #[arg(value_name = "PORT", value_parser = clap::value_parser!(u16), hide_short_help = true)]
+    pub port: Option<u16>,
+
     #[command(flatten)]
     pub log: LogArgs,
 }
@@ -53,6 +58,7 @@ impl Cli {
             return Cli {
                 command: None,
                 bridge: b.bridge,
+                port: b.port,
                 log: b.log,
             };
         }
@@ -66,6 +72,10 @@ impl Cli {
 struct BridgeCli {
     #[command(flatten)]
     bridge: BridgeArgs,
+
+    /// As `Cli::port`.
+    #[arg(value_name = "PORT", value_parser = clap::value_parser!(u16), hide_short_help = true)]
+    port: Option<u16>,
 
     #[command(flatten)]
     log: LogArgs,
@@ -206,6 +216,10 @@ pub struct LogoutArgs {
     #[arg(long)]
     pub all: bool,
 
+    /// Only the login made with this --resource (one tenant's; default: every tenant's).
+    #[arg(long, value_name = "URI")]
+    pub resource: Option<String>,
+
     #[command(flatten)]
     pub store: StoreArgs,
 
@@ -248,6 +262,10 @@ pub struct TokenArgs {
     /// The secret of --client-id. Prefer MCP_VALET_CLIENT_SECRET: argv is visible in `ps`.
     #[arg(long, value_name = "SECRET", help_heading = "Sign-in (OAuth)")]
     pub client_secret: Option<String>,
+
+    /// The login made with this --resource (one tenant's).
+    #[arg(long, value_name = "URI", help_heading = "Sign-in (OAuth)")]
+    pub resource: Option<String>,
 
     #[command(flatten)]
     pub store: StoreArgs,
@@ -407,7 +425,7 @@ pub struct ToolFilterArgs {
     #[arg(long = "deny-tool", value_name = "GLOB")]
     pub deny: Vec<String>,
 
-    /// Same as --deny-tool (the spelling of other MCP proxies).
+    /// As --deny-tool, but matched without regard to case (mcp-remote's spelling and meaning).
     #[arg(long = "ignore-tool", value_name = "GLOB", hide_short_help = true)]
     pub ignore: Vec<String>,
 }
@@ -430,6 +448,15 @@ pub struct BridgeArgs {
     /// Largest JSON-RPC message accepted from the client or the server (e.g. `64MiB`).
     #[arg(long, value_name = "BYTES", default_value = "64MiB", value_parser = parse_size)]
     pub max_message_size: usize,
+
+    /// Send the server a `ping` every 30s (or --ping-interval) while the bridge runs, so that
+    /// an idle session is not dropped by the server or a load balancer.
+    #[arg(long)]
+    pub keep_alive: bool,
+
+    /// The period of --keep-alive (giving it turns keep-alive on). A bare number is seconds.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub ping_interval: Option<Duration>,
 
     #[command(flatten)]
     pub tools: ToolFilterArgs,
@@ -476,6 +503,37 @@ pub struct RemoteArgs {
     /// Give up connecting to the server after this long.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub connect_timeout: Duration,
+
+    /// Connect over IPv4 only (for networks whose IPv6 routes lose packets instead of refusing).
+    #[arg(long)]
+    pub ipv4: bool,
+
+    #[command(flatten)]
+    pub compat: RemoteCompatArgs,
+}
+
+/// mcp-remote's options that mean little here: accepted so that its configurations keep
+/// working, with a warning where the option changes nothing.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Accepted for mcp-remote configurations")]
+pub struct RemoteCompatArgs {
+    /// Use the proxy from HTTP_PROXY/HTTPS_PROXY/NO_PROXY: mcp-valet always does (this changes
+    /// nothing).
+    #[arg(long, hide_short_help = true)]
+    pub enable_proxy: bool,
+
+    /// mcp-remote's wait for response headers; here --request-timeout bounds each request.
+    #[arg(long, value_name = "SECONDS", hide_short_help = true)]
+    pub headers_timeout: Option<String>,
+
+    /// mcp-remote's wait between chunks of a body; here --request-timeout bounds each request.
+    #[arg(long, value_name = "SECONDS", hide_short_help = true)]
+    pub body_timeout: Option<String>,
+
+    /// Do not keep the cookies the MCP server sets (by default they are sent back to it, for
+    /// load balancers that keep a session on one node by cookie).
+    #[arg(long, hide_short_help = true)]
+    pub disable_cookies: bool,
 }
 
 /// How mcp-valet signs in to the server's authorization server (OAuth 2.1, as the MCP
@@ -503,12 +561,15 @@ pub struct AuthArgs {
     #[arg(long = "scope", value_name = "SCOPE")]
     pub scopes: Vec<String>,
 
-    /// Send this value as the RFC 8707 `resource` parameter instead of the one the server publishes.
-    #[arg(long, value_name = "URI", conflicts_with = "no_resource")]
+    /// Send this value as the RFC 8707 `resource` parameter instead of the one the server
+    /// publishes. Logins made with it are kept apart from the server's other logins (one per
+    /// tenant, as with mcp-remote). An empty value is --no-resource.
+    #[arg(long, value_name = "URI")]
     pub resource: Option<String>,
 
     /// Do not send the `resource` parameter (Microsoft Entra ID v2 rejects it: AADSTS9010010).
-    #[arg(long)]
+    /// Wins over --resource.
+    #[arg(long, alias = "disable-resource-parameter")]
     pub no_resource: bool,
 
     /// Trust that the authorization server supports PKCE S256 although its metadata does not say so.
@@ -521,7 +582,7 @@ pub struct AuthArgs {
     pub authorize_params: Vec<String>,
 
     /// Sign in with the device authorization grant (a code to enter on another device).
-    #[arg(long, conflicts_with = "client_credentials")]
+    #[arg(long, alias = "device-code", conflicts_with = "client_credentials")]
     pub device: bool,
 
     /// Sign in as the client itself (client credentials grant; needs --client-id and a secret).
@@ -547,8 +608,53 @@ pub struct AuthArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub auth_timeout: Option<Duration>,
 
+    /// After a browser sign-in, send the browser on to this page (https, or http on this machine).
+    #[arg(long, value_name = "URL")]
+    pub auth_success_url: Option<String>,
+
+    /// Send the ID token to the server instead of the access token (servers that check who the
+    /// caller is, such as AWS Cognito in front of Bedrock AgentCore).
+    #[arg(long)]
+    pub use_id_token: bool,
+
+    /// With --client-credentials: the authorization server's token endpoint, for servers that
+    /// publish no metadata (discovery is skipped).
+    #[arg(long, value_name = "URL", requires = "client_credentials")]
+    pub token_endpoint: Option<String>,
+
+    #[command(flatten)]
+    pub compat: AuthCompatArgs,
+
     #[command(flatten)]
     pub store: StoreArgs,
+}
+
+/// mcp-remote's sign-in options, in its spelling (see docs/mcp-remote.md).
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Accepted for mcp-remote configurations")]
+pub struct AuthCompatArgs {
+    /// A pre-registered client as JSON, `{"client_id": "…", "client_secret": "…"}`, or
+    /// `@FILE` to read it from a file (`${VAR}` is expanded): --client-id and --client-secret.
+    #[arg(long, value_name = "JSON|@FILE", hide_short_help = true, conflicts_with_all = ["client_id", "client_secret"])]
+    pub static_oauth_client_info: Option<String>,
+
+    /// Client metadata as JSON or `@FILE`: `scope` (as --scope), `token_endpoint_auth_method`,
+    /// and fields to send when registering (`client_name`, …).
+    #[arg(long, value_name = "JSON|@FILE", hide_short_help = true)]
+    pub static_oauth_client_metadata: Option<String>,
+
+    /// The host name of the redirect URI (`localhost` or `127.0.0.1`); with it, --callback-path
+    /// or a port after the URL, the redirect URI is mcp-remote's http://HOST:PORT/oauth/callback.
+    #[arg(long, value_name = "HOST", hide_short_help = true, conflicts_with = "redirect_uri")]
+    pub host: Option<String>,
+
+    /// The path of the redirect URI (mcp-remote's default: /oauth/callback).
+    #[arg(long, value_name = "PATH", hide_short_help = true, conflicts_with = "redirect_uri")]
+    pub callback_path: Option<String>,
+
+    /// The registration fields of --static-oauth-client-metadata, read by `crate::compat`.
+    #[arg(skip)]
+    pub client_metadata: serde_json::Map<String, serde_json::Value>,
 }
 
 /// Which stored login to use.
@@ -612,11 +718,15 @@ impl From<TokenStore> for Backend {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum TransportChoice {
-    /// Streamable HTTP, falling back to HTTP+SSE when the server answers 400, 404 or 405.
+    /// Streamable HTTP, falling back to HTTP+SSE when the server answers 400, 404 or 405
+    /// (mcp-remote's `http-first`; its `sse-first` also means this here).
+    #[value(alias = "http-first", alias = "sse-first")]
     Auto,
-    /// Streamable HTTP only (MCP 2025-03-26 and later).
+    /// Streamable HTTP only (MCP 2025-03-26 and later; mcp-remote's `http-only`).
+    #[value(alias = "http-only")]
     StreamableHttp,
-    /// The older HTTP+SSE transport only (MCP 2024-11-05).
+    /// The older HTTP+SSE transport only (MCP 2024-11-05; mcp-remote's `sse-only`).
+    #[value(alias = "sse-only")]
     Sse,
 }
 
@@ -644,6 +754,14 @@ pub struct LogArgs {
     /// Write logs to this file instead of stderr. MCP_VALET_LOG (e.g. `debug`) overrides the level.
     #[arg(long, value_name = "PATH", global = true)]
     pub log_file: Option<PathBuf>,
+
+    /// Debug logs on stderr (-vv; mcp-remote's spelling). Wins over --silent.
+    #[arg(long, global = true, hide_short_help = true)]
+    pub debug: bool,
+
+    /// Only errors on stderr (-q; mcp-remote's spelling).
+    #[arg(long, global = true, hide_short_help = true)]
+    pub silent: bool,
 }
 
 /// Parses `300`, `300s`, `500ms`, `5m`, `1h` (a bare number is seconds).
@@ -744,6 +862,13 @@ mod tests {
         assert!(full.command.is_none());
         assert_eq!(format!("{:?}", full.bridge), format!("{:?}", bridge.bridge));
         assert_eq!(format!("{:?}", full.log), format!("{:?}", bridge.log));
+        // mcp-remote's port after the URL, read the same by both.
+        let argv = ["mcp-valet", "https://h.example/mcp", "3334", "--debug"];
+        let (full, bridge) = (
+            Cli::try_parse_from(argv).unwrap(),
+            BridgeCli::try_parse_from(argv).unwrap(),
+        );
+        assert_eq!((full.port, bridge.port), (Some(3334), Some(3334)));
         // A subcommand after the URL is not a bridge command line for either.
         assert!(BridgeCli::try_parse_from(["mcp-valet", "https://h.example/mcp", "login"]).is_err());
         assert!(Cli::try_parse_from(["mcp-valet", "https://h.example/mcp", "login"]).is_err());

@@ -9,6 +9,7 @@ mod bridge;
 pub mod cli;
 mod client;
 pub mod commands;
+pub mod compat;
 pub mod exit;
 mod failure;
 mod http;

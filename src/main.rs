@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use mcp_valet::{cli, commands, exit, logging, util};
+use mcp_valet::{cli, commands, compat, exit, logging, util};
 
 fn main() -> ExitCode {
     // Bound what glibc keeps after a large answer without paying page faults for every one:
@@ -23,10 +23,23 @@ fn main() -> ExitCode {
             Err(_) => ExitCode::FAILURE,
         };
     }
-    let cli = cli::Cli::parse_args();
+    let mut cli = cli::Cli::parse_args();
+    let notes = match compat::resolve(&mut cli) {
+        Ok(n) => n,
+        Err(e) => {
+            eprintln!("mcp-valet: {}", util::terminal_lines(&e));
+            return ExitCode::from(exit::USAGE);
+        }
+    };
     if let Err(e) = logging::init(&cli.log) {
         eprintln!("mcp-valet: {e:#}");
         return ExitCode::from(exit::USAGE);
+    }
+    for w in &notes.warnings {
+        tracing::warn!("{w}");
+    }
+    for d in &notes.debug {
+        tracing::debug!("{d}");
     }
     let code = match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,

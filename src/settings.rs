@@ -22,6 +22,8 @@ pub fn http(a: &RemoteArgs) -> anyhow::Result<HttpSettings> {
         allow_http: a.allow_http,
         ca_file: a.ca_file.clone(),
         connect_timeout: a.connect_timeout,
+        ipv4: a.ipv4,
+        cookies: !a.compat.disable_cookies,
     })
 }
 
@@ -84,6 +86,16 @@ pub fn auth(a: &AuthArgs) -> anyhow::Result<auth::Settings> {
         auth_timeout_given: a.auth_timeout.is_some(),
         profile: a.store.profile.clone(),
         store: store(&a.store),
+        token_endpoint_auth_method: a
+            .compat
+            .client_metadata
+            .get("token_endpoint_auth_method")
+            .and_then(|v| v.as_str())
+            .map(str::to_owned),
+        registration_metadata: a.compat.client_metadata.clone(),
+        auth_success_url: a.auth_success_url.clone(),
+        use_id_token: a.use_id_token,
+        token_endpoint: a.token_endpoint.clone(),
     })
 }
 
@@ -105,6 +117,9 @@ pub fn token(a: &crate::cli::TokenArgs) -> anyhow::Result<auth::Settings> {
     let mut s = stored_login(&a.store);
     s.client_secret = client_secret(&a.client_id, &a.client_secret)?.map(Secret::new);
     s.client_id = a.client_id.clone();
+    if let Some(r) = a.resource.as_ref().filter(|r| !r.trim().is_empty()) {
+        s.resource = auth::ResourceChoice::Override(r.trim().to_owned());
+    }
     Ok(s)
 }
 
@@ -128,6 +143,11 @@ pub fn stored_login(a: &StoreArgs) -> auth::Settings {
         auth_timeout_given: true,
         profile: a.profile.clone(),
         store: store(a),
+        registration_metadata: Default::default(),
+        token_endpoint_auth_method: None,
+        auth_success_url: None,
+        use_id_token: false,
+        token_endpoint: None,
     }
 }
 

@@ -15,6 +15,9 @@ use super::AuthError;
 #[derive(Debug)]
 pub struct Callback {
     pub params: HashMap<String, String>,
+    /// With `--auth-success-url`: the browser's connection, answered by `finish` once the code
+    /// has been exchanged.
+    pub browser: Option<TcpStream>,
 }
 
 /// Connections the listener serves at once; a new one closes the oldest.
@@ -29,12 +32,15 @@ pub struct Listener {
     v4: TcpListener,
     v6: Option<TcpListener>,
     path: std::sync::Arc<str>,
+    /// `--auth-success-url`: where a browser that brought a code is sent on to.
+    success: Option<std::sync::Arc<str>>,
 }
 
 impl Listener {
     /// Binds 127.0.0.1 and [::1] on the first port of `ports` free on both (0 means any free
     /// port).
-    pub async fn bind(ports: &[u16], path: &str) -> Result<(Listener, u16), AuthError> {
+    pub async fn bind(ports: &[u16], path: &str, success: Option<&str>) -> Result<(Listener, u16), AuthError> {
+        let success: Option<std::sync::Arc<str>> = success.map(Into::into);
         let mut last = None;
         let path: std::sync::Arc<str> = if path.is_empty() { "/".into() } else { path.into() };
         for &port in ports {
@@ -43,7 +49,8 @@ impl Listener {
                 match bind_both(port).await {
                     Ok((v4, v6, port)) => {
                         let path = path.clone();
-                        return Ok((Listener { v4, v6, path }, port));
+                        let success = success.clone();
+                        return Ok((Listener { v4, v6, path, success }, port));
                     }
                     Err((addr, e)) => {
                         tracing::debug!(%addr, "callback port unavailable: {e}");
@@ -101,8 +108,10 @@ impl Listener {
                     {
                         h.abort();
                     }
-                    let (path, state) = (self.path.clone(), state.to_owned());
-                    oldest.push_back(serving.spawn(async move { handle(stream, &path, &state).await }));
+                    let (path, state, success) = (self.path.clone(), state.to_owned(), self.success.clone());
+                    oldest.push_back(
+                        serving.spawn(async move { handle(stream, &path, &state, success.as_deref()).await }),
+                    );
                 }
                 Err(e) => tracing::debug!("accepting a callback connection failed: {e}"),
             }
@@ -130,7 +139,7 @@ async fn bind_both(port: u16) -> Result<(TcpListener, Option<TcpListener>, u16),
 }
 
 /// Serves one connection to the listener: the callback when it is the redirect for `state`.
-async fn handle(mut stream: TcpStream, path: &str, state: &str) -> Option<Callback> {
+async fn handle(mut stream: TcpStream, path: &str, state: &str, success: Option<&str>) -> Option<Callback> {
     let target = match tokio::time::timeout(HEAD_TIMEOUT, read_request_target(&mut stream)).await {
         Ok(Some(t)) => t,
         _ => return None,
@@ -163,6 +172,12 @@ async fn handle(mut stream: TcpStream, path: &str, state: &str) -> Option<Callba
             format!("The authorization server answered `{err}`{desc}. See mcp-valet's messages for what to do."),
         )
     } else if params.contains_key("code") {
+        if success.is_some() {
+            return Some(Callback {
+                params,
+                browser: Some(stream),
+            });
+        }
         (
             200,
             "Signed in",
@@ -176,7 +191,7 @@ async fn handle(mut stream: TcpStream, path: &str, state: &str) -> Option<Callba
         )
     };
     let _ = respond(&mut stream, status, title, &text).await;
-    Some(Callback { params })
+    Some(Callback { params, browser: None })
 }
 
 /// Reads an HTTP/1.x request head and returns its request target.
@@ -207,6 +222,7 @@ async fn respond(stream: &mut TcpStream, status: u16, title: &str, text: &str) -
     let reason = match status {
         200 => "OK",
         404 => "Not Found",
+        502 => "Bad Gateway",
         _ => "Bad Request",
     };
     let body = format!(
@@ -220,6 +236,33 @@ async fn respond(stream: &mut TcpStream, status: u16, title: &str, text: &str) -
         "HTTP/1.1 {status} {reason}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n\
          Cache-Control: no-store\r\nReferrer-Policy: no-referrer\r\nConnection: close\r\n\r\n{body}",
         body.len()
+    );
+    stream.write_all(resp.as_bytes()).await?;
+    stream.shutdown().await
+}
+
+/// Answers the browser held for `--auth-success-url`: on to that page once the sign-in
+/// succeeded (303), else a page saying it failed (502).
+pub async fn finish(mut stream: TcpStream, success: Option<&str>, signed_in: bool) {
+    let _ = match success {
+        Some(to) if signed_in => redirect(&mut stream, to).await,
+        _ => {
+            respond(
+                &mut stream,
+                502,
+                "Sign-in failed",
+                "mcp-valet could not complete the sign-in. See its messages for what to do.",
+            )
+            .await
+        }
+    };
+}
+
+/// Sends the browser on to `to` (checked when the command line was read: http(s), no query).
+async fn redirect(stream: &mut TcpStream, to: &str) -> std::io::Result<()> {
+    let resp = format!(
+        "HTTP/1.1 303 See Other\r\nLocation: {to}\r\nContent-Length: 0\r\nCache-Control: no-store\r\n\
+         Referrer-Policy: no-referrer\r\nConnection: close\r\n\r\n"
     );
     stream.write_all(resp.as_bytes()).await?;
     stream.shutdown().await

@@ -52,6 +52,27 @@ pub struct Discovery {
     pub has_metadata: bool,
 }
 
+impl Discovery {
+    /// For `--token-endpoint`: the authorization server is that endpoint's origin, and the
+    /// resource the server URL as given.
+    pub fn token_endpoint_only(http: &HttpConfig, endpoint: &str) -> Result<Discovery, AuthError> {
+        let url = Url::parse(endpoint).map_err(|_| AuthError::new("--token-endpoint is not a URL"))?;
+        check_endpoint(http, &url)?;
+        let issuer = url.origin().ascii_serialization();
+        Ok(Discovery {
+            resource: http.url_text.clone(),
+            resource_scopes: None,
+            issuer: issuer.clone(),
+            server: ServerMetadata {
+                issuer,
+                token_endpoint: Some(endpoint.to_owned()),
+                ..ServerMetadata::default()
+            },
+            has_metadata: false,
+        })
+    }
+}
+
 /// Hosts of Microsoft Entra ID (and its national clouds): they support PKCE S256 without
 /// saying so in their metadata.
 const ENTRA_HOSTS: &[&str] = &[

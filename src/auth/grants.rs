@@ -190,7 +190,8 @@ impl Grants<'_> {
         discovery::check_endpoint(self.http, &auth_url)?;
         let path = redirect::path(self.settings, &d.issuer);
         let ports = redirect::ports(self.settings, &self.http.url_text);
-        let (listener, port) = browser::Listener::bind(&ports, &path).await?;
+        let (listener, port) =
+            browser::Listener::bind(&ports, &path, self.settings.auth_success_url.as_deref()).await?;
         let redirect_uri = redirect::uri(self.settings, &d.issuer, port);
         let client = registration::client(self.http, self.settings, self.store, d, &redirect_uri).await?;
         let (verifier, challenge) = token::pkce();
@@ -228,7 +229,25 @@ impl Grants<'_> {
         ));
         let cb = listener.wait(&state, self.settings.auth_timeout).await;
         drop(waiting);
-        let cb = cb?;
+        let mut cb = cb?;
+        let browser_conn = cb.browser.take();
+        let result = self.exchange(cb, m, ask, &client, &redirect_uri, verifier).await;
+        if let Some(conn) = browser_conn {
+            browser::finish(conn, self.settings.auth_success_url.as_deref(), result.is_ok()).await;
+        }
+        result.map(|tokens| Granted { tokens, client })
+    }
+
+    /// The authorization response, checked, and its code exchanged for tokens.
+    async fn exchange(
+        &self,
+        cb: browser::Callback,
+        m: &discovery::ServerMetadata,
+        ask: &Ask,
+        client: &token::Client,
+        redirect_uri: &str,
+        verifier: crate::store::Secret,
+    ) -> Result<Tokens, AuthError> {
         // RFC 9207: the issuer in the response must be the one we sent the user to.
         let iss = cb.params.get("iss");
         match iss {
@@ -262,11 +281,10 @@ impl Grants<'_> {
         let form = ask.form(&[
             ("grant_type", "authorization_code"),
             ("code", code.as_str()),
-            ("redirect_uri", redirect_uri.as_str()),
+            ("redirect_uri", redirect_uri),
             ("code_verifier", verifier.expose()),
         ]);
-        let tokens = token::request(self.http, token_endpoint, &client, form, "signing in").await?;
-        Ok(Granted { tokens, client })
+        token::request(self.http, token_endpoint, client, form, "signing in").await
     }
 
     async fn client_credentials(&self, d: &Discovery, client: &Client, ask: &Ask) -> Result<Tokens, AuthError> {

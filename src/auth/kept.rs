@@ -32,6 +32,7 @@ impl OAuthClient {
             issuer: STATIC_ISSUER.into(),
             client_id: String::new(),
             profile: self.settings.profile.clone(),
+            tenant: self.settings.tenant().map(str::to_owned),
         };
         let secrets = Secrets {
             access_token: Some(token),
@@ -42,11 +43,12 @@ impl OAuthClient {
         // older login cannot make that login the newest again); like `logout`, the replaced
         // tokens are revoked where the server offers it.
         let (resource, profile) = (self.resource_key.clone(), self.settings.profile.clone());
+        let tenant = self.settings.tenant().map(str::to_owned);
         let replaced = self
             .store
             .blocking(move |store| {
                 let mut v = Vec::new();
-                for (old, _) in store.find(&resource, profile.as_deref())? {
+                for (old, _) in store.find(&resource, profile.as_deref(), tenant.as_deref())? {
                     if let Some((meta, secrets)) = store.load(&old)? {
                         v.push((old, meta, secrets));
                     }

@@ -28,6 +28,10 @@ pub async fn client(
     let methods = d.server.token_endpoint_auth_methods_supported.as_deref();
     if let Some(id) = &settings.client_id {
         let auth = match &settings.client_secret {
+            // As the user said (--static-oauth-client-metadata's `token_endpoint_auth_method`).
+            Some(_) if settings.token_endpoint_auth_method.is_some() => {
+                ClientAuth::parse(settings.token_endpoint_auth_method.as_deref().unwrap_or_default())
+            }
             None => ClientAuth::None,
             Some(_) => match methods {
                 Some(m)
@@ -132,6 +136,9 @@ async fn register(
     let supported = d.server.token_endpoint_auth_methods_supported.as_deref();
     // A public client, unless the server only takes confidential ones.
     let method = match supported {
+        _ if settings.token_endpoint_auth_method.is_some() => {
+            settings.token_endpoint_auth_method.as_deref().unwrap_or("none")
+        }
         None => "none",
         Some(m) if m.iter().any(|x| x == "none") => "none",
         Some(m) if m.iter().any(|x| x == "client_secret_basic") => "client_secret_basic",
@@ -142,7 +149,7 @@ async fn register(
     if settings.device {
         grant_types.push(DEVICE_GRANT);
     }
-    let body = serde_json::json!({
+    let mut body = serde_json::json!({
         "client_name": "mcp-valet",
         "software_id": "mcp-valet",
         "software_version": env!("CARGO_PKG_VERSION"),
@@ -152,6 +159,15 @@ async fn register(
         "response_types": ["code"],
         "token_endpoint_auth_method": method,
     });
+    // The user's fields (--static-oauth-client-metadata) over these; never the redirect URI,
+    // which must be the one mcp-valet listens on.
+    if let Some(b) = body.as_object_mut() {
+        for (k, v) in &settings.registration_metadata {
+            if k != "redirect_uris" {
+                b.insert(k.clone(), v.clone());
+            }
+        }
+    }
     let resp = http
         .client
         .post(url.clone())

@@ -37,6 +37,27 @@ pub struct Settings {
     pub auth_timeout_given: bool,
     pub profile: Option<String>,
     pub store: StoreOptions,
+    /// Fields to send when registering (`--static-oauth-client-metadata`), over mcp-valet's own.
+    pub registration_metadata: serde_json::Map<String, serde_json::Value>,
+    /// How the client authenticates at the token endpoint, when the user says so.
+    pub token_endpoint_auth_method: Option<String>,
+    /// Where the browser goes after a sign-in (`--auth-success-url`).
+    pub auth_success_url: Option<String>,
+    /// Send the ID token to the MCP server instead of the access token.
+    pub use_id_token: bool,
+    /// `--token-endpoint` (client credentials without discovery).
+    pub token_endpoint: Option<String>,
+}
+
+impl Settings {
+    /// What keeps this login apart from the server's other logins besides the profile: the
+    /// `--resource` given (mcp-remote's way of keeping tenants apart).
+    pub fn tenant(&self) -> Option<&str> {
+        match &self.resource {
+            ResourceChoice::Override(r) => Some(r),
+            _ => None,
+        }
+    }
 }
 
 /// How long a sign-in waits for the user unless `--auth-timeout` says otherwise.

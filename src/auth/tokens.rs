@@ -83,6 +83,8 @@ struct Held {
     meta: EntryMeta,
     secrets: Secrets,
     header: HeaderValue,
+    /// With `--use-id-token`: the ID token's expiry, which counts as well as the access token's.
+    id_expires_at: Option<i64>,
 }
 
 impl Held {
@@ -94,7 +96,11 @@ impl Held {
 
     /// About to expire: within a minute, or within a fifth of its lifetime when it is short.
     fn expiring(&self) -> bool {
-        self.meta.expires_at.is_some_and(|t| {
+        let expires_at = match (self.meta.expires_at, self.id_expires_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        expires_at.is_some_and(|t| {
             let lifetime = t.saturating_sub(self.meta.updated_at);
             let margin = if lifetime > 0 {
                 (lifetime / 5).clamp(1, EXPIRY_MARGIN)
@@ -260,11 +266,14 @@ impl OAuthClient {
     }
 
     pub(super) async fn lock(&self) -> Result<Lock, AuthError> {
-        let scope = format!(
+        let mut scope = format!(
             "login|{}|{}",
             self.resource_key,
             self.settings.profile.as_deref().unwrap_or("")
         );
+        if let Some(t) = self.settings.tenant() {
+            scope = format!("{scope}|tenant|{t}");
+        }
         let s = scope.clone();
         let free = self
             .store
@@ -319,11 +328,19 @@ impl OAuthClient {
     async fn read_store(&self) -> Result<Option<Held>, AuthError> {
         let resource = self.resource_key.clone();
         let profile = self.settings.profile.clone();
+        let tenant = self.settings.tenant().map(str::to_owned);
+        let id_token = self.settings.use_id_token;
         self.store
             .blocking(move |store| {
-                for (key, _) in store.find(&resource, profile.as_deref())? {
-                    if let Some((meta, secrets)) = store.load_access(&key)?
-                        && let Some(h) = held(key, meta, secrets)
+                for (key, _) in store.find(&resource, profile.as_deref(), tenant.as_deref())? {
+                    // The kernel's copy holds the access token only.
+                    let found = if id_token {
+                        store.load(&key)?
+                    } else {
+                        store.load_access(&key)?
+                    };
+                    if let Some((meta, secrets)) = found
+                        && let Some(h) = held(key, meta, secrets, id_token)
                     {
                         return Ok(Some(h));
                     }
@@ -364,7 +381,12 @@ impl OAuthClient {
             }
         };
         if secrets.access_token != mine.secrets.access_token
-            && let Some(h) = held(mine.key.clone(), meta.clone(), secrets.clone())
+            && let Some(h) = held(
+                mine.key.clone(),
+                meta.clone(),
+                secrets.clone(),
+                self.settings.use_id_token,
+            )
             && !h.expiring()
         {
             tracing::debug!("another process refreshed the token already");
@@ -635,6 +657,7 @@ impl OAuthClient {
             issuer,
             client_id: client.id.clone(),
             profile: self.settings.profile.clone(),
+            tenant: self.settings.tenant().map(str::to_owned),
         };
         let mut meta = EntryMeta {
             resource_indicator: resource,
@@ -665,7 +688,11 @@ impl OAuthClient {
             tokio::task::yield_now().await;
             return stand_in.sign_in(step_up);
         }
-        let d = discovery::discover(&self.http, challenge).await?;
+        let d = match &self.settings.token_endpoint {
+            // `--token-endpoint` (with --client-credentials): no discovery, that endpoint.
+            Some(te) => discovery::Discovery::token_endpoint_only(&self.http, te)?,
+            None => discovery::discover(&self.http, challenge).await?,
+        };
         let grants = Grants {
             http: &self.http,
             settings: &self.settings,
@@ -694,7 +721,14 @@ impl OAuthClient {
             .blocking(move |store| store.save(&k, &m, &s))
             .await
             .map_err(AuthError::store)?;
-        let h = held(key, meta, secrets).ok_or_else(|| AuthError::new("the server issued an unusable access token"))?;
+        let h = held(key, meta, secrets, self.settings.use_id_token).ok_or_else(|| {
+            AuthError::new(if self.settings.use_id_token {
+                "the authorization server issued no ID token, which --use-id-token sends; ask for the `openid` scope \
+                 (--scope openid, or `scope` in --static-oauth-client-metadata)"
+            } else {
+                "the server issued an unusable access token"
+            })
+        })?;
         self.adopt(h);
         Ok(())
     }
@@ -719,15 +753,25 @@ fn update_meta(meta: &mut EntryMeta, tokens: &Tokens) {
     }
 }
 
-fn held(key: EntryKey, meta: EntryMeta, secrets: Secrets) -> Option<Held> {
+/// The login as it is used: its `Authorization` value is the access token, or with `id_token`
+/// (`--use-id-token`) the ID token, which then also decides when to renew (its `exp`).
+fn held(key: EntryKey, meta: EntryMeta, secrets: Secrets, id_token: bool) -> Option<Held> {
     let at = secrets.access_token.as_ref()?;
-    let mut header = HeaderValue::from_str(&format!("Bearer {}", at.expose())).ok()?;
+    let (bearer, id_expires_at) = if id_token {
+        let it = secrets.id_token.as_ref()?;
+        let exp = token::jwt_claims(it.expose()).and_then(|c| c.get("exp").and_then(serde_json::Value::as_i64));
+        (it, exp)
+    } else {
+        (at, None)
+    };
+    let mut header = HeaderValue::from_str(&format!("Bearer {}", bearer.expose())).ok()?;
     header.set_sensitive(true);
     Some(Held {
         key,
         meta,
         secrets,
         header,
+        id_expires_at,
     })
 }
 

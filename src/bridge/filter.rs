@@ -13,30 +13,38 @@ use crate::failure::{Failure, FailureKind, code};
 pub struct ToolFilter {
     allow: Vec<String>,
     deny: Vec<String>,
+    /// `--ignore-tool` (mcp-remote's): deny globs matched without regard to case, lower-cased.
+    ignore: Vec<String>,
 }
 
 impl ToolFilter {
     pub fn new(args: &ToolFilterArgs) -> anyhow::Result<ToolFilter> {
-        let deny: Vec<String> = args.deny.iter().chain(&args.ignore).cloned().collect();
-        for g in args.allow.iter().chain(&deny) {
+        for g in args.allow.iter().chain(&args.deny).chain(&args.ignore) {
             if g.is_empty() {
                 anyhow::bail!("a tool filter cannot be empty (use `*` for every tool)");
             }
         }
         Ok(ToolFilter {
             allow: args.allow.clone(),
-            deny,
+            deny: args.deny.clone(),
+            ignore: args.ignore.iter().map(|g| g.to_lowercase()).collect(),
         })
     }
 
     /// Whether any filter was given (else the relay does not look at tools at all).
     pub fn is_active(&self) -> bool {
-        !self.allow.is_empty() || !self.deny.is_empty()
+        !self.allow.is_empty() || !self.deny.is_empty() || !self.ignore.is_empty()
     }
 
     pub fn allows(&self, tool: &str) -> bool {
         if self.deny.iter().any(|g| glob(g, tool)) {
             return false;
+        }
+        if !self.ignore.is_empty() {
+            let lower = tool.to_lowercase();
+            if self.ignore.iter().any(|g| glob(g, &lower)) {
+                return false;
+            }
         }
         self.allow.is_empty() || self.allow.iter().any(|g| glob(g, tool))
     }
@@ -54,7 +62,7 @@ impl ToolFilter {
         tracing::info!(tool = name, "refusing a call to a tool the filters hide");
         let failure = Failure::new(
             FailureKind::ToolDenied,
-            format!("the tool `{name}` is not available: it is hidden by --allow-tool/--deny-tool"),
+            format!("the tool `{name}` is not available: it is hidden by --allow-tool/--deny-tool/--ignore-tool"),
         )
         .with_code(code::INVALID_PARAMS);
         Some(failure.response(msg.raw_id.as_deref()))
@@ -138,6 +146,17 @@ mod tests {
         let f = filter(&[], &["delete_*"]);
         assert!(f.allows("echo") && !f.allows("delete_repo"));
         assert!(!filter(&[], &[]).is_active());
+    }
+
+    #[test]
+    fn ignore_tool_is_a_deny_without_case() {
+        let f = ToolFilter::new(&ToolFilterArgs {
+            ignore: vec!["Delete*".into()],
+            ..ToolFilterArgs::default()
+        })
+        .unwrap();
+        assert!(!f.allows("deleteTask") && !f.allows("DELETE_ALL") && f.allows("echo"));
+        assert!(f.is_active());
     }
 
     #[test]

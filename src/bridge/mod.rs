@@ -99,6 +99,8 @@ fn options(args: &BridgeArgs) -> anyhow::Result<relay::Options> {
         max_message: args.max_message_size,
         tools: filter::ToolFilter::new(&args.tools)?,
         warn_failures: true,
+        keep_alive: (args.keep_alive || args.ping_interval.is_some())
+            .then(|| args.ping_interval.unwrap_or(std::time::Duration::from_secs(30))),
     })
 }
 

@@ -23,7 +23,14 @@ pub struct Options {
     pub tools: super::filter::ToolFilter,
     /// Log failed requests as warnings (bridge mode); the commands report them themselves.
     pub warn_failures: bool,
+    /// `--keep-alive`: ping the server this often once the client has initialized.
+    pub keep_alive: Option<Duration>,
 }
+
+/// The batch "slot" of mcp-valet's own keep-alive pings: no batch has it, so `fill` drops
+/// their answers and nothing reaches the client.
+const KEEP_ALIVE_SLOT: (u64, usize) = (u64::MAX, 0);
+const KEEP_ALIVE_ID: &str = "mcp-valet-keep-alive-";
 
 /// How long in-flight requests get after SIGINT/SIGTERM before they are answered with an error.
 const SIGNAL_GRACE: Duration = Duration::from_millis(1000);
@@ -65,6 +72,11 @@ pub struct Relay {
     inflight: usize,
     opts: Options,
     closing: Closing,
+    /// The client sent `notifications/initialized`: the session is up, pings may go.
+    initialized: bool,
+    /// Keep-alive pings sent, and the id of the one still unanswered.
+    pings: u64,
+    ping_pending: Option<Id>,
 }
 
 /// Runs the bridge until stdin ends (and every request is answered) or a signal arrives.
@@ -91,8 +103,15 @@ pub async fn run(
         inflight: 0,
         opts,
         closing: Closing::Open,
+        initialized: false,
+        pings: 0,
+        ping_pending: None,
     };
     let mut signals = Signals::new();
+    let ping_every = relay.opts.keep_alive;
+    let mut pings = tokio::time::interval(ping_every.unwrap_or(Duration::from_secs(3600)));
+    pings.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    pings.reset();
     let far = Instant::now() + Duration::from_secs(86400 * 365);
     loop {
         let idle = relay.pending.is_empty() && relay.inflight == 0;
@@ -119,6 +138,7 @@ pub async fn run(
                 Some(Input::Line(line)) => relay.on_line(line).await,
                 Some(Input::TooLong { id, len }) => relay.on_too_long(id, len).await,
                 Some(Input::Eof) | None => {
+                    relay.drop_ping();
                     tracing::debug!(pending = relay.pending.len(), "stdin closed; answering what is in flight");
                     relay.closing = Closing::Eof(Instant::now());
                 }
@@ -128,6 +148,7 @@ pub async fn run(
                 }
             },
             _ = tokio::time::sleep_until(wake), if wake < far => relay.expire().await,
+            _ = pings.tick(), if ping_every.is_some() && relay.closing == Closing::Open => relay.ping().await,
             first = signals.recv() => {
                 if !first || matches!(relay.closing, Closing::Signal(_)) {
                     break;
@@ -323,6 +344,9 @@ impl Relay {
             }
             Kind::Notification { method } => {
                 tracing::debug!(method = &**method, "notification");
+                if &**method == "notifications/initialized" {
+                    self.initialized = true;
+                }
                 if let Some(target) = &msg.cancel_target {
                     // The client no longer waits for this answer.
                     if let Some(p) = self.take(target) {
@@ -334,6 +358,41 @@ impl Relay {
             Kind::Batch { .. } => {}
         }
         self.forward(msg).await;
+    }
+
+    /// `--keep-alive`: a `ping` of mcp-valet's own, unless the session is not up yet or the
+    /// last one is still unanswered. Its answer goes nowhere (`KEEP_ALIVE_SLOT`).
+    async fn ping(&mut self) {
+        if !self.initialized
+            || self
+                .ping_pending
+                .as_ref()
+                .is_some_and(|id| self.pending.contains_key(id))
+        {
+            return;
+        }
+        self.pings += 1;
+        let line = format!(
+            r#"{{"jsonrpc":"2.0","id":"{KEEP_ALIVE_ID}{}","method":"ping"}}"#,
+            self.pings
+        );
+        let Ok(Parsed::Single(msg)) = message::parse(Bytes::from(line)) else {
+            return;
+        };
+        let Kind::Request { id, .. } = &msg.kind else { return };
+        let id = id.clone();
+        if self.register(&msg, Some(KEEP_ALIVE_SLOT)).await {
+            tracing::debug!("keep-alive ping");
+            self.ping_pending = Some(id);
+            self.forward(msg).await;
+        }
+    }
+
+    /// At the end of stdin, an unanswered keep-alive ping is no reason to wait.
+    fn drop_ping(&mut self) {
+        if let Some(id) = self.ping_pending.take() {
+            self.take(&id);
+        }
     }
 
     fn take(&mut self, id: &Id) -> Option<Pending> {
@@ -368,7 +427,9 @@ impl Relay {
             },
             Event::Failed { id, error } => {
                 if let Some(p) = self.take(&id) {
-                    if self.opts.warn_failures {
+                    if p.slot == Some(KEEP_ALIVE_SLOT) {
+                        tracing::warn!("the keep-alive ping failed: {error}");
+                    } else if self.opts.warn_failures {
                         tracing::warn!(%id, method = &*p.method, "request failed: {error}");
                     } else {
                         tracing::debug!(%id, method = &*p.method, "request failed: {error}");

@@ -24,6 +24,7 @@ pub async fn run(args: &LogoutArgs, console: &Console) -> anyhow::Result<()> {
         .into_iter()
         .filter(|(k, _)| wanted.as_ref().is_none_or(|w| &k.resource == w))
         .filter(|(k, _)| args.all && args.store.profile.is_none() || k.profile == args.store.profile)
+        .filter(|(k, _)| args.resource.is_none() || k.tenant == args.resource)
         .collect();
     if entries.is_empty() {
         match &args.url {

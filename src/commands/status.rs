@@ -19,6 +19,9 @@ struct Row<'a> {
     server: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     profile: Option<&'a str>,
+    /// The `--resource` the login was made with (one login per tenant).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resource: Option<&'a str>,
     account: Option<&'a str>,
     issuer: &'a str,
     client_id: &'a str,
@@ -54,7 +57,7 @@ pub fn run(args: &StatusArgs, console: &Console) -> anyhow::Result<()> {
         .filter(|(k, _)| wanted.as_ref().is_none_or(|w| &k.resource == w))
         .filter(|(k, _)| args.store.profile.is_none() || k.profile == args.store.profile)
         .collect();
-    entries.sort_by(|a, b| (&a.0.resource, &a.0.profile).cmp(&(&b.0.resource, &b.0.profile)));
+    entries.sort_by(|a, b| (&a.0.resource, &a.0.profile, &a.0.tenant).cmp(&(&b.0.resource, &b.0.profile, &b.0.tenant)));
     let now = unix_now();
     let rows: Vec<Row> = entries
         .iter()
@@ -63,6 +66,7 @@ pub fn run(args: &StatusArgs, console: &Console) -> anyhow::Result<()> {
             Row {
                 server: &k.resource,
                 profile: k.profile.as_deref(),
+                resource: k.tenant.as_deref(),
                 account: m.account.as_deref(),
                 issuer: &k.issuer,
                 client_id: &k.client_id,
@@ -109,7 +113,11 @@ pub fn run(args: &StatusArgs, console: &Console) -> anyhow::Result<()> {
     } else {
         for r in &rows {
             let profile = r.profile.map(|p| format!(" (profile {p})")).unwrap_or_default();
-            writeln!(out, "{}{profile}", crate::http::redact_url_text(r.server))?;
+            let tenant = r
+                .resource
+                .map(|t| format!(" (--resource {})", crate::http::redact_url_text(t)))
+                .unwrap_or_default();
+            writeln!(out, "{}{profile}{tenant}", crate::http::redact_url_text(r.server))?;
             writeln!(
                 out,
                 "  account:       {}",

@@ -38,6 +38,10 @@ pub struct HttpSettings {
     /// CA certificates to trust besides the system's.
     pub ca_file: Option<PathBuf>,
     pub connect_timeout: Duration,
+    /// `--ipv4`: connect to IPv4 addresses only.
+    pub ipv4: bool,
+    /// Keep the MCP server's cookies (not `--disable-cookies`).
+    pub cookies: bool,
 }
 
 /// Everything needed to talk HTTP to one MCP server.
@@ -95,8 +99,16 @@ impl HttpConfig {
         // A server on this machine is never reached through a proxy from the environment.
         let loopback = is_loopback(&url);
         let tls = tls::config(args.ca_file.as_deref())?;
-        let client = build_client(tls.clone(), args.connect_timeout, &url)?;
-        let relay = RelayClient::new(&url, loopback, tls, args.connect_timeout, client.clone());
+        let client = build_client(tls.clone(), args.connect_timeout, &url, args.ipv4)?;
+        let relay = RelayClient::new(
+            &url,
+            loopback,
+            tls,
+            args.connect_timeout,
+            args.ipv4,
+            args.cookies,
+            client.clone(),
+        );
         Ok(HttpConfig {
             client,
             relay,
@@ -215,9 +227,17 @@ pub fn expand_env(s: &str, get: impl Fn(&str) -> Option<String>) -> Result<Strin
 /// The client for everything but the relay's direct requests. Its proxy and the addresses it
 /// may connect to are decided per request by `guard` (not once for the MCP server's host: a
 /// server on this machine may still send sign-in to an authorization server behind a proxy).
-fn build_client(tls: rustls::ClientConfig, connect_timeout: Duration, server: &Url) -> anyhow::Result<reqwest::Client> {
+fn build_client(
+    tls: rustls::ClientConfig,
+    connect_timeout: Duration,
+    server: &Url,
+    ipv4: bool,
+) -> anyhow::Result<reqwest::Client> {
     let guard = guard::Guard::new(server);
+    // A local IPv4 address and none for IPv6: the connector tries the IPv4 addresses only.
+    let local = ipv4.then_some(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
     reqwest::Client::builder()
+        .local_address(local)
         .user_agent(policy::USER_AGENT)
         .connect_timeout(connect_timeout)
         .pool_idle_timeout(policy::POOL_IDLE_TIMEOUT)

@@ -14,6 +14,7 @@
 //! path are described in the same words (`super::describe`).
 
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -132,6 +133,55 @@ impl std::error::Error for HyperError {
 pub struct RelayClient {
     direct: Option<Direct>,
     proxied: reqwest::Client,
+    /// The MCP server's cookies (load-balancer stickiness), unless `--disable-cookies`.
+    cookies: Option<Arc<Mutex<Jar>>>,
+}
+
+/// Cookies the MCP server set, replayed to its exact origin only (`Domain` and `Path` are not
+/// honoured: nothing travels elsewhere), in memory for the life of the process.
+#[derive(Default)]
+struct Jar {
+    origin: String,
+    cookies: Vec<(String, String)>,
+}
+
+/// Bounds of the jar: a server cannot make requests grow without limit.
+const MAX_COOKIES: usize = 32;
+const MAX_COOKIE_LEN: usize = 4096;
+
+impl Jar {
+    fn header(&self) -> Option<HeaderValue> {
+        if self.cookies.is_empty() {
+            return None;
+        }
+        let s: Vec<String> = self.cookies.iter().map(|(n, v)| format!("{n}={v}")).collect();
+        let mut h = HeaderValue::from_str(&s.join("; ")).ok()?;
+        h.set_sensitive(true);
+        Some(h)
+    }
+
+    fn capture(&mut self, headers: &HeaderMap) {
+        for set in headers.get_all(reqwest::header::SET_COOKIE) {
+            let Ok(set) = set.to_str() else { continue };
+            let mut parts = set.split(';');
+            let Some((name, value)) = parts.next().and_then(|p| p.split_once('=')) else {
+                continue;
+            };
+            let (name, value) = (name.trim(), value.trim());
+            if name.is_empty() || name.len() + value.len() > MAX_COOKIE_LEN {
+                continue;
+            }
+            let gone = parts.any(|a| {
+                let a = a.trim().to_ascii_lowercase();
+                a.strip_prefix("max-age=")
+                    .is_some_and(|n| n.trim().parse::<i64>().is_ok_and(|n| n <= 0))
+            });
+            self.cookies.retain(|(n, _)| n != name);
+            if !gone && self.cookies.len() < MAX_COOKIES {
+                self.cookies.push((name.to_owned(), value.to_owned()));
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for RelayClient {
@@ -150,18 +200,44 @@ impl RelayClient {
         loopback: bool,
         tls: rustls::ClientConfig,
         connect_timeout: Duration,
+        ipv4: bool,
+        cookies: bool,
         proxied: reqwest::Client,
     ) -> RelayClient {
         let direct = loopback || !uses_a_proxy(url);
+        let jar = Jar {
+            origin: url.origin().ascii_serialization(),
+            cookies: Vec::new(),
+        };
         RelayClient {
-            direct: direct.then(|| Direct::new(tls, connect_timeout)),
+            cookies: cookies.then(|| Arc::new(Mutex::new(jar))),
+            direct: direct.then(|| Direct::new(tls, connect_timeout, ipv4)),
             proxied,
         }
     }
 
     /// One HTTP exchange, through hyper's client where no proxy applies, else through reqwest.
     /// A failure is described for the server `out.url` is on.
-    pub async fn send(&self, out: Outgoing) -> Result<Answer, Failure> {
+    pub async fn send(&self, mut out: Outgoing) -> Result<Answer, Failure> {
+        // Only for the server's own origin, and never over a Cookie the user gave.
+        let jar = self
+            .cookies
+            .as_ref()
+            .filter(|j| j.lock().unwrap_or_else(|e| e.into_inner()).origin == out.url.origin().ascii_serialization());
+        if let Some(j) = jar
+            && !out.headers.contains_key(reqwest::header::COOKIE)
+            && let Some(h) = j.lock().unwrap_or_else(|e| e.into_inner()).header()
+        {
+            out.headers.insert(reqwest::header::COOKIE, h);
+        }
+        let answer = self.exchange(out).await;
+        if let (Some(j), Ok(a)) = (jar, &answer) {
+            j.lock().unwrap_or_else(|e| e.into_inner()).capture(a.headers());
+        }
+        answer
+    }
+
+    async fn exchange(&self, out: Outgoing) -> Result<Answer, Failure> {
         if let Some(direct) = &self.direct {
             return direct.send(out).await;
         }
@@ -184,12 +260,16 @@ struct Direct {
 }
 
 impl Direct {
-    fn new(mut tls: rustls::ClientConfig, connect_timeout: Duration) -> Direct {
+    fn new(mut tls: rustls::ClientConfig, connect_timeout: Duration, ipv4: bool) -> Direct {
         tls.alpn_protocols.clear(); // the builder sets h2 and http/1.1 itself
         let mut http = HttpConnector::new();
         http.enforce_http(false);
         http.set_nodelay(true);
         http.set_connect_timeout(Some(connect_timeout));
+        if ipv4 {
+            // With a local IPv4 address only, the connector drops the IPv6 addresses.
+            http.set_local_address(Some(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)));
+        }
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls)
             .https_or_http()

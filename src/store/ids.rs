@@ -55,13 +55,17 @@ pub(crate) fn hex(v: u64) -> String {
 
 /// The stable id of a login: hash of resource, issuer, client id and profile.
 pub(crate) fn entry_id(key: &EntryKey) -> String {
-    hex(Fnv::new()
-        .field("login")
+    let mut f = Fnv::new();
+    f.field("login")
         .field(&key.resource)
         .field(&key.issuer)
         .field(&key.client_id)
-        .optional(key.profile.as_deref())
-        .finish())
+        .optional(key.profile.as_deref());
+    // Only when there is one: the ids of the logins made before tenants existed stay the same.
+    if let Some(t) = &key.tenant {
+        f.field("tenant").field(t);
+    }
+    hex(f.finish())
 }
 
 /// The stable id of a client registration: hash of issuer, client id and profile.
@@ -129,12 +133,16 @@ mod tests {
             issuer: "https://auth.example.com".into(),
             client_id: "abc".into(),
             profile: None,
+            tenant: None,
         };
         // Pinned: changing this breaks every stored login, so it must never change.
         assert_eq!(entry_id(&key), "bf3e9004faa1a134");
         let mut p = key.clone();
         p.profile = Some(String::new());
         assert_ne!(entry_id(&key), entry_id(&p));
+        let mut t = key.clone();
+        t.tenant = Some("https://t1.example.com/".into());
+        assert_ne!(entry_id(&key), entry_id(&t));
         // Field boundaries count: ("ab", "c") is not ("a", "bc").
         let mut a = key.clone();
         (a.resource, a.issuer) = ("ab".into(), "c".into());

@@ -207,14 +207,28 @@ impl Store {
         lock::read_holder(&path).filter(|(pid, _)| *pid != std::process::id())
     }
 
-    /// The logins for a server (and profile), newest first.
-    pub fn find(&self, resource: &str, profile: Option<&str>) -> Result<Vec<(EntryKey, EntryMeta)>> {
+    /// The logins for a server (and profile, and tenant), newest first. For a tenant, a login
+    /// kept before tenants were (no tenant, made with that `resource_indicator`) counts too,
+    /// after the tenant's own.
+    pub fn find(
+        &self,
+        resource: &str,
+        profile: Option<&str>,
+        tenant: Option<&str>,
+    ) -> Result<Vec<(EntryKey, EntryMeta)>> {
         let mut v: Vec<_> = self
             .entries()?
             .into_iter()
             .filter(|(k, _)| k.resource == resource && k.profile.as_deref() == profile)
+            .filter(|(k, m)| match (k.tenant.as_deref(), tenant) {
+                (Some(a), Some(b)) => a == b,
+                (None, None) => true,
+                (None, Some(b)) => m.resource_indicator.as_deref() == Some(b),
+                (Some(_), None) => false,
+            })
             .collect();
-        v.sort_by_key(|(_, m)| std::cmp::Reverse(m.updated_at));
+        // A login kept for this very tenant before an older one that only has its resource.
+        v.sort_by_key(|(k, m)| (k.tenant.as_deref() != tenant, std::cmp::Reverse(m.updated_at)));
         Ok(v)
     }
 

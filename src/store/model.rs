@@ -61,6 +61,10 @@ pub struct EntryKey {
     /// A name the user chose (`--profile`) to hold several identities for one server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile: Option<String>,
+    /// The `--resource` the login was made with, when one was given: logins to one server for
+    /// different tenants are kept apart (as mcp-remote does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
 }
 
 /// The non-secret state of a login.

@@ -125,6 +125,8 @@ pub(crate) struct StoredKey {
     pub client_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -136,6 +138,7 @@ impl StoredKey {
             issuer: k.issuer.clone(),
             client_id: k.client_id.clone(),
             profile: k.profile.clone(),
+            tenant: k.tenant.clone(),
             extra: Map::new(),
         }
     }
@@ -146,6 +149,7 @@ impl StoredKey {
             issuer: self.issuer.clone(),
             client_id: self.client_id.clone(),
             profile: self.profile.clone(),
+            tenant: self.tenant.clone(),
         }
     }
 
@@ -154,6 +158,7 @@ impl StoredKey {
             && self.issuer == k.issuer
             && self.client_id == k.client_id
             && self.profile == k.profile
+            && self.tenant == k.tenant
     }
 }
 
@@ -383,6 +388,7 @@ mod tests {
             issuer: "https://auth.example.com".into(),
             client_id: "c1".into(),
             profile: None,
+            tenant: None,
         }
     }
 
@@ -393,7 +399,7 @@ mod tests {
             "written_by": "mcp-valet 9.0",
             "entries": [{
                 "key": {"resource": "https://mcp.example.com/mcp", "issuer": "https://auth.example.com",
-                        "client_id": "c1", "tenant": "t"},
+                        "client_id": "c1", "realm": "t"},
                 "meta": {"scopes": ["a"], "updated_at": 5, "backend": "keyring", "dpop": {"alg": "ES256"}},
                 "secrets": {"backend": "keyring", "account": "login-x-y", "chunks": 2, "sealed": true},
                 "pinned": true
@@ -428,7 +434,7 @@ mod tests {
         let back: Value = serde_json::from_slice(&st2.to_bytes()).unwrap();
         assert_eq!(back["written_by"], "mcp-valet 9.0");
         assert_eq!(back["sync"], json!({"enabled": false}));
-        assert_eq!(back["entries"][0]["key"]["tenant"], "t");
+        assert_eq!(back["entries"][0]["key"]["realm"], "t");
         assert_eq!(back["entries"][0]["pinned"], true);
         assert_eq!(back["entries"][0]["meta"]["dpop"], json!({"alg": "ES256"}));
         assert_eq!(back["entries"][0]["meta"]["scopes"], json!(["b"]));

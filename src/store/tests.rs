@@ -12,6 +12,7 @@ fn key(n: u32) -> EntryKey {
         issuer: "https://auth.example.com".into(),
         client_id: "client-1".into(),
         profile: None,
+        tenant: None,
     }
 }
 
@@ -102,10 +103,10 @@ fn file_back_end_round_trip() {
     // A second store (another process) sees it.
     let s2 = open(&home, Backend::File);
     assert_eq!(s2.load(&key(1)).unwrap().unwrap().1, secrets("a"));
-    let found = s2.find(&key(1).resource, None).unwrap();
+    let found = s2.find(&key(1).resource, None, None).unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].1.backend, Some(Backend::File));
-    assert!(s2.find(&key(1).resource, Some("work")).unwrap().is_empty());
+    assert!(s2.find(&key(1).resource, Some("work"), None).unwrap().is_empty());
     // state.json has no token; secrets.json has them, 0600; the directories are 0700.
     let state = read(&home, STATE_FILE);
     assert!(!state.contains("SECRET"), "{state}");
@@ -161,12 +162,12 @@ fn profiles_and_newest_first() {
     let mut work = key(1);
     work.profile = Some("work".into());
     s.save(&work, &meta("work"), &secrets("work")).unwrap();
-    let found = s.find(&key(1).resource, None).unwrap();
+    let found = s.find(&key(1).resource, None, None).unwrap();
     assert_eq!(
         found.iter().map(|(k, _)| k.client_id.as_str()).collect::<Vec<_>>(),
         ["client-1", "old-client"]
     );
-    let found = s.find(&key(1).resource, Some("work")).unwrap();
+    let found = s.find(&key(1).resource, Some("work"), None).unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(s.load(&work).unwrap().unwrap().1, secrets("work"));
     assert_eq!(s.entries().unwrap().len(), 3);
@@ -237,7 +238,7 @@ fn open_is_lazy() {
         home: Some(home.clone()),
     };
     let s = Store::open(&opts).unwrap();
-    assert!(s.find("https://x", None).unwrap().is_empty());
+    assert!(s.find("https://x", None, None).unwrap().is_empty());
     assert!(s.describe().state_file.is_some());
     assert!(!home.exists(), "reading created files");
     let f = open(&home, Backend::File);
@@ -245,7 +246,7 @@ fn open_is_lazy() {
         f.save(&key(n), &meta("a"), &secrets("a")).unwrap();
     }
     let s = Store::open(&opts).unwrap();
-    assert_eq!(s.find(&key(7).resource, None).unwrap().len(), 1);
+    assert_eq!(s.find(&key(7).resource, None, None).unwrap().len(), 1);
 }
 
 #[test]
@@ -353,7 +354,7 @@ fn secrets_removed_by_hand_read_as_logged_out_and_delete_tolerates_it() {
     let (r, warnings) = capture_warnings(|| s.load(&key(1)));
     assert!(r.unwrap().is_none());
     assert!(warnings.contains("missing from the token file"), "{warnings}");
-    assert_eq!(s.find(&key(1).resource, None).unwrap().len(), 1);
+    assert_eq!(s.find(&key(1).resource, None, None).unwrap().len(), 1);
     assert!(s.delete(&key(1)).unwrap());
     assert!(s.entries().unwrap().is_empty());
 }
@@ -650,4 +651,41 @@ fn kill_9_during_saves_leaves_a_whole_login() {
         .filter(|n| n.contains(".tmp-"))
         .collect();
     assert!(temps.is_empty(), "{temps:?}");
+}
+
+#[test]
+fn tenants_are_kept_apart_and_older_logins_still_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open(dir.path(), Backend::File);
+    let mut t1 = key(1);
+    t1.tenant = Some("https://t1.example.com/".into());
+    let mut t2 = key(1);
+    t2.tenant = Some("https://t2.example.com/".into());
+    s.save(&t1, &meta("t1"), &secrets("t1")).unwrap();
+    s.save(&t2, &meta("t2"), &secrets("t2")).unwrap();
+    let r = &key(1).resource;
+    let only = |t: &str| s.find(r, None, Some(t)).unwrap();
+    assert_eq!(only("https://t1.example.com/").len(), 1);
+    assert_eq!(only("https://t1.example.com/")[0].0, t1);
+    assert_eq!(only("https://t2.example.com/")[0].0, t2);
+    assert_eq!(s.load(&t1).unwrap().unwrap().1, secrets("t1"));
+    assert_eq!(s.load(&t2).unwrap().unwrap().1, secrets("t2"));
+    // Without a tenant, neither tenant's login is used.
+    assert!(s.find(r, None, None).unwrap().is_empty());
+    // A login from before tenants (no tenant in its key) made with that resource counts for it,
+    // and still for a run without --resource.
+    let mut m = meta("old");
+    m.resource_indicator = Some("https://t3.example.com/".into());
+    s.save(&key(1), &m, &secrets("old")).unwrap();
+    assert_eq!(only("https://t3.example.com/")[0].0, key(1));
+    assert_eq!(s.find(r, None, None).unwrap()[0].0, key(1));
+    assert_eq!(only("https://t1.example.com/")[0].0, t1);
+    assert_eq!(s.entries().unwrap().len(), 3);
+    // A newer login without a tenant whose resource is a tenant's comes after that tenant's own.
+    let mut m = meta("newer");
+    m.resource_indicator = Some("https://t1.example.com/".into());
+    m.updated_at = i64::MAX / 2;
+    s.save(&key(1), &m, &secrets("newer")).unwrap();
+    let found = only("https://t1.example.com/");
+    assert_eq!((found.len(), &found[0].0), (2, &t1));
 }

@@ -10,6 +10,7 @@ mod bridge;
 mod cli;
 mod client;
 mod config;
+mod compat;
 mod conformance;
 mod era;
 mod era_faults;

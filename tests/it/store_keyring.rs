@@ -37,6 +37,7 @@ fn key(n: u32) -> EntryKey {
         issuer: "https://auth.example.com".into(),
         client_id: "client-1".into(),
         profile: None,
+        tenant: None,
     }
 }
 
@@ -168,7 +169,7 @@ fn keyring_round_trip() {
     assert_eq!(sec, secrets("a"));
     assert_eq!(m.backend, Some(Backend::Keyring));
     assert_eq!(
-        s2.find(&key(1).resource, None).unwrap()[0].1.backend,
+        s2.find(&key(1).resource, None, None).unwrap()[0].1.backend,
         Some(Backend::Keyring)
     );
 
@@ -455,7 +456,7 @@ fn fallback_without_a_session_bus() {
     );
     assert!(!e.contains("SECRET"), "{e}");
     assert_eq!(std::fs::read(&file).unwrap(), before);
-    assert!(k.find(&key(3).resource, None).unwrap().is_empty());
+    assert!(k.find(&key(3).resource, None, None).unwrap().is_empty());
 
     // A login kept in the keyring cannot be read here: a clear error, not a panic or a hang.
     let mut st = state(home);

@@ -119,6 +119,11 @@ fn client(url: &str) -> (Arc<OAuthClient>, Arc<AuthServer>) {
         auth_timeout_given: false,
         profile: None,
         store: store_options.clone(),
+        registration_metadata: Default::default(),
+        token_endpoint_auth_method: None,
+        auth_success_url: None,
+        use_id_token: false,
+        token_endpoint: None,
     };
     let store = Arc::new(Store::open(&store_options).unwrap());
     let server = Arc::new(AuthServer::default());
@@ -134,6 +139,7 @@ fn keep_login(c: &OAuthClient, access: &str, age: i64, left: i64, scopes: &[&str
         issuer: ISSUER.into(),
         client_id: "client".into(),
         profile: None,
+        tenant: None,
     };
     let now = unix_now();
     let meta = EntryMeta {
@@ -178,6 +184,7 @@ fn a_token_is_expiring_within_a_minute_or_a_fifth_of_a_short_lifetime() {
                 issuer: ISSUER.into(),
                 client_id: "c".into(),
                 profile: None,
+                tenant: None,
             },
             EntryMeta {
                 expires_at: expires,
@@ -188,6 +195,7 @@ fn a_token_is_expiring_within_a_minute_or_a_fifth_of_a_short_lifetime() {
                 access_token: Some(Secret::new("t")),
                 ..Secrets::default()
             },
+            false,
         )
         .unwrap()
     };
@@ -228,12 +236,14 @@ fn a_huge_expires_in_is_a_far_expiry_not_a_past_one() {
                 issuer: ISSUER.into(),
                 client_id: "c".into(),
                 profile: None,
+                tenant: None,
             },
             meta,
             Secrets {
                 access_token: Some(Secret::new("t")),
                 ..Secrets::default()
             },
+            false,
         )
         .unwrap();
         assert!(!h.expiring(), "{e}");
