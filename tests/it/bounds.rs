@@ -1,0 +1,126 @@
+//! The relay's own bounds against a server and a client that push them (issue 11, items 4, 6
+//! and 7): pending requests and batches are capped, a stalled answer to `initialize` does not
+//! wedge the bridge, and a server flooding a client that does not read is held back by TCP flow
+//! control instead of filling memory. Small stand-in servers play the server here, each written
+//! for the one misbehaviour its test needs.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::common::valet::{Valet, init_params, valet_error};
+use crate::network::{Seen, stand_in};
+
+/// A JSON-RPC result for each request of a POST (`initialize` gets an initialize result),
+/// 202 for notifications.
+fn answer_all(req: &Seen) -> String {
+    let body: Value = serde_json::from_str(&req.body).unwrap_or(Value::Null);
+    let one = |m: &Value| -> Option<Value> {
+        let id = m.get("id")?;
+        m.get("method")?;
+        let result = if m["method"] == "initialize" {
+            json!({"protocolVersion": "2025-11-25", "capabilities": {}, "serverInfo": {"name": "stand-in", "version": "0"}})
+        } else {
+            json!({})
+        };
+        Some(json!({"jsonrpc": "2.0", "id": id, "result": result}))
+    };
+    let answer = match &body {
+        Value::Array(items) => {
+            let a: Vec<Value> = items.iter().filter_map(one).collect();
+            (!a.is_empty()).then_some(Value::Array(a))
+        }
+        m => one(m),
+    };
+    match answer {
+        Some(a) => {
+            let a = a.to_string();
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{a}",
+                a.len()
+            )
+        }
+        None => "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n".to_owned(),
+    }
+}
+
+fn pings(ids: std::ops::Range<u64>) -> String {
+    let items: Vec<Value> = ids
+        .map(|i| json!({"jsonrpc": "2.0", "id": i, "method": "ping"}))
+        .collect();
+    Value::Array(items).to_string()
+}
+
+/// Proves the caps on batches and on requests in flight (item 7): before them, a batch of
+/// 100 000 pings was sent whole to the server while the relay scanned every pending request
+/// per event (46 s), and nothing bounded the table. Now a batch over 10 000 messages is
+/// answered at once with an error for each of its requests (nothing reaches the server), a
+/// request past 10 000 in flight gets its own error, and every other request of a batch at the
+/// limit is answered by the server, each exactly once.
+#[test]
+fn batches_and_requests_in_flight_are_capped_and_each_request_answered_once() {
+    let (port, seen) = stand_in(|req| {
+        if req.body.contains("\"initialize\"") {
+            // Still in flight while the batch is read, so with it the batch's last request
+            // is the 10 001st in flight.
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        answer_all(req)
+    });
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let mut v = Valet::spawn(&[&url, "--protocol", "legacy"]);
+
+    v.send(&json!({"jsonrpc": "2.0", "id": "init", "method": "initialize", "params": init_params("2025-11-25")}));
+    v.send_raw(pings(1..10_001).as_bytes());
+    let mut batch = None;
+    while batch.is_none() {
+        let m = v.recv_within(Duration::from_secs(120));
+        match m {
+            Value::Array(a) => batch = Some(a),
+            m => assert_eq!(m["id"], "init", "{m}"),
+        }
+    }
+    let batch = batch.unwrap();
+    assert_eq!(batch.len(), 10_000);
+    let ids: HashSet<u64> = batch.iter().map(|m| m["id"].as_u64().unwrap()).collect();
+    assert_eq!(ids.len(), 10_000, "every request answered exactly once");
+    for m in &batch {
+        if m["id"] == 10_000 {
+            let e = valet_error(m);
+            assert_eq!(e["code"], -32600, "{m}");
+            assert!(
+                e["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("10000 requests are already waiting"),
+                "{m}"
+            );
+        } else {
+            assert_eq!(m["result"], json!({}), "{m}");
+        }
+    }
+    v.send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+
+    // Past the batch limit: every request is refused, none is sent.
+    let sent_before = seen.lock().unwrap().len();
+    v.send_raw(pings(0..100_000).as_bytes());
+    let Value::Array(refused) = v.recv_within(Duration::from_secs(120)) else {
+        panic!("a batch is answered with a batch")
+    };
+    assert_eq!(refused.len(), 100_000);
+    for (i, m) in refused.iter().enumerate() {
+        assert_eq!(m["id"], i as u64, "in order, each once");
+        let e = valet_error(m);
+        assert_eq!(e["code"], -32600);
+        assert!(e["message"].as_str().unwrap().contains("limit of 10000"), "{m}");
+    }
+    // The bridge still serves.
+    let r = v.call(7, "ping", json!({}));
+    assert_eq!(r["result"], json!({}), "{r}");
+    let pinged = seen.lock().unwrap()[sent_before..]
+        .iter()
+        .filter(|s| s.body.contains("\"ping\""))
+        .count();
+    assert_eq!(pinged, 1, "only the last ping reached the server");
+}
