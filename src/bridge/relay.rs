@@ -188,7 +188,7 @@ pub async fn run(
 async fn dispatcher(remote: Arc<Remote>, mut queue: mpsc::Receiver<Message>, queued: Arc<Queued>) {
     while let Some(msg) = queue.recv().await {
         let permit = remote.admit(&msg).await;
-        tokio::spawn(remote.clone().send(msg, permit));
+        remote.spawn_send(msg, permit);
         queued.done();
     }
 }
@@ -222,7 +222,7 @@ impl Relay {
         if self.queued.get() == 0
             && let Some(permit) = self.remote.try_admit(&msg)
         {
-            tokio::spawn(self.remote.clone().send(msg, permit));
+            self.remote.spawn_send(msg, permit);
             return;
         }
         self.queued.add();
@@ -576,6 +576,7 @@ impl Relay {
             )
             .with_code(code::REQUEST_TIMEOUT);
             tracing::warn!(%id, method = &*p.method, "{error}");
+            self.remote.give_up(&id);
             if &*p.method != "initialize" {
                 let cancel = cancel_notification(&p.raw_id, "timed out in mcp-valet");
                 self.forward(cancel).await;

@@ -5,6 +5,10 @@
 //! for the one misbehaviour its test needs.
 
 use std::collections::HashSet;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -43,6 +47,123 @@ fn answer_all(req: &Seen) -> String {
         }
         None => "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n".to_owned(),
     }
+}
+
+/// A stand-in that hands each request (read whole) and its connection to `serve`, which
+/// writes what it likes; `true` keeps the connection for the next request, `false` closes it.
+/// Returns the port and the requests seen, in order.
+fn raw_stand_in(serve: impl Fn(&Seen, &mut TcpStream) -> bool + Send + Sync + 'static) -> (u16, Arc<Mutex<Vec<Seen>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let serve = Arc::new(serve);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let (log, serve) = (log.clone(), serve.clone());
+            std::thread::spawn(move || {
+                let mut r = BufReader::new(stream.try_clone().unwrap());
+                let mut w = stream;
+                loop {
+                    let mut line = String::new();
+                    if r.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let mut headers = Vec::new();
+                    loop {
+                        let mut h = String::new();
+                        if r.read_line(&mut h).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if h.trim().is_empty() {
+                            break;
+                        }
+                        headers.push(h.trim().to_ascii_lowercase());
+                    }
+                    let len = headers
+                        .iter()
+                        .find_map(|h| h.strip_prefix("content-length:"))
+                        .map_or(0, |v| v.trim().parse().unwrap());
+                    let mut body = vec![0; len];
+                    if r.read_exact(&mut body).is_err() {
+                        return;
+                    }
+                    let req = Seen {
+                        line: line.trim().to_owned(),
+                        headers,
+                        body: String::from_utf8_lossy(&body).into_owned(),
+                    };
+                    log.lock().unwrap().push(req.clone());
+                    if !serve(&req, &mut w) {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (port, seen)
+}
+
+fn initializes(seen: &Mutex<Vec<Seen>>) -> usize {
+    seen.lock()
+        .unwrap()
+        .iter()
+        .filter(|s| s.body.contains("\"initialize\""))
+        .count()
+}
+
+/// The first `initialize` is answered by `stall` (which never completes the answer); every
+/// other message normally. The first initialize must time out after `--request-timeout`, and
+/// a second one must then reach the server and succeed.
+fn a_stalled_initialize_is_given_up(stall: fn(&mut TcpStream)) {
+    let first = AtomicUsize::new(0);
+    let (port, seen) = raw_stand_in(move |req, w| {
+        if req.body.contains("\"initialize\"") && first.fetch_add(1, Ordering::SeqCst) == 0 {
+            stall(w);
+            return false;
+        }
+        w.write_all(answer_all(req).as_bytes()).is_ok()
+    });
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let mut v = Valet::spawn(&[&url, "--protocol", "legacy", "--request-timeout", "1s"]);
+    let r = v.call(1, "initialize", init_params("2025-11-25"));
+    assert_eq!(valet_error(&r)["data"]["kind"], "timeout", "{r}");
+    let r = v.call(2, "initialize", init_params("2025-11-25"));
+    assert_eq!(r["result"]["serverInfo"]["name"], "stand-in", "{r}");
+    assert_eq!(initializes(&seen), 2);
+    v.send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+    assert_eq!(v.call(3, "ping", json!({}))["result"], json!({}));
+}
+
+/// Proves item 6, first shape: an SSE answer to `initialize` that asks for a reconnection
+/// delay of about three years (`retry:`) and closes before answering. The bridge used to sleep
+/// that long holding the lifecycle turn, so every later request, a new `initialize` included,
+/// timed out without reaching the server. Now `retry` is clamped, the wait is bounded, and the
+/// relay's giving up on the request stops its work and frees the turn.
+#[test]
+fn an_sse_answer_to_initialize_with_a_huge_retry_does_not_wedge_the_bridge() {
+    a_stalled_initialize_is_given_up(|w| {
+        let _ = w.write_all(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n\
+              id: 1\nretry: 99999999999\ndata:\n\n",
+        );
+        let _ = w.flush();
+        let _ = w.shutdown(std::net::Shutdown::Both);
+    });
+}
+
+/// Proves item 6, second shape: a JSON answer to `initialize` that announces 1000 bytes and
+/// stops after a few, the connection left open. The body read used to wait for ever, holding
+/// the lifecycle turn.
+#[test]
+fn a_json_answer_to_initialize_that_stops_mid_way_does_not_wedge_the_bridge() {
+    a_stalled_initialize_is_given_up(|w| {
+        let _ = w.write_all(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"jsonrpc\":",
+        );
+        let _ = w.flush();
+        std::thread::sleep(Duration::from_secs(30));
+    });
 }
 
 fn pings(ids: std::ops::Range<u64>) -> String {
