@@ -30,6 +30,8 @@ pub struct Options {
 const SIGNAL_GRACE: Duration = Duration::from_millis(1000);
 /// How long notifications still on their way get once every request is answered at EOF.
 const EOF_LINGER: Duration = Duration::from_secs(5);
+/// Events from the server handled in a row before a line from the client gets a turn.
+const EVENT_RUN: u32 = 32;
 /// Requests in flight at once. A desktop client has a handful; past this the client gets an
 /// error at once for each further request, so the table stays bounded.
 pub const MAX_PENDING: usize = 10_000;
@@ -134,6 +136,7 @@ pub async fn run(
         closing: Closing::Open,
     };
     let mut signals = Signals::new();
+    let mut streak = 0u32;
     let far = Instant::now() + Duration::from_secs(86400 * 365);
     loop {
         let idle = relay.pending.is_empty() && relay.inflight == 0;
@@ -149,25 +152,38 @@ pub async fn run(
             Closing::Eof(_) => far,
             Closing::Signal(t) => t,
         };
+        // Events come first, but a server that never stops sending must not keep the
+        // client's requests waiting: after a run of events, stdin gets a turn.
+        if streak >= EVENT_RUN {
+            streak = 0;
+            if relay.closing == Closing::Open
+                && let Ok(input) = stdin.try_recv()
+            {
+                relay.on_input(Some(input)).await;
+                continue;
+            }
+        }
         tokio::select! {
             biased;
             _ = &mut stdout_broken => {
                 tracing::warn!("stdout was closed by the client; stopping");
                 break;
             }
-            Some(ev) = events.recv() => relay.on_event(ev).await,
-            input = stdin.recv(), if relay.closing == Closing::Open => match input {
-                Some(Input::Line(line)) => relay.on_line(line).await,
-                Some(Input::TooLong { id, len }) => relay.on_too_long(id, len).await,
-                Some(Input::Eof) | None => {
-                    tracing::debug!(pending = relay.pending.len(), "stdin closed; answering what is in flight");
-                    relay.closing = Closing::Eof(Instant::now());
+            Some(ev) = events.recv() => {
+                streak += 1;
+                let inbound = match &ev {
+                    Event::Inbound(m) => m.raw.len(),
+                    _ => 0,
+                };
+                relay.on_event(ev).await;
+                if inbound > 0 {
+                    relay.remote.taken(inbound);
                 }
-                Some(Input::Failed(e)) => {
-                    tracing::error!("reading stdin failed: {e}");
-                    relay.closing = Closing::Eof(Instant::now());
-                }
-            },
+            }
+            input = stdin.recv(), if relay.closing == Closing::Open => {
+                streak = 0;
+                relay.on_input(input).await;
+            }
             _ = tokio::time::sleep_until(wake), if wake < far => relay.expire().await,
             first = signals.recv() => {
                 if !first || matches!(relay.closing, Closing::Signal(_)) {
@@ -228,6 +244,24 @@ impl Relay {
         self.queued.add();
         if self.dispatch.send(msg).await.is_err() {
             self.inflight -= 1;
+        }
+    }
+
+    async fn on_input(&mut self, input: Option<Input>) {
+        match input {
+            Some(Input::Line(line)) => self.on_line(line).await,
+            Some(Input::TooLong { id, len }) => self.on_too_long(id, len).await,
+            Some(Input::Eof) | None => {
+                tracing::debug!(
+                    pending = self.pending.len(),
+                    "stdin closed; answering what is in flight"
+                );
+                self.closing = Closing::Eof(Instant::now());
+            }
+            Some(Input::Failed(e)) => {
+                tracing::error!("reading stdin failed: {e}");
+                self.closing = Closing::Eof(Instant::now());
+            }
         }
     }
 

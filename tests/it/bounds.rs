@@ -245,3 +245,115 @@ fn batches_and_requests_in_flight_are_capped_and_each_request_answered_once() {
         .count();
     assert_eq!(pinged, 1, "only the last ping reached the server");
 }
+
+/// The peak resident memory of a process, from /proc.
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// Proves item 4: a server that floods notifications on its event stream while the client
+/// does not read stdout. The queue from the remote side to the relay was unbounded, so the
+/// bridge read as fast as the server wrote and grew by gigabytes. Now it holds at most a few
+/// MiB of the server's messages and then stops reading the stream, so TCP flow control holds
+/// the server back: the peak RSS stays under 32 MiB, and once the client reads again the flood
+/// flows and requests are still answered.
+#[test]
+fn a_server_flooding_a_client_that_does_not_read_is_held_back() {
+    let written = Arc::new(AtomicUsize::new(0));
+    let counter = written.clone();
+    let (port, _seen) = raw_stand_in(move |req, w| {
+        if !req.line.starts_with("GET") {
+            return w.write_all(answer_all(req).as_bytes()).is_ok();
+        }
+        let note = json!({"jsonrpc": "2.0", "method": "notifications/message",
+                          "params": {"level": "info", "data": "x".repeat(1000)}});
+        let event = format!("data: {note}\n\n");
+        if w.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n")
+            .is_err()
+        {
+            return false;
+        }
+        while w.write_all(event.as_bytes()).is_ok() {
+            counter.fetch_add(event.len(), Ordering::Relaxed);
+        }
+        false
+    });
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let home = crate::common::valet::temp_home();
+    let mut child = std::process::Command::new(crate::common::valet::bin())
+        .args([url.as_str(), "--protocol", "legacy"])
+        .env("MCP_VALET_HOME", home.path())
+        .env("MCP_VALET_TOKEN_STORE", "memory")
+        .env_remove("MCP_VALET_LOG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let child = Kill(child);
+    let pid = child.0.id();
+    let mut send = |m: Value| {
+        stdin.write_all(format!("{m}\n").as_bytes()).unwrap();
+        stdin.flush().unwrap();
+    };
+    send(json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": init_params("2025-11-25")}));
+    send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+
+    // The flood runs while nobody reads stdout, until the server can write no more.
+    let mut last = 0;
+    for _ in 0..100 {
+        std::thread::sleep(Duration::from_millis(200));
+        let now = written.load(Ordering::Relaxed);
+        if now > 0 && now == last {
+            break;
+        }
+        last = now;
+    }
+    let peak = peak_rss_kib(pid);
+    assert!(
+        peak <= 32 * 1024,
+        "the bridge grew to {peak} KiB while the server wrote {} bytes",
+        written.load(Ordering::Relaxed)
+    );
+    assert!(
+        written.load(Ordering::Relaxed) < 64 << 20,
+        "the server was not held back"
+    );
+
+    // Reading again: the flood flows, and a request is still answered.
+    send(json!({"jsonrpc": "2.0", "id": 9, "method": "ping"}));
+    let before = written.load(Ordering::Relaxed);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut notes = 0;
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { return };
+            let m = crate::common::valet::parse_line(&line);
+            if m["id"] == 9 {
+                let _ = tx.send((m, notes));
+                return;
+            }
+            if m["method"] == "notifications/message" {
+                notes += 1;
+            }
+        }
+    });
+    let (answer, notes) = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the ping is answered while the flood goes on");
+    assert_eq!(answer["result"], json!({}), "{answer}");
+    assert!(notes > 0);
+    assert!(written.load(Ordering::Relaxed) > before, "the flood resumed");
+    drop(child);
+}

@@ -123,6 +123,11 @@ impl Remote {
         tasks.insert(id, (serial, task.abort_handle()));
     }
 
+    /// The relay has written (or dropped) a server message of `n` bytes.
+    pub fn taken(&self, n: usize) {
+        self.ctx.backlog.taken(n);
+    }
+
     /// The relay answered request `id` itself (its time ran out): stop the work on it, which
     /// releases its turn (the lifecycle's for `initialize`) and its connection. The task's
     /// `Done` still reaches the relay.

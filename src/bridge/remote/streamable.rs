@@ -425,6 +425,7 @@ impl Streamable {
         let mut events = Vec::new();
         let mut got = false;
         loop {
+            self.ctx.backlog.room().await;
             let chunk = match tokio::time::timeout_at(hard_stop.into(), body.next()).await {
                 Ok(Some(Ok(c))) => c,
                 Ok(Some(Err(e))) => {
