@@ -85,6 +85,7 @@ fn connect(
         request_timeout: args.request_timeout,
         max_request_time: args.max_request_time,
         awaiting: tokio::sync::Semaphore::new(remote::MAX_AWAITING),
+        backlog: Default::default(),
     };
     Ok((
         remote::Remote::new(ctx, args.remote.transport, args.remote.protocol),

@@ -2,7 +2,8 @@
 //! request gets exactly one answer — the server's, or an error from mcp-valet saying what went
 //! wrong — and nothing else reaches stdout.
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -36,6 +37,39 @@ const KEEP_ALIVE_ID: &str = "mcp-valet-keep-alive-";
 const SIGNAL_GRACE: Duration = Duration::from_millis(1000);
 /// How long notifications still on their way get once every request is answered at EOF.
 const EOF_LINGER: Duration = Duration::from_secs(5);
+/// Events from the server handled in a row before a line from the client gets a turn.
+const EVENT_RUN: u32 = 32;
+/// Requests in flight at once. A desktop client has a handful; past this the client gets an
+/// error at once for each further request, so the table stays bounded.
+pub const MAX_PENDING: usize = 10_000;
+/// Messages in one batch from the client. Past this every request in it is answered with an
+/// error and nothing is sent.
+pub const MAX_BATCH: usize = 10_000;
+
+/// When a request's time is up. The heap holds one of these per registered request, earliest
+/// first; entries of requests answered meanwhile (or whose deadline moved) are skipped when
+/// they come up, and the heap is rebuilt when such entries make up most of it.
+struct Due {
+    at: Instant,
+    id: Id,
+}
+
+impl PartialEq for Due {
+    fn eq(&self, other: &Due) -> bool {
+        self.at == other.at
+    }
+}
+impl Eq for Due {}
+impl PartialOrd for Due {
+    fn partial_cmp(&self, other: &Due) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Due {
+    fn cmp(&self, other: &Due) -> std::cmp::Ordering {
+        self.at.cmp(&other.at)
+    }
+}
 
 struct Pending {
     raw_id: Box<RawValue>,
@@ -45,6 +79,12 @@ struct Pending {
     token: Option<Id>,
     slot: Option<(u64, usize)>,
     delivered: bool,
+}
+
+impl Pending {
+    fn due(&self) -> Instant {
+        self.deadline.min(self.hard_deadline)
+    }
 }
 
 /// A batch from the client, answered as one array once all its requests are answered.
@@ -66,6 +106,8 @@ pub struct Relay {
     out: mpsc::Sender<Bytes>,
     dispatch: mpsc::Sender<Message>,
     pending: HashMap<Id, Pending>,
+    /// The deadlines of `pending`, earliest first (with stale entries; see `Due`).
+    deadlines: BinaryHeap<Reverse<Due>>,
     by_token: HashMap<Id, Id>,
     batches: HashMap<u64, Batch>,
     next_batch: u64,
@@ -97,6 +139,7 @@ pub async fn run(
         out,
         dispatch,
         pending: HashMap::new(),
+        deadlines: BinaryHeap::new(),
         by_token: HashMap::new(),
         batches: HashMap::new(),
         next_batch: 0,
@@ -112,6 +155,7 @@ pub async fn run(
     let mut pings = tokio::time::interval(ping_every.unwrap_or(Duration::from_secs(3600)));
     pings.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     pings.reset();
+    let mut streak = 0u32;
     let far = Instant::now() + Duration::from_secs(86400 * 365);
     loop {
         let idle = relay.pending.is_empty() && relay.inflight == 0;
@@ -127,26 +171,38 @@ pub async fn run(
             Closing::Eof(_) => far,
             Closing::Signal(t) => t,
         };
+        // Events come first, but a server that never stops sending must not keep the
+        // client's requests waiting: after a run of events, stdin gets a turn.
+        if streak >= EVENT_RUN {
+            streak = 0;
+            if relay.closing == Closing::Open
+                && let Ok(input) = stdin.try_recv()
+            {
+                relay.on_input(Some(input)).await;
+                continue;
+            }
+        }
         tokio::select! {
             biased;
             _ = &mut stdout_broken => {
                 tracing::warn!("stdout was closed by the client; stopping");
                 break;
             }
-            Some(ev) = events.recv() => relay.on_event(ev).await,
-            input = stdin.recv(), if relay.closing == Closing::Open => match input {
-                Some(Input::Line(line)) => relay.on_line(line).await,
-                Some(Input::TooLong { id, len }) => relay.on_too_long(id, len).await,
-                Some(Input::Eof) | None => {
-                    relay.drop_ping();
-                    tracing::debug!(pending = relay.pending.len(), "stdin closed; answering what is in flight");
-                    relay.closing = Closing::Eof(Instant::now());
+            Some(ev) = events.recv() => {
+                streak += 1;
+                let inbound = match &ev {
+                    Event::Inbound(m) => m.raw.len(),
+                    _ => 0,
+                };
+                relay.on_event(ev).await;
+                if inbound > 0 {
+                    relay.remote.taken(inbound);
                 }
-                Some(Input::Failed(e)) => {
-                    tracing::error!("reading stdin failed: {e}");
-                    relay.closing = Closing::Eof(Instant::now());
-                }
-            },
+            }
+            input = stdin.recv(), if relay.closing == Closing::Open => {
+                streak = 0;
+                relay.on_input(input).await;
+            }
             _ = tokio::time::sleep_until(wake), if wake < far => relay.expire().await,
             _ = pings.tick(), if ping_every.is_some() && relay.closing == Closing::Open => relay.ping().await,
             first = signals.recv() => {
@@ -168,7 +224,7 @@ pub async fn run(
 async fn dispatcher(remote: Arc<Remote>, mut queue: mpsc::Receiver<Message>, queued: Arc<Queued>) {
     while let Some(msg) = queue.recv().await {
         let permit = remote.admit(&msg).await;
-        tokio::spawn(remote.clone().send(msg, permit));
+        remote.spawn_send(msg, permit);
         queued.done();
     }
 }
@@ -202,12 +258,31 @@ impl Relay {
         if self.queued.get() == 0
             && let Some(permit) = self.remote.try_admit(&msg)
         {
-            tokio::spawn(self.remote.clone().send(msg, permit));
+            self.remote.spawn_send(msg, permit);
             return;
         }
         self.queued.add();
         if self.dispatch.send(msg).await.is_err() {
             self.inflight -= 1;
+        }
+    }
+
+    async fn on_input(&mut self, input: Option<Input>) {
+        match input {
+            Some(Input::Line(line)) => self.on_line(line).await,
+            Some(Input::TooLong { id, len }) => self.on_too_long(id, len).await,
+            Some(Input::Eof) | None => {
+                self.drop_ping();
+                tracing::debug!(
+                    pending = self.pending.len(),
+                    "stdin closed; answering what is in flight"
+                );
+                self.closing = Closing::Eof(Instant::now());
+            }
+            Some(Input::Failed(e)) => {
+                tracing::error!("reading stdin failed: {e}");
+                self.closing = Closing::Eof(Instant::now());
+            }
         }
     }
 
@@ -241,6 +316,9 @@ impl Relay {
     }
 
     async fn on_batch(&mut self, raw: Bytes, items: Vec<Result<Message, Invalid>>) {
+        if items.len() > MAX_BATCH {
+            return self.refuse_batch(items).await;
+        }
         let batch_id = self.next_batch;
         self.next_batch += 1;
         let mut batch = Batch {
@@ -297,11 +375,51 @@ impl Relay {
         }
     }
 
-    /// Puts a request in the table; answers at once when its id is already in use.
+    /// A batch over `MAX_BATCH` messages: each request in it gets an error, nothing is sent.
+    async fn refuse_batch(&mut self, items: Vec<Result<Message, Invalid>>) {
+        let n = items.len();
+        tracing::warn!(
+            n,
+            limit = MAX_BATCH,
+            "refusing a batch from the client with too many messages"
+        );
+        let error = Failure::new(
+            FailureKind::InvalidRequest,
+            format!("the batch has {n} messages, over mcp-valet's limit of {MAX_BATCH}; nothing in it was sent. Send fewer at a time"),
+        )
+        .with_code(code::INVALID_REQUEST);
+        let answers: Vec<Option<Bytes>> = items
+            .iter()
+            .map(|item| match item {
+                Ok(m) => m
+                    .request_id()
+                    .and(m.raw_id.as_deref())
+                    .map(|raw| error.response(Some(raw))),
+                Err(e) => Some(invalid_answer(e)),
+            })
+            .collect();
+        if answers.iter().any(Option::is_some) {
+            self.write(join_batch(answers)).await;
+        }
+    }
+
+    /// Puts a request in the table; answers at once when its id is already in use, or when
+    /// `MAX_PENDING` requests are already waiting.
     async fn register(&mut self, msg: &Message, slot: Option<(u64, usize)>) -> bool {
         let (Kind::Request { id, method }, Some(raw_id)) = (&msg.kind, &msg.raw_id) else {
             return false;
         };
+        if self.pending.len() >= MAX_PENDING {
+            let error = Failure::new(
+                FailureKind::InvalidRequest,
+                format!(
+                    "{MAX_PENDING} requests are already waiting for the server, mcp-valet's limit; this one was not sent. Wait for answers before sending more"
+                ),
+            )
+            .with_code(code::INVALID_REQUEST);
+            self.fill(slot, error.response(Some(raw_id))).await;
+            return false;
+        }
         if self.pending.contains_key(id) {
             let error = Failure::new(
                 FailureKind::InvalidRequest,
@@ -316,18 +434,17 @@ impl Relay {
         if let Some(token) = &msg.progress_token {
             self.by_token.insert(token.clone(), id.clone());
         }
-        self.pending.insert(
-            id.clone(),
-            Pending {
-                raw_id: raw_id.clone(),
-                method: method.clone(),
-                deadline: now + self.opts.request_timeout,
-                hard_deadline: now + self.opts.max_request_time,
-                token: msg.progress_token.clone(),
-                slot,
-                delivered: false,
-            },
-        );
+        let pending = Pending {
+            raw_id: raw_id.clone(),
+            method: method.clone(),
+            deadline: now + self.opts.request_timeout,
+            hard_deadline: now + self.opts.max_request_time,
+            token: msg.progress_token.clone(),
+            slot,
+            delivered: false,
+        };
+        self.schedule(pending.due(), id.clone());
+        self.pending.insert(id.clone(), pending);
         tracing::debug!(%id, method = &**method, "request");
         true
     }
@@ -497,19 +614,46 @@ impl Relay {
         }
     }
 
+    /// Files a deadline. When stale entries (of requests answered before their time) make up
+    /// most of the heap, it is rebuilt from the table: amortised O(1) per request, and the
+    /// heap never holds more than about twice the requests in flight.
+    fn schedule(&mut self, at: Instant, id: Id) {
+        if self.deadlines.len() >= 1024 && self.deadlines.len() > 2 * self.pending.len() {
+            self.deadlines = self
+                .pending
+                .iter()
+                .map(|(id, p)| {
+                    Reverse(Due {
+                        at: p.due(),
+                        id: id.clone(),
+                    })
+                })
+                .collect();
+        }
+        self.deadlines.push(Reverse(Due { at, id }));
+    }
+
+    /// The earliest deadline filed; it may belong to a request answered since (then `expire`
+    /// finds nothing to do but drop it), never later than the earliest real one.
     fn next_deadline(&self) -> Option<Instant> {
-        self.pending.values().map(|p| p.deadline.min(p.hard_deadline)).min()
+        self.deadlines.peek().map(|Reverse(d)| d.at)
     }
 
     /// Answers requests whose time is up, and tells the server to stop working on them.
     async fn expire(&mut self) {
         let now = Instant::now();
-        let expired: Vec<Id> = self
-            .pending
-            .iter()
-            .filter(|(_, p)| p.deadline.min(p.hard_deadline) <= now)
-            .map(|(id, _)| id.clone())
-            .collect();
+        let mut expired = Vec::new();
+        while let Some(Reverse(d)) = self.deadlines.peek()
+            && d.at <= now
+        {
+            let Reverse(Due { id, .. }) = self.deadlines.pop().expect("peeked");
+            match self.pending.get(&id).map(Pending::due) {
+                None => {} // answered already
+                Some(due) if due <= now => expired.push(id),
+                // Its deadline moved (progress), or the id was reused: file it again.
+                Some(due) => self.deadlines.push(Reverse(Due { at: due, id })),
+            }
+        }
         for id in expired {
             let Some(p) = self.take(&id) else { continue };
             let (limit, flag) = if p.hard_deadline <= now {
@@ -527,6 +671,7 @@ impl Relay {
             )
             .with_code(code::REQUEST_TIMEOUT);
             tracing::warn!(%id, method = &*p.method, "{error}");
+            self.remote.give_up(&id);
             if &*p.method != "initialize" {
                 let cancel = cancel_notification(&p.raw_id, "timed out in mcp-valet");
                 self.forward(cancel).await;

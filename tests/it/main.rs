@@ -6,6 +6,7 @@ mod common;
 
 mod audit;
 mod auth;
+mod bounds;
 mod bridge;
 mod cli;
 mod client;

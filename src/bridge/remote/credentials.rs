@@ -41,7 +41,8 @@ impl Credentials {
             Credentials::Explicit => Err(self.rejected(http)),
             Credentials::OAuth(o) => {
                 let c = Challenge::from_headers(resp);
-                o.unauthorized(&c, sent).await.map_err(|e| from_auth(e, o))
+                let o = o.clone();
+                shielded(async move { o.unauthorized(&c, sent).await.map_err(|e| from_auth(e, &o)) }).await
             }
         }
     }
@@ -53,7 +54,8 @@ impl Credentials {
         if !c.is_insufficient_scope() {
             return Ok(false);
         }
-        o.insufficient_scope(&c, sent).await.map_err(|e| from_auth(e, o))?;
+        let o = o.clone();
+        shielded(async move { o.insufficient_scope(&c, sent).await.map_err(|e| from_auth(e, &o)) }).await?;
         Ok(true)
     }
 
@@ -90,4 +92,14 @@ fn from_auth(e: AuthError, oauth: &OAuthClient) -> Failure {
         FailureKind::Auth
     };
     Failure::new(kind, msg)
+}
+
+/// Runs a sign-in or refresh in a task of its own: when the relay gives up on the request that
+/// started it (and stops that request's work), the sign-in still finishes, for the next request.
+async fn shielded<T: Send + 'static>(
+    work: impl std::future::Future<Output = Result<T, Failure>> + Send + 'static,
+) -> Result<T, Failure> {
+    tokio::spawn(work)
+        .await
+        .unwrap_or_else(|e| Err(Failure::new(FailureKind::Auth, format!("signing in stopped: {e}"))))
 }

@@ -41,6 +41,53 @@ pub struct Ctx {
     pub max_request_time: Duration,
     /// Requests waiting for the server's answer headers at once (see `MAX_AWAITING`).
     pub awaiting: tokio::sync::Semaphore,
+    /// The server's messages handed to the relay and not yet written to stdout.
+    pub backlog: Backlog,
+}
+
+/// At most about this many bytes of the server's messages wait for the client (past one
+/// message of any size): then the bridge stops reading the server's streams, so TCP flow
+/// control holds the server back while the client does not read stdout.
+pub const MAX_BACKLOG: usize = 4 << 20;
+
+/// The bytes of server messages on their way to stdout, and a wake-up for the readers waiting
+/// for them to drop below `MAX_BACKLOG`.
+#[derive(Default)]
+pub struct Backlog {
+    bytes: std::sync::atomic::AtomicUsize,
+    room: tokio::sync::Notify,
+}
+
+impl Backlog {
+    /// Waits until the backlog is under `MAX_BACKLOG`. Call before reading more of a stream.
+    pub async fn room(&self) {
+        use std::sync::atomic::Ordering;
+        if self.bytes.load(Ordering::Acquire) < MAX_BACKLOG {
+            return;
+        }
+        tracing::debug!("the client is not reading; pausing the server's stream");
+        loop {
+            let notified = self.room.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.bytes.load(Ordering::Acquire) < MAX_BACKLOG {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    fn added(&self, n: usize) {
+        self.bytes.fetch_add(n, std::sync::atomic::Ordering::AcqRel);
+    }
+
+    /// The relay has written `n` bytes of a server message (or dropped them).
+    pub fn taken(&self, n: usize) {
+        let before = self.bytes.fetch_sub(n, std::sync::atomic::Ordering::AcqRel);
+        if before >= MAX_BACKLOG && before - n < MAX_BACKLOG {
+            self.room.notify_waiters();
+        }
+    }
 }
 
 /// At most this many requests wait for a server's answer headers at once. On HTTP/1.1 each
@@ -52,6 +99,9 @@ pub const MAX_AWAITING: usize = 16;
 
 impl Ctx {
     pub fn emit(&self, e: Event) {
+        if let Event::Inbound(m) = &e {
+            self.backlog.added(m.raw.len());
+        }
         // The relay outlives every transport task; a send fails only during shutdown.
         let _ = self.events.send(e);
     }

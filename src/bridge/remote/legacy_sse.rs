@@ -190,7 +190,10 @@ impl LegacySse {
 
     async fn read_inner(self: Arc<Self>, mut body: Body, mut parser: sse::Parser, generation: u64) {
         let mut events = Vec::new();
-        while let Some(chunk) = body.next().await {
+        while let Some(chunk) = {
+            self.ctx.backlog.room().await;
+            body.next().await
+        } {
             let Ok(chunk) = chunk else { break };
             if parser.feed(&chunk, &mut events).is_err() {
                 tracing::warn!("the server sent an event larger than --max-message-size; reconnecting");

@@ -12,13 +12,16 @@ mod modern;
 mod sse;
 mod streamable;
 
+use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::time::Instant;
+
+use tokio::task::AbortHandle;
 
 use tokio::sync::RwLock;
 
-use crate::bridge::message::{Id, Message};
+use crate::bridge::message::{Id, Kind, Message};
 use crate::cli::{ProtocolChoice, TransportChoice};
 use crate::failure::{Failure, FailureKind};
 
@@ -52,6 +55,11 @@ pub struct Remote {
     streamable: Arc<Streamable>,
     legacy: Arc<LegacySse>,
     modern: Arc<Modern>,
+    /// The task delivering each client request, so that a request the relay gave up on stops
+    /// and releases what it holds (its turn, a connection). The number tells a task apart from
+    /// a later one for a reused id.
+    tasks: std::sync::Mutex<HashMap<Id, (u64, AbortHandle)>>,
+    next_task: AtomicU64,
 }
 
 impl Remote {
@@ -83,7 +91,50 @@ impl Remote {
             eras,
             saves: std::sync::Mutex::new(Vec::new()),
             gate: Arc::new(RwLock::new(())),
+            tasks: std::sync::Mutex::new(HashMap::new()),
+            next_task: AtomicU64::new(0),
         })
+    }
+
+    fn tasks(&self) -> std::sync::MutexGuard<'_, HashMap<Id, (u64, AbortHandle)>> {
+        self.tasks.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Starts delivering a message (`send`) in a task of its own; a request's task can be
+    /// stopped with `give_up`.
+    pub fn spawn_send(self: &Arc<Self>, msg: Message, permit: Permit) {
+        let Kind::Request { id, .. } = &msg.kind else {
+            tokio::spawn(self.clone().send(msg, permit));
+            return;
+        };
+        let id = id.clone();
+        let serial = self.next_task.fetch_add(1, Ordering::Relaxed);
+        let me = self.clone();
+        let key = id.clone();
+        // Held while spawning, so that a task finishing at once removes its own entry.
+        let mut tasks = self.tasks();
+        let task = tokio::spawn(async move {
+            me.clone().send(msg, permit).await;
+            let mut tasks = me.tasks();
+            if tasks.get(&key).is_some_and(|(s, _)| *s == serial) {
+                tasks.remove(&key);
+            }
+        });
+        tasks.insert(id, (serial, task.abort_handle()));
+    }
+
+    /// The relay has written (or dropped) a server message of `n` bytes.
+    pub fn taken(&self, n: usize) {
+        self.ctx.backlog.taken(n);
+    }
+
+    /// The relay answered request `id` itself (its time ran out): stop the work on it, which
+    /// releases its turn (the lifecycle's for `initialize`) and its connection. The task's
+    /// `Done` still reaches the relay.
+    pub fn give_up(&self, id: &Id) {
+        if let Some((_, task)) = self.tasks().remove(id) {
+            task.abort();
+        }
     }
 
     /// Writes the era file in the background; `shutdown` waits for it.

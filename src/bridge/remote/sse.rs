@@ -23,6 +23,9 @@ impl Event {
 #[derive(Debug)]
 pub struct EventTooLarge;
 
+/// The longest reconnection time a server may ask for with `retry:`; more is taken as this.
+pub const MAX_RETRY: Duration = Duration::from_secs(60);
+
 #[derive(Debug)]
 pub struct Parser {
     line: BytesMut,
@@ -147,7 +150,7 @@ impl Parser {
             }
             b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
                 if let Ok(ms) = std::str::from_utf8(&value).unwrap_or("").parse::<u64>() {
-                    self.retry = Some(Duration::from_millis(ms));
+                    self.retry = Some(Duration::from_millis(ms).min(MAX_RETRY));
                 }
             }
             _ => {}
@@ -209,6 +212,12 @@ mod tests {
         assert_eq!(&ev[1].data[..], b"line1\nline2");
         assert_eq!(p.last_event_id(), Some("e2"));
         assert_eq!(p.retry(), Some(Duration::from_millis(500)));
+    }
+
+    #[test]
+    fn a_huge_retry_is_clamped() {
+        let (_, p) = parse_all(&[b"retry: 99999999999999\n\n"]);
+        assert_eq!(p.retry(), Some(MAX_RETRY));
     }
 
     #[test]

@@ -285,7 +285,15 @@ impl Streamable {
         if ct == "text/event-stream" {
             return self.read_stream(resp, reading, deadline).await;
         }
-        let body = read_body(resp, self.ctx.max_message).await?;
+        let body = match tokio::time::timeout_at(deadline.into(), read_body(resp, self.ctx.max_message)).await {
+            Ok(body) => body?,
+            Err(_) => {
+                return Err(Failure::new(
+                    FailureKind::Timeout,
+                    "the server's answer stopped arriving before it was complete",
+                ));
+            }
+        };
         let empty = body.iter().all(u8::is_ascii_whitespace);
         if empty {
             if reading.awaited.is_some() || matches!(msg.kind, Kind::Batch { .. }) {
@@ -371,13 +379,13 @@ impl Streamable {
                     "the server closed the response stream before answering, and gave no event id to resume it with. Try again",
                 ));
             };
-            if attempts > RESUME_ATTEMPTS || Instant::now() > hard_stop {
+            let wait = parser.retry().unwrap_or(DEFAULT_RETRY);
+            if attempts > RESUME_ATTEMPTS || Instant::now() + wait > hard_stop {
                 return Err(Failure::new(
                     FailureKind::Stream,
                     "the response stream kept breaking before the answer arrived. Try again",
                 ));
             }
-            let wait = parser.retry().unwrap_or(DEFAULT_RETRY);
             tracing::debug!(last_event_id = %last, "response stream broke; resuming in {wait:?}");
             tokio::time::sleep(wait).await;
             let snap = self.snapshot();
@@ -417,6 +425,7 @@ impl Streamable {
         let mut events = Vec::new();
         let mut got = false;
         loop {
+            self.ctx.backlog.room().await;
             let chunk = match tokio::time::timeout_at(hard_stop.into(), body.next()).await {
                 Ok(Some(Ok(c))) => c,
                 Ok(Some(Err(e))) => {

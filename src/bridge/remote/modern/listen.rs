@@ -158,7 +158,10 @@ impl Modern {
         let mut body = resp.bytes_stream();
         let mut events = Vec::new();
         let mut acked = false;
-        while let Some(Ok(chunk)) = body.next().await {
+        while let Some(Ok(chunk)) = {
+            self.ctx.backlog.room().await;
+            body.next().await
+        } {
             if parser.feed(&chunk, &mut events).is_err() {
                 tracing::warn!("an event on the listen stream is larger than --max-message-size");
                 break;

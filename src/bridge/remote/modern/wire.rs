@@ -73,6 +73,7 @@ impl Modern {
         let mut events = Vec::new();
         let stop = Instant::now() + self.ctx.max_request_time;
         loop {
+            self.ctx.backlog.room().await;
             let chunk = match tokio::time::timeout_at(stop.into(), body.next()).await {
                 Ok(Some(Ok(c))) => c,
                 Ok(Some(Err(e))) => {
