@@ -13,6 +13,7 @@ mod conformance;
 mod era;
 mod era_faults;
 mod era_hosts;
+mod faults;
 mod hardening;
 mod network;
 mod packages;
