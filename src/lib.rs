@@ -11,6 +11,8 @@ mod client;
 pub mod commands;
 pub mod exit;
 mod failure;
+#[doc(hidden)]
+pub mod fuzzing;
 mod http;
 pub mod logging;
 mod settings;
