@@ -12,6 +12,8 @@ pub mod commands;
 pub mod compat;
 pub mod exit;
 mod failure;
+#[doc(hidden)]
+pub mod fuzzing;
 mod http;
 pub mod logging;
 mod settings;

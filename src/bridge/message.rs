@@ -142,6 +142,8 @@ pub fn parse(raw: Bytes) -> Result<Parsed, Invalid> {
     let env: Envelope = match serde_json::from_str(text) {
         Ok(env) => env,
         Err(e) if e.is_syntax() || e.is_eof() => return Err(Invalid::Parse(json_error(&e))),
+        // A type error can come before a syntax error further on (`"a": 1`): still -32700.
+        Err(e) if serde_json::from_str::<IgnoredAny>(text).is_err() => return Err(Invalid::Parse(json_error(&e))),
         Err(e) => {
             return Err(Invalid::Request {
                 id: None,

@@ -4,7 +4,7 @@ mod filter;
 pub mod message;
 mod relay;
 pub mod remote;
-mod stdio;
+pub(crate) mod stdio;
 
 use anyhow::Context;
 use bytes::Bytes;

@@ -16,6 +16,7 @@ mod conformance;
 mod era;
 mod era_faults;
 mod era_hosts;
+mod faults;
 mod hardening;
 mod import;
 mod network;

@@ -9,7 +9,7 @@ mod ctx;
 pub mod era;
 mod legacy_sse;
 mod modern;
-mod sse;
+pub(crate) mod sse;
 mod streamable;
 
 use std::collections::HashMap;
