@@ -6,6 +6,7 @@
 
 mod credentials;
 mod ctx;
+mod downgrade;
 pub mod era;
 mod legacy_sse;
 mod modern;
@@ -23,7 +24,8 @@ use crate::cli::{ProtocolChoice, TransportChoice};
 use crate::failure::{Failure, FailureKind};
 
 pub use credentials::Credentials;
-pub use ctx::{Ctx, Event, MAX_AWAITING, Permit};
+pub use ctx::{Ctx, Event, MAX_AWAITING, Permit, STREAM_FOREVER};
+use downgrade::Downgrade;
 use era::Era;
 use legacy_sse::LegacySse;
 use modern::Modern;
@@ -52,6 +54,7 @@ pub struct Remote {
     streamable: Arc<Streamable>,
     legacy: Arc<LegacySse>,
     modern: Arc<Modern>,
+    downgrade: Downgrade,
 }
 
 impl Remote {
@@ -71,8 +74,10 @@ impl Remote {
             tracing::debug!(era = ?e, "the server's protocol era is remembered from an earlier run");
         }
         let legacy_hint = protocol == ProtocolChoice::Legacy || remembered == Some(Era::Legacy);
+        let streamable = Streamable::new(ctx.clone());
         Arc::new(Remote {
-            streamable: Streamable::new(ctx.clone()),
+            downgrade: Downgrade::new(ctx.clone(), streamable.listeners.clone()),
+            streamable,
             legacy: LegacySse::new(ctx.clone()),
             modern: Modern::new(ctx.clone()),
             ctx,
@@ -144,6 +149,9 @@ impl Remote {
         let deadline = Instant::now() + self.ctx.request_timeout;
         done.delivered = match self.active() {
             Some(Active::Sse) => self.legacy.send(&msg, deadline).await,
+            Some(Active::Streamable) if self.downgrade.on() => {
+                self.downgrade.send(&self.streamable, &msg, permit, deadline).await
+            }
             Some(Active::Streamable) => self.streamable.send(&msg, permit, deadline, false).await.delivered(),
             Some(Active::Modern) => self.send_modern(&msg, permit, deadline).await,
             None => self.probe(msg.clone(), permit, deadline).await,
@@ -224,6 +232,23 @@ impl Remote {
                 }
                 Some(era::Verdict::Legacy(why)) => self.became_legacy(&why),
                 None => return false,
+            }
+        }
+        if downgrade::modern_host(&msg) && self.choice != TransportChoice::Sse {
+            // A 2026-07-28 host in front of a server of the older revisions: the bridge makes
+            // the handshake and answers server/discover from it.
+            match self.downgrade.start(&self.streamable, &msg, deadline).await {
+                Ok(()) => {
+                    self.set_active(Active::Streamable);
+                    return self.downgrade.send(&self.streamable, &msg, permit, deadline).await;
+                }
+                Err(e) if msg.is_request("server/discover") => {
+                    tracing::info!("answering server/discover with -32601 (the host falls back to initialize): {e}");
+                }
+                Err(e) => {
+                    self.ctx.fail(&msg, e);
+                    return false;
+                }
             }
         }
         if msg.is_request("server/discover") {
