@@ -159,6 +159,14 @@ impl Remote {
     }
 
     async fn send_modern(&self, msg: &Message, permit: Permit, deadline: Instant) -> bool {
+        // Only a handshake keeps its turn: any other request may take long (a host's
+        // subscriptions/listen lasts as long as the host keeps it), and the era is known now.
+        let permit = if msg.is_request("initialize") {
+            permit
+        } else {
+            drop(permit);
+            Permit::Shared
+        };
         let delivered = self.modern.send(msg, deadline).await;
         let stale = self.modern.take_stale();
         if stale && self.protocol == ProtocolChoice::Modern && msg.is_request("initialize") && !delivered {

@@ -9,11 +9,13 @@ use reqwest::header::HeaderMap;
 use serde_json::{Map, Value, json};
 use tokio::sync::oneshot;
 
-use crate::bridge::message::{Id, Message};
+use crate::bridge::message::{Id, Kind, Message};
+use crate::bridge::remote::ctx::Event;
+use crate::bridge::remote::ctx::STREAM_FOREVER;
 use crate::bridge::remote::era;
 use crate::failure::{Failure, FailureKind};
 
-use super::shared::{Forward, INVALID_PARAMS, MAX_INPUTS, MAX_ROUNDS, Modern, Running, protocol_error};
+use super::shared::{Forward, INVALID_PARAMS, MAX_INPUTS, MAX_ROUNDS, Modern, Reply, Running, protocol_error};
 
 impl Modern {
     /// A host request that goes to the server: runs as a task of its own, so that the host's
@@ -26,7 +28,12 @@ impl Modern {
         let me = self.clone();
         let m = msg.clone();
         let hid = host_id.clone();
-        let limit = self.ctx.max_request_time;
+        // A 2026-07-28 host's own listen stream lasts as long as the host keeps it.
+        let limit = if msg.is_request("subscriptions/listen") {
+            STREAM_FOREVER
+        } else {
+            self.ctx.max_request_time
+        };
         let task = tokio::spawn(async move {
             match tokio::time::timeout(limit, me.translate(&m, &hid, deadline)).await {
                 Ok(r) => r,
@@ -48,11 +55,15 @@ impl Modern {
             }
         }
         match outcome {
-            Ok(Ok(mut answer)) => {
-                if let Some(o) = answer.as_object_mut() {
-                    o.insert("id".into(), serde_json::from_str(raw_id.get()).unwrap_or(Value::Null));
-                }
-                self.emit_raw(serde_json::to_vec(&answer).expect("serialising JSON cannot fail"));
+            Ok(Ok(answer)) => {
+                // The answer as the host's: its id, and parsed no further than that needs.
+                self.ctx.emit(Event::Inbound(Message {
+                    raw: answer.with_id(&raw_id),
+                    kind: Kind::Response { id: host_id },
+                    raw_id: Some(raw_id),
+                    progress_token: None,
+                    cancel_target: None,
+                }));
                 true
             }
             Ok(Err(e)) => {
@@ -66,7 +77,7 @@ impl Modern {
 
     /// Sends a host request to the server, through as many rounds of `input_required` as the
     /// server needs; returns the final response (with our id).
-    async fn translate(self: &Arc<Self>, msg: &Message, host_id: &Id, deadline: Instant) -> Result<Value, Failure> {
+    async fn translate(self: &Arc<Self>, msg: &Message, host_id: &Id, deadline: Instant) -> Result<Reply, Failure> {
         let v: Value = serde_json::from_slice(&msg.raw).map_err(|_| protocol_error("unreadable request"))?;
         let method = v.get("method").and_then(Value::as_str).unwrap_or_default().to_owned();
         let params = match v.get("params") {
@@ -128,7 +139,7 @@ impl Modern {
             let reply = self
                 .exchange(body, id, (&method, name.as_deref(), extra, &version), forward, deadline)
                 .await?;
-            if let Some(err) = reply.msg.get("error") {
+            if let Some(err) = reply.error() {
                 let code = err.get("code").and_then(Value::as_i64);
                 if code == Some(era::code::HEADER_MISMATCH) && method == "tools/call" && !relisted {
                     relisted = true;
@@ -136,7 +147,7 @@ impl Modern {
                     self.relist(&version, host_modern, deadline).await?;
                     continue;
                 }
-                if era::looks_legacy(reply.status, Some(err)) || code == Some(era::code::UNSUPPORTED_VERSION) {
+                if era::looks_legacy(reply.status, Some(&err)) || code == Some(era::code::UNSUPPORTED_VERSION) {
                     tracing::info!(
                         status = reply.status,
                         code,
@@ -144,20 +155,21 @@ impl Modern {
                     );
                     self.stale.store(true, Ordering::Release);
                 }
-                return Ok(reply.msg);
+                return Ok(reply);
             }
-            let Some(result) = reply.msg.get("result") else {
-                return Err(protocol_error("the server's response has neither result nor error"));
-            };
-            match result.get("resultType").and_then(Value::as_str) {
+            match result_type(reply.part_text()).as_deref() {
                 None | Some("complete") => {
-                    let mut answer = reply.msg;
                     if method == "tools/list" {
+                        let mut answer = reply.value();
                         self.filter_tools(&mut answer);
+                        let raw = serde_json::to_vec(&answer).expect("serialising JSON cannot fail");
+                        return Reply::parse(reply.status, raw.into())
+                            .ok_or_else(|| protocol_error("the server's tools/list answer is not a response"));
                     }
-                    return Ok(answer);
+                    return Ok(reply);
                 }
                 Some("input_required") if multi_round && !host_modern => {
+                    let result: Value = serde_json::from_str(reply.part_text()).unwrap_or(Value::Null);
                     rounds += 1;
                     if rounds > MAX_ROUNDS {
                         return Err(Failure::new(
@@ -182,7 +194,7 @@ impl Modern {
                     let asked = asked.expect("checked").clone();
                     inputs = Some(self.ask_host(host_id, asked).await?);
                 }
-                Some("input_required") if host_modern => return Ok(reply.msg),
+                Some("input_required") if host_modern => return Ok(reply),
                 Some("input_required") => {
                     return Err(protocol_error(format!(
                         "the server asked for input on {method}, which cannot carry it"
@@ -302,4 +314,17 @@ impl Modern {
         }
         tracing::debug!(%target, "cancelled a request at the client's word");
     }
+}
+
+/// A result's `resultType` (`None` when absent, or when the result is not an object).
+fn result_type(result: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct R<'a> {
+        #[serde(rename = "resultType", borrow)]
+        result_type: Option<std::borrow::Cow<'a, str>>,
+    }
+    serde_json::from_str::<R>(result)
+        .ok()?
+        .result_type
+        .map(|t| t.into_owned())
 }

@@ -79,10 +79,93 @@ pub(super) struct State {
     pub(super) closed: bool,
 }
 
-/// The server's answer to one request: the HTTP status and the JSON-RPC response.
+/// The server's answer to one request: the HTTP status and the JSON-RPC response, kept as
+/// the bytes it came in (a result may be megabytes: it is passed on without being parsed
+/// into a tree and written again).
 pub(super) struct Reply {
     pub(super) status: u16,
-    pub(super) msg: Value,
+    pub(super) raw: Bytes,
+    /// Where the response's `result` (or `error`) is in `raw`.
+    pub(super) part: Part,
+}
+
+#[derive(Clone)]
+pub(super) struct Part {
+    pub(super) error: bool,
+    pub(super) range: std::ops::Range<usize>,
+}
+
+impl Reply {
+    /// A response (its `result` or `error`) read from `raw`; `None` when it is neither.
+    pub(super) fn parse(status: u16, raw: Bytes) -> Option<Reply> {
+        let head: Head = serde_json::from_slice(&raw).ok()?;
+        let (error, part) = match (head.result, head.error) {
+            (Some(r), _) => (false, r),
+            (None, Some(e)) => (true, e),
+            _ => return None,
+        };
+        let text = part.get();
+        let start = text.as_ptr() as usize - raw.as_ptr() as usize;
+        let range = start..start + text.len();
+        Some(Reply {
+            status,
+            raw,
+            part: Part { error, range },
+        })
+    }
+
+    /// The `result` or `error`, as JSON text.
+    pub(super) fn part_text(&self) -> &str {
+        std::str::from_utf8(&self.raw[self.part.range.clone()]).expect("a slice of parsed JSON")
+    }
+
+    /// The `error` object, when the response is one.
+    pub(super) fn error(&self) -> Option<Value> {
+        if !self.part.error {
+            return None;
+        }
+        Some(serde_json::from_str(self.part_text()).unwrap_or(Value::Null))
+    }
+
+    /// The whole response as a tree (for the rare answers the bridge changes or reads through).
+    pub(super) fn value(&self) -> Value {
+        serde_json::from_slice(&self.raw).unwrap_or(Value::Null)
+    }
+
+    /// The response as one line with `id` (the host's, as it wrote it) instead of ours.
+    pub(super) fn with_id(&self, id: &RawValue) -> Bytes {
+        let key = if self.part.error { "error" } else { "result" };
+        let part = &self.raw[self.part.range.clone()];
+        let mut out = Vec::with_capacity(part.len() + id.get().len() + 40);
+        out.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
+        out.extend_from_slice(id.get().as_bytes());
+        out.extend_from_slice(b",\"");
+        out.extend_from_slice(key.as_bytes());
+        out.extend_from_slice(b"\":");
+        out.extend_from_slice(part);
+        out.push(b'}');
+        message::one_line(Bytes::from(out))
+    }
+}
+
+/// What telling messages apart needs, borrowed from their bytes.
+#[derive(serde::Deserialize)]
+pub(super) struct Head<'a> {
+    #[serde(borrow, default)]
+    pub(super) id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pub(super) method: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pub(super) result: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pub(super) error: Option<&'a RawValue>,
+}
+
+impl Head<'_> {
+    /// The id, when it is one of ours (a number).
+    pub(super) fn our_id(&self) -> Option<u64> {
+        self.id.and_then(|i| i.get().parse().ok())
+    }
 }
 
 pub(super) fn protocol_error(message: impl Into<String>) -> Failure {

@@ -55,7 +55,7 @@ impl Modern {
             }
             let id = self.next_id.fetch_add(1, Ordering::Relaxed);
             let body = json!({"jsonrpc": "2.0", "id": id, "method": "tools/list", "params": p});
-            let mut reply = self
+            let reply = self
                 .exchange(
                     body,
                     id,
@@ -64,15 +64,12 @@ impl Modern {
                     deadline,
                 )
                 .await?;
-            if reply.msg.get("error").is_some() {
+            if reply.part.error {
                 return Ok(());
             }
-            self.filter_tools(&mut reply.msg);
-            cursor = reply
-                .msg
-                .pointer("/result/nextCursor")
-                .filter(|c| c.is_string())
-                .cloned();
+            let mut answer = reply.value();
+            self.filter_tools(&mut answer);
+            cursor = answer.pointer("/result/nextCursor").filter(|c| c.is_string()).cloned();
             if cursor.is_none() {
                 break;
             }

@@ -10,13 +10,13 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
 
 use crate::bridge::message;
-use crate::bridge::remote::ctx::status_error;
+use crate::bridge::remote::ctx::{STREAM_FOREVER, status_error};
 use crate::bridge::remote::era;
 use crate::bridge::remote::sse;
 use crate::failure::{Failure, FailureKind};
 use crate::http::{Answer, Outgoing, content_type, read_body};
 
-use super::shared::{ACCEPT_BOTH, Forward, Modern, Reply, SUBSCRIPTION_ID, protocol_error};
+use super::shared::{ACCEPT_BOTH, Forward, Head, Modern, Reply, SUBSCRIPTION_ID, protocol_error};
 
 impl Modern {
     /// One POST with the 2026-07-28 headers.
@@ -67,11 +67,16 @@ impl Modern {
 
     /// Reads an SSE answer until the response with `id` arrives; passes on notifications about
     /// the request (progress, log messages) when `forward`.
-    pub(super) async fn read_stream(&self, resp: Answer, id: u64, forward: Forward<'_>) -> Result<Value, Failure> {
+    pub(super) async fn read_stream(&self, resp: Answer, id: u64, forward: Forward<'_>) -> Result<Reply, Failure> {
+        let status = resp.status().as_u16();
         let mut parser = sse::Parser::new(self.ctx.max_message);
         let mut body = resp.bytes_stream();
         let mut events = Vec::new();
-        let stop = Instant::now() + self.ctx.max_request_time;
+        let most = match forward {
+            Forward::Subscription(_) => STREAM_FOREVER,
+            _ => self.ctx.max_request_time,
+        };
+        let stop = Instant::now() + most;
         loop {
             let chunk = match tokio::time::timeout_at(stop.into(), body.next()).await {
                 Ok(Some(Ok(c))) => c,
@@ -102,16 +107,20 @@ impl Modern {
                 if !ev.is_message() {
                     continue;
                 }
-                let Ok(v) = serde_json::from_slice::<Value>(&ev.data) else {
+                let Ok(head) = serde_json::from_slice::<Head>(&ev.data) else {
                     tracing::warn!("ignoring an event from the server that is not JSON");
                     continue;
                 };
-                if v.get("method").is_none() {
-                    if v.get("id").and_then(Value::as_u64) == Some(id) {
-                        return Ok(v);
+                if head.method.is_none() {
+                    if head.our_id() == Some(id) {
+                        if let Some(reply) = Reply::parse(status, ev.data) {
+                            return Ok(reply);
+                        }
+                        tracing::warn!("ignoring a response from the server without result or error");
+                        continue;
                     }
                     tracing::debug!("ignoring a response for another request on a response stream");
-                } else if v.get("id").is_some() {
+                } else if head.id.is_some() {
                     tracing::warn!("ignoring a request from the server: 2026-07-28 servers send none");
                 } else {
                     match forward {
@@ -119,7 +128,9 @@ impl Modern {
                         Forward::Yes => self.ctx.deliver(message::one_line(ev.data.clone()), |_| true),
                         Forward::Subscription(host_id) => {
                             // A 2026-07-28 host's listen stream: the frames name its request.
-                            let mut v = v;
+                            let Ok(mut v) = serde_json::from_slice::<Value>(&ev.data) else {
+                                continue;
+                            };
                             if let Some(meta) = v.pointer_mut("/params/_meta").and_then(Value::as_object_mut)
                                 && meta.contains_key(SUBSCRIPTION_ID)
                             {
@@ -147,15 +158,11 @@ impl Modern {
         let status = resp.status().as_u16();
         let ct = content_type(resp.headers());
         if (200..300).contains(&status) && ct == "text/event-stream" {
-            let msg = self.read_stream(resp, id, forward).await?;
-            return Ok(Reply { status, msg });
+            return self.read_stream(resp, id, forward).await;
         }
         let body = read_body(resp, self.ctx.max_message).await?;
-        let msg = serde_json::from_slice::<Value>(&body)
-            .ok()
-            .filter(|v| v.get("result").is_some() || v.get("error").is_some());
-        match msg {
-            Some(msg) => Ok(Reply { status, msg }),
+        match Reply::parse(status, body.clone()) {
+            Some(reply) => Ok(reply),
             None if (200..300).contains(&status) => Err(protocol_error(format!(
                 "the server's answer (HTTP {status}{}) is not a JSON-RPC response",
                 if ct.is_empty() {
