@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use crate::common::era::{era_key, remembered};
 use crate::common::peers::{Peer, PeerKind, node_client_with};
 use crate::common::valet::{Valet, bin, init_params, temp_home, text};
 use serde_json::{Value, json};
@@ -19,22 +20,6 @@ fn posts<'a>(log: &'a [Value], method: &str) -> Vec<&'a Value> {
 
 fn spawn_at(home: &Path, args: &[&str]) -> Valet {
     Valet::spawn_env(args, &[("MCP_VALET_HOME", home.to_str().unwrap())])
-}
-
-/// What mcp-valet remembers about the server at `url`, from its era file.
-fn remembered(home: &Path, url: &str) -> Option<String> {
-    let text = std::fs::read_to_string(home.join("eras.json")).ok()?;
-    let v: Value = serde_json::from_str(&text).unwrap();
-    v["servers"][era_key(url)]["era"].as_str().map(str::to_owned)
-}
-
-fn era_key(url: &str) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(url.as_bytes())
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 #[test]

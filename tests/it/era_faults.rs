@@ -11,10 +11,10 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::common::era::{era_key, remembered};
 use crate::common::peers::{Peer, PeerKind};
 use crate::common::valet::{Valet, init_params, temp_home, text, valet_error};
 use serde_json::{Value, json};
@@ -455,22 +455,6 @@ fn a_header_mismatch_relists_the_tools_and_retries_once() {
     assert_eq!(seen_methods(&seen, "tools/call"), 2, "retried once, not more");
     assert_eq!(text(&v.tool(3, "fine", json!({}))), "fine");
     no_second_answer(&mut v, &[1, 2, 3]);
-}
-
-/// What mcp-valet remembers about the server at `url`, from its era file.
-fn remembered(home: &Path, url: &str) -> Option<String> {
-    let text = std::fs::read_to_string(home.join("eras.json")).ok()?;
-    let v: Value = serde_json::from_str(&text).unwrap();
-    v["servers"][era_key(url)]["era"].as_str().map(str::to_owned)
-}
-
-fn era_key(url: &str) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(url.as_bytes())
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// Proves that a server remembered as handshake-era that now speaks only 2026-07-28 (the

@@ -1,4 +1,5 @@
 pub mod auth;
+pub mod era;
 pub mod keyring;
 pub mod peers;
 pub mod pty;
