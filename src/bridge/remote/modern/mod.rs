@@ -198,7 +198,7 @@ impl Modern {
         let body = json!({"jsonrpc": "2.0", "id": id, "method": "server/discover", "params": params});
         let resp = self
             .post(
-                body,
+                serde_json::to_vec(&body).expect("serialising JSON cannot fail"),
                 "server/discover",
                 None,
                 HeaderMap::new(),

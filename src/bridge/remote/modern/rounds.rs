@@ -12,7 +12,7 @@ use tokio::sync::oneshot;
 use crate::bridge::message::{Id, Kind, Message};
 use crate::bridge::remote::ctx::Event;
 use crate::bridge::remote::ctx::STREAM_FOREVER;
-use crate::bridge::remote::era;
+use crate::bridge::remote::era::{self, Envelope};
 use crate::failure::{Failure, FailureKind};
 
 use super::shared::{Forward, INVALID_PARAMS, MAX_INPUTS, MAX_ROUNDS, Modern, Reply, Running, protocol_error};
@@ -78,10 +78,10 @@ impl Modern {
     /// Sends a host request to the server, through as many rounds of `input_required` as the
     /// server needs; returns the final response (with our id).
     async fn translate(self: &Arc<Self>, msg: &Message, host_id: &Id, deadline: Instant) -> Result<Reply, Failure> {
-        let v: Value = serde_json::from_slice(&msg.raw).map_err(|_| protocol_error("unreadable request"))?;
+        let mut v: Value = serde_json::from_slice(&msg.raw).map_err(|_| protocol_error("unreadable request"))?;
         let method = v.get("method").and_then(Value::as_str).unwrap_or_default().to_owned();
-        let params = match v.get("params") {
-            Some(Value::Object(p)) => p.clone(),
+        let params = match v.get_mut("params").map(Value::take) {
+            Some(Value::Object(p)) => p,
             _ => Map::new(),
         };
         let host_version = params
@@ -113,21 +113,11 @@ impl Modern {
         let mut request_state: Option<Value> = None;
         let mut waits = 0u32;
         loop {
-            let mut p = params.clone();
-            if !host_modern {
-                self.envelope_params(&mut p);
-            }
-            if let Some(i) = &inputs {
-                p.insert("inputResponses".into(), i.clone());
-            }
-            if let Some(s) = &request_state {
-                p.insert("requestState".into(), s.clone());
-            }
             let mut extra = HeaderMap::new();
             if method == "tools/call" {
                 let schema = name.as_deref().and_then(|n| self.state().tools.get(n).cloned());
                 if let Some(h) = schema {
-                    let values = era::param_values(&h, p.get("arguments")).map_err(|e| {
+                    let values = era::param_values(&h, params.get("arguments")).map_err(|e| {
                         Failure::new(FailureKind::InvalidParams, format!("cannot send this tool call: {e}"))
                             .with_code(INVALID_PARAMS)
                     })?;
@@ -135,7 +125,28 @@ impl Modern {
                 }
             }
             let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-            let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": p});
+            // Written straight from the host's params, the envelope and this round's additions
+            // (no copy of the params, no tree built for the body).
+            let body = {
+                let st = self.state();
+                let params = Params {
+                    base: &params,
+                    envelope: (!host_modern).then(|| Envelope {
+                        capabilities: &st.capabilities,
+                        client_info: &st.client_info,
+                        log_level: st.log_level.as_deref(),
+                    }),
+                    inputs: inputs.as_ref(),
+                    request_state: request_state.as_ref(),
+                };
+                serde_json::to_vec(&Body {
+                    jsonrpc: "2.0",
+                    id,
+                    method: &method,
+                    params,
+                })
+                .expect("serialising JSON cannot fail")
+            };
             let reply = self
                 .exchange(body, id, (&method, name.as_deref(), extra, &version), forward, deadline)
                 .await?;
@@ -327,4 +338,74 @@ fn result_type(result: &str) -> Option<String> {
         .ok()?
         .result_type
         .map(|t| t.into_owned())
+}
+
+/// A request body to the server, serialised from borrowed parts.
+#[derive(serde::Serialize)]
+struct Body<'a> {
+    jsonrpc: &'static str,
+    id: u64,
+    method: &'a str,
+    params: Params<'a>,
+}
+
+/// The host's params with the envelope merged into `_meta`, and a retry's `inputResponses`
+/// and `requestState`.
+struct Params<'a> {
+    base: &'a Map<String, Value>,
+    envelope: Option<Envelope<'a>>,
+    inputs: Option<&'a Value>,
+    request_state: Option<&'a Value>,
+}
+
+/// The `_meta` envelope: the host's own `_meta` entries, then the envelope's.
+struct Meta<'a> {
+    base: Option<&'a Map<String, Value>>,
+    envelope: &'a Envelope<'a>,
+}
+
+impl serde::Serialize for Params<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let replaced = |k: &str| match k {
+            "_meta" => self.envelope.is_some(),
+            "inputResponses" => self.inputs.is_some(),
+            "requestState" => self.request_state.is_some(),
+            _ => false,
+        };
+        let mut m = s.serialize_map(None)?;
+        for (k, v) in self.base.iter().filter(|(k, _)| !replaced(k)) {
+            m.serialize_entry(k, v)?;
+        }
+        if let Some(env) = &self.envelope {
+            let base = self.base.get("_meta").and_then(Value::as_object);
+            m.serialize_entry("_meta", &Meta { base, envelope: env })?;
+        }
+        if let Some(i) = self.inputs {
+            m.serialize_entry("inputResponses", i)?;
+        }
+        if let Some(r) = self.request_state {
+            m.serialize_entry("requestState", r)?;
+        }
+        m.end()
+    }
+}
+
+impl serde::Serialize for Meta<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let env = self.envelope;
+        let ours = [era::META_VERSION, era::META_CAPABILITIES, era::META_CLIENT_INFO, era::META_LOG_LEVEL];
+        let mut m = s.serialize_map(None)?;
+        for (k, v) in self.base.into_iter().flatten().filter(|(k, _)| !ours.contains(&k.as_str())) {
+            m.serialize_entry(k, v)?;
+        }
+        m.serialize_entry(era::META_VERSION, era::MODERN)?;
+        m.serialize_entry(era::META_CAPABILITIES, env.capabilities)?;
+        m.serialize_entry(era::META_CLIENT_INFO, env.client_info)?;
+        if let Some(level) = env.log_level {
+            m.serialize_entry(era::META_LOG_LEVEL, level)?;
+        }
+        m.end()
+    }
 }

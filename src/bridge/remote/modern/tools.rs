@@ -57,7 +57,7 @@ impl Modern {
             let body = json!({"jsonrpc": "2.0", "id": id, "method": "tools/list", "params": p});
             let reply = self
                 .exchange(
-                    body,
+                    serde_json::to_vec(&body).expect("serialising JSON cannot fail"),
                     id,
                     ("tools/list", None, HeaderMap::new(), version),
                     Forward::Yes,

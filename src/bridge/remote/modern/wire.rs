@@ -23,7 +23,7 @@ impl Modern {
     #[allow(clippy::too_many_arguments)]
     pub(super) async fn post(
         &self,
-        body: Value,
+        body: Vec<u8>,
         method: &str,
         name: Option<&str>,
         extra: HeaderMap,
@@ -31,7 +31,7 @@ impl Modern {
         queued: bool,
         deadline: Instant,
     ) -> Result<Answer, Failure> {
-        let body = Bytes::from(serde_json::to_vec(&body).expect("serialising JSON cannot fail"));
+        let body = Bytes::from(body);
         if body.len() > self.ctx.max_message {
             return Err(Failure::new(
                 FailureKind::TooLarge,
@@ -147,7 +147,7 @@ impl Modern {
     /// Sends one JSON-RPC request body and reads the server's response to it.
     pub(super) async fn exchange(
         &self,
-        body: Value,
+        body: Vec<u8>,
         id: u64,
         headers: (&str, Option<&str>, HeaderMap, &str),
         forward: Forward<'_>,
