@@ -151,6 +151,7 @@ impl Modern {
                 .exchange(body, id, (&method, name.as_deref(), extra, &version), forward, deadline)
                 .await?;
             if let Some(err) = reply.error() {
+                let err = err.clone();
                 let code = err.get("code").and_then(Value::as_i64);
                 if code == Some(era::code::HEADER_MISMATCH) && method == "tools/call" && !relisted {
                     relisted = true;
@@ -168,19 +169,19 @@ impl Modern {
                 }
                 return Ok(reply);
             }
-            match result_type(reply.part_text()).as_deref() {
+            match reply.result_type.as_deref() {
                 None | Some("complete") => {
                     if method == "tools/list" {
                         let mut answer = reply.value();
                         self.filter_tools(&mut answer);
                         let raw = serde_json::to_vec(&answer).expect("serialising JSON cannot fail");
                         return Reply::parse(reply.status, raw.into())
-                            .ok_or_else(|| protocol_error("the server's tools/list answer is not a response"));
+                            .map_err(|_| protocol_error("the server's tools/list answer is not a response"));
                     }
                     return Ok(reply);
                 }
                 Some("input_required") if multi_round && !host_modern => {
-                    let result: Value = serde_json::from_str(reply.part_text()).unwrap_or(Value::Null);
+                    let result = reply.value().get_mut("result").map(Value::take).unwrap_or(Value::Null);
                     rounds += 1;
                     if rounds > MAX_ROUNDS {
                         return Err(Failure::new(
@@ -325,19 +326,6 @@ impl Modern {
         }
         tracing::debug!(%target, "cancelled a request at the client's word");
     }
-}
-
-/// A result's `resultType` (`None` when absent, or when the result is not an object).
-fn result_type(result: &str) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct R<'a> {
-        #[serde(rename = "resultType", borrow)]
-        result_type: Option<std::borrow::Cow<'a, str>>,
-    }
-    serde_json::from_str::<R>(result)
-        .ok()?
-        .result_type
-        .map(|t| t.into_owned())
 }
 
 /// A request body to the server, serialised from borrowed parts.

@@ -64,7 +64,7 @@ impl Modern {
                     deadline,
                 )
                 .await?;
-            if reply.part.error {
+            if reply.error().is_some() {
                 return Ok(());
             }
             let mut answer = reply.value();

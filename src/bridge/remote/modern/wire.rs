@@ -113,7 +113,7 @@ impl Modern {
                 };
                 if head.method.is_none() {
                     if head.our_id() == Some(id) {
-                        if let Some(reply) = Reply::parse(status, ev.data) {
+                        if let Ok(reply) = Reply::parse(status, ev.data) {
                             return Ok(reply);
                         }
                         tracing::warn!("ignoring a response from the server without result or error");
@@ -161,22 +161,25 @@ impl Modern {
             return self.read_stream(resp, id, forward).await;
         }
         let body = read_body(resp, self.ctx.max_message).await?;
-        match Reply::parse(status, body.clone()) {
-            Some(reply) => Ok(reply),
-            None if (200..300).contains(&status) => Err(protocol_error(format!(
+        // Not a clone kept meanwhile: the answer's bytes stay unshared, so that the host's id
+        // can be put in them in place.
+        let body = match Reply::parse(status, body) {
+            Ok(reply) => return Ok(reply),
+            Err(body) => body,
+        };
+        if (200..300).contains(&status) {
+            return Err(protocol_error(format!(
                 "the server's answer (HTTP {status}{}) is not a JSON-RPC response",
                 if ct.is_empty() {
                     String::new()
                 } else {
                     format!(", {ct}")
                 }
-            ))),
-            None => {
-                if era::looks_legacy(status, None) {
-                    self.stale.store(true, Ordering::Release);
-                }
-                Err(status_error(status, &body, &self.ctx))
-            }
+            )));
         }
+        if era::looks_legacy(status, None) {
+            self.stale.store(true, Ordering::Release);
+        }
+        Err(status_error(status, &body, &self.ctx))
     }
 }
