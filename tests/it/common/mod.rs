@@ -3,6 +3,7 @@ pub mod era;
 pub mod keyring;
 pub mod peers;
 pub mod pty;
+pub mod stand_in;
 pub mod valet;
 
 /// Collects everything a child writes to a pipe (its stderr, say) on a thread of its own.
