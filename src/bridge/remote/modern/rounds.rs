@@ -383,9 +383,19 @@ impl serde::Serialize for Meta<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let env = self.envelope;
-        let ours = [era::META_VERSION, era::META_CAPABILITIES, era::META_CLIENT_INFO, era::META_LOG_LEVEL];
+        let ours = [
+            era::META_VERSION,
+            era::META_CAPABILITIES,
+            era::META_CLIENT_INFO,
+            era::META_LOG_LEVEL,
+        ];
         let mut m = s.serialize_map(None)?;
-        for (k, v) in self.base.into_iter().flatten().filter(|(k, _)| !ours.contains(&k.as_str())) {
+        for (k, v) in self
+            .base
+            .into_iter()
+            .flatten()
+            .filter(|(k, _)| !ours.contains(&k.as_str()))
+        {
             m.serialize_entry(k, v)?;
         }
         m.serialize_entry(era::META_VERSION, era::MODERN)?;
