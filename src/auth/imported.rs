@@ -46,8 +46,9 @@ impl OAuthClient {
     /// Whether the store already holds a login for this server (and profile).
     pub async fn has_login(&self) -> Result<bool, AuthError> {
         let (resource, profile) = (self.resource_key.clone(), self.settings.profile.clone());
+        let tenant = self.settings.tenant().map(str::to_owned);
         self.store
-            .blocking(move |s| Ok(!s.find(&resource, profile.as_deref())?.is_empty()))
+            .blocking(move |s| Ok(!s.find(&resource, profile.as_deref(), tenant.as_deref())?.is_empty()))
             .await
             .map_err(AuthError::store)
     }
@@ -87,6 +88,7 @@ impl OAuthClient {
                     issuer: d.issuer.clone(),
                     client_id: client.client_id.clone(),
                     profile: self.settings.profile.clone(),
+                    tenant: self.settings.tenant().map(str::to_owned),
                 };
                 let kept = Kept::OAuth {
                     issuer: d.issuer.clone(),
@@ -105,6 +107,7 @@ impl OAuthClient {
                     issuer: STATIC_ISSUER.into(),
                     client_id: String::new(),
                     profile: self.settings.profile.clone(),
+                    tenant: self.settings.tenant().map(str::to_owned),
                 };
                 let secrets = Secrets {
                     access_token: Some(imp.access_token),

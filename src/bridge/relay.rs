@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use super::message::{self, Id, Invalid, Kind, Message, Parsed};
-use super::remote::{Event, Remote};
+use super::remote::{Event, Remote, STREAM_FOREVER};
 use super::stdio::Input;
 use crate::failure::{Failure, FailureKind, code};
 
@@ -434,11 +434,18 @@ impl Relay {
         if let Some(token) = &msg.progress_token {
             self.by_token.insert(token.clone(), id.clone());
         }
+        // A 2026-07-28 `subscriptions/listen` is a stream for as long as the host keeps it:
+        // neither timeout applies (it ends when either side closes it).
+        let (wait, most) = if &**method == "subscriptions/listen" {
+            (STREAM_FOREVER, STREAM_FOREVER)
+        } else {
+            (self.opts.request_timeout, self.opts.max_request_time)
+        };
         let pending = Pending {
             raw_id: raw_id.clone(),
             method: method.clone(),
-            deadline: now + self.opts.request_timeout,
-            hard_deadline: now + self.opts.max_request_time,
+            deadline: now + wait,
+            hard_deadline: now + most,
             token: msg.progress_token.clone(),
             slot,
             delivered: false,
@@ -535,7 +542,7 @@ impl Relay {
                         && let Some(req) = self.by_token.get(token)
                         && let Some(p) = self.pending.get_mut(req)
                     {
-                        p.deadline = Instant::now() + self.opts.request_timeout;
+                        p.deadline = p.deadline.max(Instant::now() + self.opts.request_timeout);
                     }
                     self.write(msg.raw).await;
                 }

@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use crate::common::era::{era_key, remembered};
 use crate::common::peers::{Peer, PeerKind, node_client_with};
 use crate::common::valet::{Valet, bin, init_params, temp_home, text};
 use serde_json::{Value, json};
@@ -19,22 +20,6 @@ fn posts<'a>(log: &'a [Value], method: &str) -> Vec<&'a Value> {
 
 fn spawn_at(home: &Path, args: &[&str]) -> Valet {
     Valet::spawn_env(args, &[("MCP_VALET_HOME", home.to_str().unwrap())])
-}
-
-/// What mcp-valet remembers about the server at `url`, from its era file.
-fn remembered(home: &Path, url: &str) -> Option<String> {
-    let text = std::fs::read_to_string(home.join("eras.json")).ok()?;
-    let v: Value = serde_json::from_str(&text).unwrap();
-    v["servers"][era_key(url)]["era"].as_str().map(str::to_owned)
-}
-
-fn era_key(url: &str) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(url.as_bytes())
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 #[test]
@@ -300,19 +285,91 @@ fn a_cancelled_request_is_stopped_and_the_bridge_keeps_serving() {
 }
 
 #[test]
-fn a_2026_host_in_front_of_an_older_server_falls_back_to_initialize() {
-    use crate::common::peers::{PyTarget, py_client};
-    let peer = Peer::start(PeerKind::StatefulSse);
-    let run = py_client(PyTarget::Stdio(bin(), &[&peer.url]), "auto", &["tools"]);
-    assert_eq!(run.protocol_version(), "2025-11-25", "{:?}", run.summary());
-    let names = run.result("tools")["names"].as_array().unwrap().clone();
-    assert!(names.iter().any(|t| t == "echo"), "{names:?}");
-    let log = peer.log();
-    // The host's own server/discover is answered by mcp-valet (-32601: fall back).
-    assert_eq!(
-        posts(&log, "server/discover").len(),
-        1,
-        "only mcp-valet's own probe: {log:?}"
-    );
-    assert_eq!(posts(&log, "initialize").len(), 1, "{log:?}");
+fn a_2026_host_in_front_of_an_older_server_is_answered_from_its_initialize() {
+    use crate::common::peers::{PyTarget, py_client_with};
+    // Probing with server/discover (auto) or sending the envelope from the start (a pinned
+    // 2026-07-28 host): either way the bridge makes the handshake itself and translates.
+    for kind in [PeerKind::StatefulSse, PeerKind::StatefulJson] {
+        for mode in ["auto", MODERN] {
+            let peer = Peer::start(kind);
+            let home = temp_home();
+            let steps = [
+                "tools",
+                "echo",
+                "call",
+                "resources",
+                "prompts",
+                "listen_notify",
+                "listen_notify",
+            ];
+            let run = py_client_with(
+                PyTarget::Stdio(bin(), &[&peer.url]),
+                mode,
+                &steps,
+                &[
+                    "--tool",
+                    "notify",
+                    "--args",
+                    r#"{"text":"hi"}"#,
+                    "--log-level",
+                    "warning",
+                ],
+                &[("MCP_VALET_HOME", home.path().to_str().unwrap())],
+            );
+            let what = format!("{kind:?} {mode}: {:?}", run.summary());
+            assert_eq!(run.protocol_version(), MODERN, "{what}");
+            if mode == "auto" {
+                // server/discover answered from the server's initialize result.
+                let s = run.summary();
+                assert_eq!(s["serverInfo"]["name"], "mcp-valet-peer-ts", "{what}");
+                assert!(
+                    s["instructions"].as_str().unwrap().starts_with("mcp-valet test peer"),
+                    "{what}"
+                );
+                assert_eq!(s["capabilities"]["tools"]["listChanged"], true, "{what}");
+            }
+            let names = run.result("tools")["names"].as_array().unwrap().clone();
+            assert!(names.iter().any(|t| t == "echo"), "{what}");
+            assert_eq!(run.result("echo")["text"], "hello", "{what}");
+            assert_eq!(run.result("call")["text"], "ok", "{what}");
+            assert_eq!(
+                run.result("resources")["text"],
+                "hello from the peer resource",
+                "{what}"
+            );
+            assert_eq!(run.result("prompts")["text"], "Hello, valet!", "{what}");
+            // subscriptions/listen answered by the bridge: acknowledged, and the server's
+            // tools/list_changed delivered on it (twice: the first listen was closed).
+            let listen = run.result("listen_notify");
+            assert_eq!(listen["honored"], json!({"toolsListChanged": true}), "{what}");
+            assert_eq!(listen["events"], json!([{"kind": "tools_list_changed"}]), "{what}");
+            // The call's log notifications reached the host.
+            let logs = run.summary()["logs"].as_array().unwrap();
+            assert!(logs.iter().any(|l| l["data"] == "hi"), "{what}");
+
+            let log = peer.log();
+            let inits = posts(&log, "initialize");
+            assert_eq!(inits.len(), 1, "one handshake, by the bridge: {log:?}");
+            assert_eq!(
+                inits[0]["body"]["params"]["clientInfo"]["name"], "mcp-valet-test-client-py",
+                "the host's clientInfo: {log:?}"
+            );
+            assert_eq!(inits[0]["body"]["params"]["protocolVersion"], "2025-11-25");
+            // The log level stamped on every request became one logging/setLevel.
+            let levels = posts(&log, "logging/setLevel");
+            assert_eq!(levels.len(), 1, "{log:?}");
+            assert_eq!(levels[0]["body"]["params"]["level"], "warning");
+            // Only mcp-valet's own probe; no envelope, no listen reached the older server.
+            assert_eq!(posts(&log, "server/discover").len(), 1, "{log:?}");
+            assert!(posts(&log, "subscriptions/listen").is_empty(), "{log:?}");
+            for e in log
+                .iter()
+                .filter(|e| e["method"] == "POST" && e["body"]["method"] != "server/discover")
+            {
+                let meta = &e["body"]["params"]["_meta"];
+                assert!(meta.get("io.modelcontextprotocol/protocolVersion").is_none(), "{e}");
+                assert!(meta.get("io.modelcontextprotocol/clientCapabilities").is_none(), "{e}");
+            }
+        }
+    }
 }

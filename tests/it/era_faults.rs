@@ -9,25 +9,16 @@
 //! mcp-valet (`error.data.source`, a `data.kind` saying what happened), and that the bridge
 //! keeps serving.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::common::era::{era_key, remembered};
 use crate::common::peers::{Peer, PeerKind};
+use crate::common::stand_in::{Out, serve};
 use crate::common::valet::{Valet, init_params, temp_home, text, valet_error};
 use serde_json::{Value, json};
 
 const MODERN: &str = "2026-07-28";
-
-/// What a stand-in does with one request.
-enum Out {
-    /// Writes this whole HTTP response and keeps the connection.
-    Whole(String),
-    /// Writes this (partial) response and closes the connection.
-    Cut(String),
-}
 
 /// One request a stand-in saw: its HTTP method and its JSON body (`null` without one).
 #[derive(Clone, Debug)]
@@ -42,63 +33,18 @@ impl Req {
     }
 }
 
-/// A keep-alive HTTP/1.1 server on 127.0.0.1 that answers each request with `respond`; returns
-/// its `/mcp` URL and the requests it saw. Its threads end with the test process.
+/// A stand-in (`common::stand_in`) that answers each request with `respond`; returns its
+/// `/mcp` URL and the requests it saw.
 fn stand_in(respond: impl Fn(&Req) -> Out + Send + Sync + 'static) -> (String, Arc<Mutex<Vec<Req>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = seen.clone();
-    let respond = Arc::new(respond);
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let (log, respond) = (log.clone(), respond.clone());
-            std::thread::spawn(move || {
-                let mut r = BufReader::new(stream.try_clone().unwrap());
-                let mut w = stream;
-                loop {
-                    let mut line = String::new();
-                    if r.read_line(&mut line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let mut len = 0;
-                    loop {
-                        let mut h = String::new();
-                        if r.read_line(&mut h).unwrap_or(0) == 0 {
-                            return;
-                        }
-                        if h.trim().is_empty() {
-                            break;
-                        }
-                        if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
-                            len = v.trim().parse().unwrap();
-                        }
-                    }
-                    let mut body = vec![0; len];
-                    if r.read_exact(&mut body).is_err() {
-                        return;
-                    }
-                    let req = Req {
-                        http: line.split(' ').next().unwrap_or_default().to_owned(),
-                        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
-                    };
-                    log.lock().unwrap().push(req.clone());
-                    match respond(&req) {
-                        Out::Whole(resp) => {
-                            if w.write_all(resp.as_bytes()).is_err() {
-                                return;
-                            }
-                        }
-                        Out::Cut(resp) => {
-                            let _ = w.write_all(resp.as_bytes());
-                            let _ = w.flush();
-                            let _ = w.shutdown(std::net::Shutdown::Both);
-                            return;
-                        }
-                    }
-                }
-            });
-        }
+    let (port, _) = serve(move |s| {
+        let req = Req {
+            http: s.line.split(' ').next().unwrap_or_default().to_owned(),
+            body: serde_json::from_str(&s.body).unwrap_or(Value::Null),
+        };
+        log.lock().unwrap().push(req.clone());
+        respond(&req)
     });
     (format!("http://127.0.0.1:{port}/mcp"), seen)
 }
@@ -455,22 +401,6 @@ fn a_header_mismatch_relists_the_tools_and_retries_once() {
     assert_eq!(seen_methods(&seen, "tools/call"), 2, "retried once, not more");
     assert_eq!(text(&v.tool(3, "fine", json!({}))), "fine");
     no_second_answer(&mut v, &[1, 2, 3]);
-}
-
-/// What mcp-valet remembers about the server at `url`, from its era file.
-fn remembered(home: &Path, url: &str) -> Option<String> {
-    let text = std::fs::read_to_string(home.join("eras.json")).ok()?;
-    let v: Value = serde_json::from_str(&text).unwrap();
-    v["servers"][era_key(url)]["era"].as_str().map(str::to_owned)
-}
-
-fn era_key(url: &str) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(url.as_bytes())
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// Proves that a server remembered as handshake-era that now speaks only 2026-07-28 (the

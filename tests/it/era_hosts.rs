@@ -7,7 +7,7 @@
 //! Against a bridge that speaks only the 2025 revisions they fail (the modern-only servers
 //! refuse initialize; the dual-era one never sees Mcp-Param-* headers).
 
-use crate::common::peers::{MODERN, Peer, PeerKind, PyTarget, node_client_with, py_client};
+use crate::common::peers::{MODERN, Peer, PeerKind, PyTarget, node_client_with, py_client, py_client_with};
 use crate::common::valet::bin;
 use serde_json::{Value, json};
 
@@ -151,5 +151,35 @@ fn a_modern_host_uses_modern_servers_through_the_bridge() {
         );
         assert_eq!(run.result("prompts")["text"], "Hello, valet!", "{kind:?}");
         all_modern(&peer);
+    }
+}
+
+#[test]
+fn a_modern_hosts_listen_stream_outlives_the_request_timeouts() {
+    // subscriptions/listen is a stream the host keeps open: neither --request-timeout nor
+    // --max-request-time ends it (both would have, 2 s into the 3.5 s of quiet).
+    for kind in [PeerKind::ModernTs, PeerKind::Python] {
+        let peer = Peer::start(kind);
+        let run = py_client_with(
+            PyTarget::Stdio(
+                bin(),
+                &["--request-timeout", "2s", "--max-request-time", "2s", &peer.url],
+            ),
+            MODERN,
+            &["listen_idle", "echo"],
+            &["--idle-ms", "3500"],
+            &[],
+        );
+        let listen = run.result("listen_idle");
+        let kinds: Vec<&str> = listen["events"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{kind:?}: {:?}", run.summary()))
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap())
+            .collect();
+        assert!(kinds.contains(&"tools_list_changed"), "{kind:?}: {listen}");
+        assert!(kinds.contains(&"resource_updated"), "{kind:?}: {listen}");
+        // Ordinary requests still have their timeouts (and work).
+        assert_eq!(run.result("echo")["text"], "hello", "{kind:?}");
     }
 }

@@ -385,7 +385,6 @@ fn a_stream_that_never_ends_is_given_up_at_the_request_timeout() {
 /// in 30 years and then closing does not wedge the bridge: the client gets an answer, and a
 /// second `initialize` reaches the server and succeeds.
 #[test]
-#[ignore = "issue 11 item 6: fixed on the harden branch"]
 fn a_huge_retry_on_initialize_does_not_wedge_the_bridge() {
     let first = Arc::new(AtomicUsize::new(0));
     let count = first.clone();
@@ -415,7 +414,6 @@ fn a_huge_retry_on_initialize_does_not_wedge_the_bridge() {
 /// stopped reading stdout does not grow the bridge: peak RSS stays under 32 MiB while the
 /// server pushes 64 MiB, and the client, reading again, still gets its answer.
 #[test]
-#[ignore = "issue 11 item 4: fixed on the harden branch"]
 fn a_client_that_stops_reading_does_not_grow_the_bridge() {
     let url = hostile(|req, w| {
         if let Some(t) = well_behaved(req, w) {

@@ -2,7 +2,7 @@
 //! authorities. A proxy and a TLS endpoint with a private CA are parts of the user's network,
 //! not MCP peers, so small stand-ins play them here.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -13,65 +13,13 @@ use serde_json::json;
 
 const CANNED: &str = r#"{"jsonrpc":"2.0","id":0,"result":{"protocolVersion":"2025-11-25","capabilities":{},"serverInfo":{"name":"canned","version":"0"}}}"#;
 
-/// One request as a stand-in server saw it.
-#[derive(Clone, Debug)]
-pub(crate) struct Seen {
-    /// The request line, trimmed.
-    pub(crate) line: String,
-    /// Header lines, lower-case and trimmed.
-    pub(crate) headers: Vec<String>,
-    pub(crate) body: String,
-}
+pub(crate) use crate::common::stand_in::Seen;
+use crate::common::stand_in::{Out, serve};
 
 /// A keep-alive HTTP/1.1 stand-in on 127.0.0.1: answers each request with `respond(request)`
 /// (a whole response) and records the requests it saw.
 pub(crate) fn stand_in(respond: impl Fn(&Seen) -> String + Send + Sync + 'static) -> (u16, Arc<Mutex<Vec<Seen>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = seen.clone();
-    let respond = Arc::new(respond);
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let (log, respond) = (log.clone(), respond.clone());
-            std::thread::spawn(move || {
-                let mut r = BufReader::new(stream.try_clone().unwrap());
-                let mut w = stream;
-                loop {
-                    let mut line = String::new();
-                    if r.read_line(&mut line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let mut headers = Vec::new();
-                    loop {
-                        let mut h = String::new();
-                        r.read_line(&mut h).unwrap();
-                        if h.trim().is_empty() {
-                            break;
-                        }
-                        headers.push(h.trim().to_ascii_lowercase());
-                    }
-                    let len = headers
-                        .iter()
-                        .find_map(|h| h.strip_prefix("content-length:"))
-                        .map_or(0, |v| v.trim().parse().unwrap());
-                    let mut body = vec![0; len];
-                    r.read_exact(&mut body).unwrap();
-                    let req = Seen {
-                        line: line.trim().to_owned(),
-                        headers,
-                        body: String::from_utf8(body).unwrap(),
-                    };
-                    let resp = respond(&req);
-                    log.lock().unwrap().push(req);
-                    if w.write_all(resp.as_bytes()).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    (port, seen)
+    serve(move |req| Out::Whole(respond(req)))
 }
 
 /// An answer carrying the canned initialize result.

@@ -6,7 +6,7 @@ or straight at a Streamable HTTP URL (to test the peers themselves).
 
     tests/peers/.venv/bin/python tests/peers/client_py.py [--mode auto|legacy|2026-07-28]
         [--steps a,b,...] [--log-level LEVEL] [--timeout SECONDS] [--tool NAME --args JSON]
-        [--cancel-after-ms N] (--url URL | -- COMMAND [ARGS...])
+        [--cancel-after-ms N] [--idle-ms N] (--url URL | -- COMMAND [ARGS...])
 
 --mode is the Client's: `auto` (default: probe server/discover, fall back to initialize),
 `legacy` (initialize handshake only) or `2026-07-28` (modern, no probe). Over stdio the
@@ -26,6 +26,11 @@ Steps (run in order; default: tools):
                 resourceSubscriptions: [peer://stock]}, then tools/call restock; the
                 events until both tools and peer://stock changed. Legacy: resources/subscribe
                 peer://stock, restock, the notifications that arrive.
+  listen_notify 2026-07-28: listen {toolsListChanged}, tools/call notify {text: "hi"} (a server
+                of the older revisions: it sends tools/list_changed); the events
+  listen_idle   2026-07-28: listen {toolsListChanged, resourceSubscriptions: [peer://stock]},
+                stay idle for --idle-ms (default 3000), then tools/call restock; the events
+                (a listen stream must outlive the bridge's --request-timeout)
   listen_cut    2026-07-28: listen, tools/call drop_listeners {graceful: false} (the server
                 cuts the stream), expect SubscriptionLost; listen again, restock, events
   cancel        tools/call slow {ms: 10000}, abandoned after --cancel-after-ms (default
@@ -69,6 +74,8 @@ STEPS = [
     "reserve",
     "logging",
     "listen",
+    "listen_notify",
+    "listen_idle",
     "listen_cut",
     "cancel",
     "resources",
@@ -86,11 +93,12 @@ def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--mode", default="auto")
     p.add_argument("--steps", default="tools")
-    p.add_argument("--log-level", default="debug")
+    p.add_argument("--log-level", default=None)
     p.add_argument("--timeout", type=float, default=30.0)
     p.add_argument("--tool", default=None)
     p.add_argument("--args", default="{}")
     p.add_argument("--cancel-after-ms", type=int, default=300)
+    p.add_argument("--idle-ms", type=int, default=3000)
     p.add_argument("--url", default=None)
     a = p.parse_args(argv)
     a.command = command
@@ -212,7 +220,7 @@ async def step(client: Client, name: str) -> Any:
         set_level: Any = None
         if not modern(client):
             try:
-                set_level = dump(await client.set_logging_level(ARGS.log_level))
+                set_level = dump(await client.set_logging_level(ARGS.log_level or "debug"))
             except MCPError as e:  # the Python SDK's MCPServer has no logging/setLevel
                 set_level = {"error": err(e)}
         before = len(summary["logs"])
@@ -246,6 +254,19 @@ async def step(client: Client, name: str) -> Any:
             honored = dump(sub.honored)
             r = tool_result(await client.call_tool("restock", {}, read_timeout_seconds=t))
             r["honored"] = honored
+            r["events"] = await wait_events(sub, {"tools", "peer://stock"}, 5)
+            return r
+    if name == "listen_notify":
+        async with client.listen(tools_list_changed=True) as sub:
+            honored = dump(sub.honored)
+            r = tool_result(await client.call_tool("notify", {"text": "hi"}, read_timeout_seconds=t))
+            r["honored"] = honored
+            r["events"] = await wait_events(sub, {"tools"}, 5)
+            return r
+    if name == "listen_idle":
+        async with client.listen(tools_list_changed=True, resource_subscriptions=["peer://stock"]) as sub:
+            await anyio.sleep(ARGS.idle_ms / 1000)
+            r = tool_result(await client.call_tool("restock", {}, read_timeout_seconds=t))
             r["events"] = await wait_events(sub, {"tools", "peer://stock"}, 5)
             return r
     if name == "listen_cut":
@@ -311,7 +332,7 @@ async def main() -> int:
         elicitation_callback=on_elicit,
         logging_callback=on_log,
         message_handler=on_message,
-        log_level=ARGS.log_level if "logging" in ARGS.steps else None,
+        log_level=ARGS.log_level or ("debug" if "logging" in ARGS.steps else None),
         client_info=types.Implementation(name="mcp-valet-test-client-py", version="1.0.0"),
         cache=None,
     )

@@ -97,6 +97,10 @@ impl Backlog {
 /// client's notifications and answers to the server's requests.
 pub const MAX_AWAITING: usize = 16;
 
+/// How long a stream the host keeps open on purpose (a 2026-07-28 `subscriptions/listen`)
+/// may last: no timeout, in effect; it ends when the host cancels it or either side closes it.
+pub const STREAM_FOREVER: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
+
 impl Ctx {
     pub fn emit(&self, e: Event) {
         if let Event::Inbound(m) = &e {

@@ -6,6 +6,7 @@
 
 mod credentials;
 mod ctx;
+mod downgrade;
 pub mod era;
 mod legacy_sse;
 mod modern;
@@ -26,7 +27,8 @@ use crate::cli::{ProtocolChoice, TransportChoice};
 use crate::failure::{Failure, FailureKind};
 
 pub use credentials::Credentials;
-pub use ctx::{Ctx, Event, MAX_AWAITING, Permit};
+pub use ctx::{Ctx, Event, MAX_AWAITING, Permit, STREAM_FOREVER};
+use downgrade::Downgrade;
 use era::Era;
 use legacy_sse::LegacySse;
 use modern::Modern;
@@ -60,6 +62,7 @@ pub struct Remote {
     /// a later one for a reused id.
     tasks: std::sync::Mutex<HashMap<Id, (u64, AbortHandle)>>,
     next_task: AtomicU64,
+    downgrade: Downgrade,
 }
 
 impl Remote {
@@ -79,8 +82,10 @@ impl Remote {
             tracing::debug!(era = ?e, "the server's protocol era is remembered from an earlier run");
         }
         let legacy_hint = protocol == ProtocolChoice::Legacy || remembered == Some(Era::Legacy);
+        let streamable = Streamable::new(ctx.clone());
         Arc::new(Remote {
-            streamable: Streamable::new(ctx.clone()),
+            downgrade: Downgrade::new(ctx.clone(), streamable.listeners.clone()),
+            streamable,
             legacy: LegacySse::new(ctx.clone()),
             modern: Modern::new(ctx.clone()),
             ctx,
@@ -195,6 +200,9 @@ impl Remote {
         let deadline = Instant::now() + self.ctx.request_timeout;
         done.delivered = match self.active() {
             Some(Active::Sse) => self.legacy.send(&msg, deadline).await,
+            Some(Active::Streamable) if self.downgrade.on() => {
+                self.downgrade.send(&self.streamable, &msg, permit, deadline).await
+            }
             Some(Active::Streamable) => self.streamable.send(&msg, permit, deadline, false).await.delivered(),
             Some(Active::Modern) => self.send_modern(&msg, permit, deadline).await,
             None => self.probe(msg.clone(), permit, deadline).await,
@@ -202,6 +210,14 @@ impl Remote {
     }
 
     async fn send_modern(&self, msg: &Message, permit: Permit, deadline: Instant) -> bool {
+        // Only a handshake keeps its turn: any other request may take long (a host's
+        // subscriptions/listen lasts as long as the host keeps it), and the era is known now.
+        let permit = if msg.is_request("initialize") {
+            permit
+        } else {
+            drop(permit);
+            Permit::Shared
+        };
         let delivered = self.modern.send(msg, deadline).await;
         let stale = self.modern.take_stale();
         if stale && self.protocol == ProtocolChoice::Modern && msg.is_request("initialize") && !delivered {
@@ -275,6 +291,23 @@ impl Remote {
                 }
                 Some(era::Verdict::Legacy(why)) => self.became_legacy(&why),
                 None => return false,
+            }
+        }
+        if downgrade::modern_host(&msg) && self.choice != TransportChoice::Sse {
+            // A 2026-07-28 host in front of a server of the older revisions: the bridge makes
+            // the handshake and answers server/discover from it.
+            match self.downgrade.start(&self.streamable, &msg, deadline).await {
+                Ok(()) => {
+                    self.set_active(Active::Streamable);
+                    return self.downgrade.send(&self.streamable, &msg, permit, deadline).await;
+                }
+                Err(e) if msg.is_request("server/discover") => {
+                    tracing::info!("answering server/discover with -32601 (the host falls back to initialize): {e}");
+                }
+                Err(e) => {
+                    self.ctx.fail(&msg, e);
+                    return false;
+                }
             }
         }
         if msg.is_request("server/discover") {

@@ -42,6 +42,8 @@ impl Outcome {
 
 pub struct Streamable {
     ctx: Arc<Ctx>,
+    /// A 2026-07-28 host's listen requests, for the server's change notifications.
+    pub listeners: Arc<super::downgrade::Listeners>,
     state: Mutex<State>,
     renewing: tokio::sync::Mutex<()>,
 }
@@ -78,8 +80,9 @@ struct Reading<'a> {
     found: bool,
     /// Reading the answer to `initialize`: note the protocol version, then let others go.
     init: bool,
-    /// Keep the awaited response to ourselves (a replayed `initialize`).
+    /// Keep the awaited response to ourselves (a replayed `initialize`); it is put in `kept`.
     swallow: bool,
+    kept: Option<bytes::Bytes>,
     permit: Option<Permit>,
 }
 
@@ -87,6 +90,7 @@ impl Streamable {
     pub fn new(ctx: Arc<Ctx>) -> Arc<Streamable> {
         Arc::new(Streamable {
             ctx,
+            listeners: Arc::default(),
             state: Mutex::new(State::default()),
             renewing: tokio::sync::Mutex::new(()),
         })
@@ -110,6 +114,23 @@ impl Streamable {
     }
 
     pub async fn send(self: &Arc<Self>, msg: &Message, permit: Permit, deadline: Instant, probing: bool) -> Outcome {
+        self.send_as(msg, permit, deadline, probing, false).await
+    }
+
+    /// [`Streamable::send`] for a 2026-07-28 host: the answer's `result` gets what that revision
+    /// requires of it (see `downgrade::as_modern`).
+    pub async fn send_for_modern(self: &Arc<Self>, msg: &Message, permit: Permit, deadline: Instant) -> Outcome {
+        self.send_as(msg, permit, deadline, false, true).await
+    }
+
+    async fn send_as(
+        self: &Arc<Self>,
+        msg: &Message,
+        permit: Permit,
+        deadline: Instant,
+        probing: bool,
+        modern: bool,
+    ) -> Outcome {
         if msg.is_request("initialize") {
             // A new handshake starts a new session.
             let mut st = self.state();
@@ -124,7 +145,7 @@ impl Streamable {
         } else if msg.is_notification("notifications/initialized") {
             self.state().initialized = Some(msg.clone());
         }
-        match self.post(msg, permit, deadline, probing).await {
+        match self.post(msg, permit, deadline, probing, modern).await {
             Ok(()) => {
                 if msg.is_notification("notifications/initialized") {
                     self.start_listener();
@@ -147,6 +168,7 @@ impl Streamable {
         permit: Permit,
         deadline: Instant,
         probing: bool,
+        modern: bool,
     ) -> Result<(), PostError> {
         let mut permit = Some(permit);
         let mut renewed = false;
@@ -167,11 +189,15 @@ impl Streamable {
                         awaited: msg.request_id(),
                         found: false,
                         init,
-                        swallow: false,
+                        swallow: modern,
+                        kept: None,
                         permit,
                     };
                     if let Err(e) = self.read_answer(msg, resp, &mut reading, deadline).await {
                         self.ctx.fail(msg, e);
+                    }
+                    if let Some(answer) = reading.kept.take() {
+                        self.ctx.deliver(super::downgrade::as_modern(msg, answer), |_| true);
                     }
                     return Ok(());
                 }
@@ -329,12 +355,15 @@ impl Streamable {
         self.ctx.deliver(raw, |m| {
             let awaited = matches!((&m.kind, reading.awaited), (Kind::Response { id }, Some(a)) if id == a);
             if !awaited {
-                return true;
+                return !self.listeners.route(m, &self.ctx);
             }
             reading.found = true;
             if reading.init {
                 self.note_version(m);
                 reading.permit = None;
+            }
+            if reading.swallow {
+                reading.kept = Some(m.raw.clone());
             }
             !reading.swallow
         });
@@ -456,14 +485,39 @@ impl Streamable {
         }
     }
 
+    /// Sends a request of the bridge's own on the session and returns the server's answer to
+    /// it (the host never sees it); anything else on its stream goes to the host as usual.
+    pub async fn call_quiet(self: &Arc<Self>, msg: &Message, deadline: Instant) -> Result<bytes::Bytes, Failure> {
+        let resp = self.exchange(msg, &self.snapshot(), deadline).await?;
+        if !resp.status().is_success() {
+            return Err(self.status_error(resp).await);
+        }
+        let mut reading = Reading {
+            awaited: msg.request_id(),
+            found: false,
+            init: false,
+            swallow: true,
+            kept: None,
+            permit: None,
+        };
+        self.read_answer(msg, resp, &mut reading, deadline).await?;
+        reading.kept.ok_or_else(|| {
+            Failure::new(
+                FailureKind::Protocol,
+                "the server sent no answer to the bridge's request",
+            )
+        })
+    }
+
     /// Starts a session with a handshake the host already made (answered by the 2026-07-28
-    /// transport before the server turned out to speak the older revisions).
+    /// transport before the server turned out to speak the older revisions), or one the
+    /// bridge makes for a 2026-07-28 host. Returns the server's answer to the `initialize`.
     pub async fn adopt(
         self: &Arc<Self>,
         init: Message,
         initialized: Option<Message>,
         deadline: Instant,
-    ) -> Result<(), Failure> {
+    ) -> Result<Option<bytes::Bytes>, Failure> {
         let generation = {
             let mut st = self.state();
             st.initialize = Some(init);
@@ -475,12 +529,12 @@ impl Streamable {
 
     /// The server forgot the session (404): start a new one by replaying the client's own
     /// `initialize` and `notifications/initialized`. Only one renewal runs at a time.
-    async fn renew(self: &Arc<Self>, generation: u64, deadline: Instant) -> Result<(), Failure> {
+    async fn renew(self: &Arc<Self>, generation: u64, deadline: Instant) -> Result<Option<bytes::Bytes>, Failure> {
         let _one = self.renewing.lock().await;
         let (init, initialized) = {
             let mut st = self.state();
             if st.generation != generation {
-                return Ok(()); // someone else already started a new session
+                return Ok(None); // someone else already started a new session
             }
             if let Some(l) = st.listener.take() {
                 l.abort();
@@ -519,6 +573,7 @@ impl Streamable {
             found: false,
             init: true,
             swallow: true,
+            kept: None,
             permit: None,
         };
         self.read_answer(&init, resp, &mut reading, deadline)
@@ -531,7 +586,7 @@ impl Streamable {
             }
             self.start_listener();
         }
-        Ok(())
+        Ok(reading.kept)
     }
 
     /// Opens the optional GET stream for messages the server starts on its own.
@@ -556,6 +611,7 @@ impl Streamable {
             found: false,
             init: false,
             swallow: false,
+            kept: None,
             permit: None,
         };
         loop {

@@ -1,7 +1,9 @@
 pub mod auth;
+pub mod era;
 pub mod keyring;
 pub mod peers;
 pub mod pty;
+pub mod stand_in;
 pub mod valet;
 
 /// Collects everything a child writes to a pipe (its stderr, say) on a thread of its own.

@@ -100,7 +100,7 @@ impl Modern {
             let deadline = Instant::now() + self.ctx.request_timeout;
             match self
                 .post(
-                    body,
+                    serde_json::to_vec(&body).expect("serialising JSON cannot fail"),
                     "subscriptions/listen",
                     None,
                     HeaderMap::new(),

@@ -198,7 +198,7 @@ impl Modern {
         let body = json!({"jsonrpc": "2.0", "id": id, "method": "server/discover", "params": params});
         let resp = self
             .post(
-                body,
+                serde_json::to_vec(&body).expect("serialising JSON cannot fail"),
                 "server/discover",
                 None,
                 HeaderMap::new(),
@@ -210,7 +210,7 @@ impl Modern {
         let status = resp.status().as_u16();
         let sse = content_type(resp.headers()) == "text/event-stream";
         let msg = if (200..300).contains(&status) && sse {
-            self.read_stream(resp, id, Forward::No).await.ok()
+            self.read_stream(resp, id, Forward::No).await.ok().map(|r| r.value())
         } else {
             let body = read_body(resp, self.ctx.max_message.min(1 << 20))
                 .await

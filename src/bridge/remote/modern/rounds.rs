@@ -9,11 +9,13 @@ use reqwest::header::HeaderMap;
 use serde_json::{Map, Value, json};
 use tokio::sync::oneshot;
 
-use crate::bridge::message::{Id, Message};
-use crate::bridge::remote::era;
+use crate::bridge::message::{Id, Kind, Message};
+use crate::bridge::remote::ctx::Event;
+use crate::bridge::remote::ctx::STREAM_FOREVER;
+use crate::bridge::remote::era::{self, Envelope};
 use crate::failure::{Failure, FailureKind};
 
-use super::shared::{Forward, INVALID_PARAMS, MAX_INPUTS, MAX_ROUNDS, Modern, Running, protocol_error};
+use super::shared::{Forward, INVALID_PARAMS, MAX_INPUTS, MAX_ROUNDS, Modern, Reply, Running, protocol_error};
 
 impl Modern {
     /// A host request that goes to the server: runs as a task of its own, so that the host's
@@ -26,7 +28,12 @@ impl Modern {
         let me = self.clone();
         let m = msg.clone();
         let hid = host_id.clone();
-        let limit = self.ctx.max_request_time;
+        // A 2026-07-28 host's own listen stream lasts as long as the host keeps it.
+        let limit = if msg.is_request("subscriptions/listen") {
+            STREAM_FOREVER
+        } else {
+            self.ctx.max_request_time
+        };
         let task = tokio::spawn(async move {
             match tokio::time::timeout(limit, me.translate(&m, &hid, deadline)).await {
                 Ok(r) => r,
@@ -48,11 +55,15 @@ impl Modern {
             }
         }
         match outcome {
-            Ok(Ok(mut answer)) => {
-                if let Some(o) = answer.as_object_mut() {
-                    o.insert("id".into(), serde_json::from_str(raw_id.get()).unwrap_or(Value::Null));
-                }
-                self.emit_raw(serde_json::to_vec(&answer).expect("serialising JSON cannot fail"));
+            Ok(Ok(answer)) => {
+                // The answer as the host's: its id, and parsed no further than that needs.
+                self.ctx.emit(Event::Inbound(Message {
+                    raw: answer.with_id(&raw_id),
+                    kind: Kind::Response { id: host_id },
+                    raw_id: Some(raw_id),
+                    progress_token: None,
+                    cancel_target: None,
+                }));
                 true
             }
             Ok(Err(e)) => {
@@ -66,11 +77,11 @@ impl Modern {
 
     /// Sends a host request to the server, through as many rounds of `input_required` as the
     /// server needs; returns the final response (with our id).
-    async fn translate(self: &Arc<Self>, msg: &Message, host_id: &Id, deadline: Instant) -> Result<Value, Failure> {
-        let v: Value = serde_json::from_slice(&msg.raw).map_err(|_| protocol_error("unreadable request"))?;
+    async fn translate(self: &Arc<Self>, msg: &Message, host_id: &Id, deadline: Instant) -> Result<Reply, Failure> {
+        let mut v: Value = serde_json::from_slice(&msg.raw).map_err(|_| protocol_error("unreadable request"))?;
         let method = v.get("method").and_then(Value::as_str).unwrap_or_default().to_owned();
-        let params = match v.get("params") {
-            Some(Value::Object(p)) => p.clone(),
+        let params = match v.get_mut("params").map(Value::take) {
+            Some(Value::Object(p)) => p,
             _ => Map::new(),
         };
         let host_version = params
@@ -102,21 +113,11 @@ impl Modern {
         let mut request_state: Option<Value> = None;
         let mut waits = 0u32;
         loop {
-            let mut p = params.clone();
-            if !host_modern {
-                self.envelope_params(&mut p);
-            }
-            if let Some(i) = &inputs {
-                p.insert("inputResponses".into(), i.clone());
-            }
-            if let Some(s) = &request_state {
-                p.insert("requestState".into(), s.clone());
-            }
             let mut extra = HeaderMap::new();
             if method == "tools/call" {
                 let schema = name.as_deref().and_then(|n| self.state().tools.get(n).cloned());
                 if let Some(h) = schema {
-                    let values = era::param_values(&h, p.get("arguments")).map_err(|e| {
+                    let values = era::param_values(&h, params.get("arguments")).map_err(|e| {
                         Failure::new(FailureKind::InvalidParams, format!("cannot send this tool call: {e}"))
                             .with_code(INVALID_PARAMS)
                     })?;
@@ -124,11 +125,33 @@ impl Modern {
                 }
             }
             let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-            let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": p});
+            // Written straight from the host's params, the envelope and this round's additions
+            // (no copy of the params, no tree built for the body).
+            let body = {
+                let st = self.state();
+                let params = Params {
+                    base: &params,
+                    envelope: (!host_modern).then(|| Envelope {
+                        capabilities: &st.capabilities,
+                        client_info: &st.client_info,
+                        log_level: st.log_level.as_deref(),
+                    }),
+                    inputs: inputs.as_ref(),
+                    request_state: request_state.as_ref(),
+                };
+                serde_json::to_vec(&Body {
+                    jsonrpc: "2.0",
+                    id,
+                    method: &method,
+                    params,
+                })
+                .expect("serialising JSON cannot fail")
+            };
             let reply = self
                 .exchange(body, id, (&method, name.as_deref(), extra, &version), forward, deadline)
                 .await?;
-            if let Some(err) = reply.msg.get("error") {
+            if let Some(err) = reply.error() {
+                let err = err.clone();
                 let code = err.get("code").and_then(Value::as_i64);
                 if code == Some(era::code::HEADER_MISMATCH) && method == "tools/call" && !relisted {
                     relisted = true;
@@ -136,7 +159,7 @@ impl Modern {
                     self.relist(&version, host_modern, deadline).await?;
                     continue;
                 }
-                if era::looks_legacy(reply.status, Some(err)) || code == Some(era::code::UNSUPPORTED_VERSION) {
+                if era::looks_legacy(reply.status, Some(&err)) || code == Some(era::code::UNSUPPORTED_VERSION) {
                     tracing::info!(
                         status = reply.status,
                         code,
@@ -144,20 +167,21 @@ impl Modern {
                     );
                     self.stale.store(true, Ordering::Release);
                 }
-                return Ok(reply.msg);
+                return Ok(reply);
             }
-            let Some(result) = reply.msg.get("result") else {
-                return Err(protocol_error("the server's response has neither result nor error"));
-            };
-            match result.get("resultType").and_then(Value::as_str) {
+            match reply.result_type.as_deref() {
                 None | Some("complete") => {
-                    let mut answer = reply.msg;
                     if method == "tools/list" {
+                        let mut answer = reply.value();
                         self.filter_tools(&mut answer);
+                        let raw = serde_json::to_vec(&answer).expect("serialising JSON cannot fail");
+                        return Reply::parse(reply.status, raw.into())
+                            .map_err(|_| protocol_error("the server's tools/list answer is not a response"));
                     }
-                    return Ok(answer);
+                    return Ok(reply);
                 }
                 Some("input_required") if multi_round && !host_modern => {
+                    let result = reply.value().get_mut("result").map(Value::take).unwrap_or(Value::Null);
                     rounds += 1;
                     if rounds > MAX_ROUNDS {
                         return Err(Failure::new(
@@ -182,7 +206,7 @@ impl Modern {
                     let asked = asked.expect("checked").clone();
                     inputs = Some(self.ask_host(host_id, asked).await?);
                 }
-                Some("input_required") if host_modern => return Ok(reply.msg),
+                Some("input_required") if host_modern => return Ok(reply),
                 Some("input_required") => {
                     return Err(protocol_error(format!(
                         "the server asked for input on {method}, which cannot carry it"
@@ -301,5 +325,85 @@ impl Modern {
             self.emit_raw(raw.into_bytes());
         }
         tracing::debug!(%target, "cancelled a request at the client's word");
+    }
+}
+
+/// A request body to the server, serialised from borrowed parts.
+#[derive(serde::Serialize)]
+struct Body<'a> {
+    jsonrpc: &'static str,
+    id: u64,
+    method: &'a str,
+    params: Params<'a>,
+}
+
+/// The host's params with the envelope merged into `_meta`, and a retry's `inputResponses`
+/// and `requestState`.
+struct Params<'a> {
+    base: &'a Map<String, Value>,
+    envelope: Option<Envelope<'a>>,
+    inputs: Option<&'a Value>,
+    request_state: Option<&'a Value>,
+}
+
+/// The `_meta` envelope: the host's own `_meta` entries, then the envelope's.
+struct Meta<'a> {
+    base: Option<&'a Map<String, Value>>,
+    envelope: &'a Envelope<'a>,
+}
+
+impl serde::Serialize for Params<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let replaced = |k: &str| match k {
+            "_meta" => self.envelope.is_some(),
+            "inputResponses" => self.inputs.is_some(),
+            "requestState" => self.request_state.is_some(),
+            _ => false,
+        };
+        let mut m = s.serialize_map(None)?;
+        for (k, v) in self.base.iter().filter(|(k, _)| !replaced(k)) {
+            m.serialize_entry(k, v)?;
+        }
+        if let Some(env) = &self.envelope {
+            let base = self.base.get("_meta").and_then(Value::as_object);
+            m.serialize_entry("_meta", &Meta { base, envelope: env })?;
+        }
+        if let Some(i) = self.inputs {
+            m.serialize_entry("inputResponses", i)?;
+        }
+        if let Some(r) = self.request_state {
+            m.serialize_entry("requestState", r)?;
+        }
+        m.end()
+    }
+}
+
+impl serde::Serialize for Meta<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let env = self.envelope;
+        let ours = [
+            era::META_VERSION,
+            era::META_CAPABILITIES,
+            era::META_CLIENT_INFO,
+            era::META_LOG_LEVEL,
+        ];
+        let mut m = s.serialize_map(None)?;
+        for (k, v) in self
+            .base
+            .into_iter()
+            .flatten()
+            .filter(|(k, _)| !ours.contains(&k.as_str()))
+        {
+            m.serialize_entry(k, v)?;
+        }
+        m.serialize_entry(era::META_VERSION, era::MODERN)?;
+        m.serialize_entry(era::META_CAPABILITIES, env.capabilities)?;
+        m.serialize_entry(era::META_CLIENT_INFO, env.client_info)?;
+        if let Some(level) = env.log_level {
+            m.serialize_entry(era::META_LOG_LEVEL, level)?;
+        }
+        m.end()
     }
 }

@@ -79,10 +79,153 @@ pub(super) struct State {
     pub(super) closed: bool,
 }
 
-/// The server's answer to one request: the HTTP status and the JSON-RPC response.
+/// The server's answer to one request: the HTTP status and the JSON-RPC response, kept as
+/// the bytes it came in (a result may be megabytes: it is read once, for what the bridge
+/// needs, and passed on without being parsed into a tree and written again).
 pub(super) struct Reply {
     pub(super) status: u16,
-    pub(super) msg: Value,
+    pub(super) raw: Bytes,
+    /// Where the response's `id` is in `raw`.
+    id: Option<std::ops::Range<usize>>,
+    /// The `error`, when it is one.
+    error: Option<Value>,
+    /// The result's `resultType`.
+    pub(super) result_type: Option<String>,
+}
+
+impl Reply {
+    /// A response (a `result` or an `error`) read from `raw`; the bytes back when it is neither.
+    pub(super) fn parse(status: u16, raw: Bytes) -> Result<Reply, Bytes> {
+        #[derive(serde::Deserialize)]
+        struct Resp<'a> {
+            #[serde(borrow, default)]
+            id: Option<&'a RawValue>,
+            #[serde(default)]
+            result: Option<Res>,
+            #[serde(default)]
+            error: Option<Value>,
+        }
+        /// A result's `resultType` (none when absent, or when the result is not an object).
+        struct Res {
+            result_type: Option<String>,
+        }
+        impl<'de> serde::Deserialize<'de> for Res {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Res, D::Error> {
+                struct V;
+                impl<'de> serde::de::Visitor<'de> for V {
+                    type Value = Res;
+                    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                        f.write_str("a result")
+                    }
+                    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Res, A::Error> {
+                        let mut result_type = None;
+                        while let Some(k) = m.next_key::<std::borrow::Cow<'de, str>>()? {
+                            if k == "resultType" {
+                                result_type = m.next_value::<Value>()?.as_str().map(str::to_owned);
+                            } else {
+                                m.next_value::<serde::de::IgnoredAny>()?;
+                            }
+                        }
+                        Ok(Res { result_type })
+                    }
+                    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut s: A) -> Result<Res, A::Error> {
+                        while s.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                        Ok(Res { result_type: None })
+                    }
+                    fn visit_bool<E>(self, _: bool) -> Result<Res, E> {
+                        Ok(Res { result_type: None })
+                    }
+                    fn visit_i64<E>(self, _: i64) -> Result<Res, E> {
+                        Ok(Res { result_type: None })
+                    }
+                    fn visit_u64<E>(self, _: u64) -> Result<Res, E> {
+                        Ok(Res { result_type: None })
+                    }
+                    fn visit_f64<E>(self, _: f64) -> Result<Res, E> {
+                        Ok(Res { result_type: None })
+                    }
+                    fn visit_str<E>(self, _: &str) -> Result<Res, E> {
+                        Ok(Res { result_type: None })
+                    }
+                }
+                d.deserialize_any(V)
+            }
+        }
+        let Ok(resp) = serde_json::from_slice::<Resp>(&raw) else {
+            return Err(raw);
+        };
+        if resp.result.is_none() && resp.error.is_none() {
+            return Err(raw);
+        }
+        let id = resp.id.map(|id| {
+            let start = id.get().as_ptr() as usize - raw.as_ptr() as usize;
+            start..start + id.get().len()
+        });
+        let result_type = resp.result.and_then(|r| r.result_type);
+        let error = resp.error;
+        Ok(Reply {
+            status,
+            raw,
+            id,
+            error,
+            result_type,
+        })
+    }
+
+    /// The `error` object, when the response is one.
+    pub(super) fn error(&self) -> Option<&Value> {
+        self.error.as_ref()
+    }
+
+    /// The whole response as a tree (for the rare answers the bridge changes or reads through).
+    pub(super) fn value(&self) -> Value {
+        serde_json::from_slice(&self.raw).unwrap_or(Value::Null)
+    }
+
+    /// The response as one line with `id` (the host's, as it wrote it) instead of ours: the
+    /// id's bytes replaced where they are (in place when the id comes after the result, as
+    /// the SDKs write it; the members' order does not matter in JSON).
+    pub(super) fn with_id(self, id: &RawValue) -> Bytes {
+        let raw = match self.id {
+            Some(at) => {
+                // Unshared (see `exchange`), so this takes the buffer over without a copy.
+                let mut buf = bytes::BytesMut::from(self.raw);
+                let tail = buf[at.end..].to_vec();
+                buf.truncate(at.start);
+                buf.extend_from_slice(id.get().as_bytes());
+                buf.extend_from_slice(&tail);
+                buf.freeze()
+            }
+            None => {
+                // No id at all: put the host's first.
+                let text = &self.raw[..];
+                let open = text.iter().position(|b| *b == b'{').map_or(0, |i| i + 1);
+                let mut out = Vec::with_capacity(text.len() + id.get().len() + 8);
+                out.extend_from_slice(b"{\"id\":");
+                out.extend_from_slice(id.get().as_bytes());
+                out.push(b',');
+                out.extend_from_slice(&text[open..]);
+                Bytes::from(out)
+            }
+        };
+        message::one_line(raw)
+    }
+}
+
+/// What telling messages apart needs, borrowed from their bytes.
+#[derive(serde::Deserialize)]
+pub(super) struct Head<'a> {
+    #[serde(borrow, default)]
+    pub(super) id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pub(super) method: Option<&'a RawValue>,
+}
+
+impl Head<'_> {
+    /// The id, when it is one of ours (a number).
+    pub(super) fn our_id(&self) -> Option<u64> {
+        self.id.and_then(|i| i.get().parse().ok())
+    }
 }
 
 pub(super) fn protocol_error(message: impl Into<String>) -> Failure {

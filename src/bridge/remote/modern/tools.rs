@@ -55,24 +55,21 @@ impl Modern {
             }
             let id = self.next_id.fetch_add(1, Ordering::Relaxed);
             let body = json!({"jsonrpc": "2.0", "id": id, "method": "tools/list", "params": p});
-            let mut reply = self
+            let reply = self
                 .exchange(
-                    body,
+                    serde_json::to_vec(&body).expect("serialising JSON cannot fail"),
                     id,
                     ("tools/list", None, HeaderMap::new(), version),
                     Forward::Yes,
                     deadline,
                 )
                 .await?;
-            if reply.msg.get("error").is_some() {
+            if reply.error().is_some() {
                 return Ok(());
             }
-            self.filter_tools(&mut reply.msg);
-            cursor = reply
-                .msg
-                .pointer("/result/nextCursor")
-                .filter(|c| c.is_string())
-                .cloned();
+            let mut answer = reply.value();
+            self.filter_tools(&mut answer);
+            cursor = answer.pointer("/result/nextCursor").filter(|c| c.is_string()).cloned();
             if cursor.is_none() {
                 break;
             }

@@ -10,20 +10,20 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
 
 use crate::bridge::message;
-use crate::bridge::remote::ctx::status_error;
+use crate::bridge::remote::ctx::{STREAM_FOREVER, status_error};
 use crate::bridge::remote::era;
 use crate::bridge::remote::sse;
 use crate::failure::{Failure, FailureKind};
 use crate::http::{Answer, Outgoing, content_type, read_body};
 
-use super::shared::{ACCEPT_BOTH, Forward, Modern, Reply, SUBSCRIPTION_ID, protocol_error};
+use super::shared::{ACCEPT_BOTH, Forward, Head, Modern, Reply, SUBSCRIPTION_ID, protocol_error};
 
 impl Modern {
     /// One POST with the 2026-07-28 headers.
     #[allow(clippy::too_many_arguments)]
     pub(super) async fn post(
         &self,
-        body: Value,
+        body: Vec<u8>,
         method: &str,
         name: Option<&str>,
         extra: HeaderMap,
@@ -31,7 +31,7 @@ impl Modern {
         queued: bool,
         deadline: Instant,
     ) -> Result<Answer, Failure> {
-        let body = Bytes::from(serde_json::to_vec(&body).expect("serialising JSON cannot fail"));
+        let body = Bytes::from(body);
         if body.len() > self.ctx.max_message {
             return Err(Failure::new(
                 FailureKind::TooLarge,
@@ -67,11 +67,16 @@ impl Modern {
 
     /// Reads an SSE answer until the response with `id` arrives; passes on notifications about
     /// the request (progress, log messages) when `forward`.
-    pub(super) async fn read_stream(&self, resp: Answer, id: u64, forward: Forward<'_>) -> Result<Value, Failure> {
+    pub(super) async fn read_stream(&self, resp: Answer, id: u64, forward: Forward<'_>) -> Result<Reply, Failure> {
+        let status = resp.status().as_u16();
         let mut parser = sse::Parser::new(self.ctx.max_message);
         let mut body = resp.bytes_stream();
         let mut events = Vec::new();
-        let stop = Instant::now() + self.ctx.max_request_time;
+        let most = match forward {
+            Forward::Subscription(_) => STREAM_FOREVER,
+            _ => self.ctx.max_request_time,
+        };
+        let stop = Instant::now() + most;
         loop {
             self.ctx.backlog.room().await;
             let chunk = match tokio::time::timeout_at(stop.into(), body.next()).await {
@@ -103,16 +108,20 @@ impl Modern {
                 if !ev.is_message() {
                     continue;
                 }
-                let Ok(v) = serde_json::from_slice::<Value>(&ev.data) else {
+                let Ok(head) = serde_json::from_slice::<Head>(&ev.data) else {
                     tracing::warn!("ignoring an event from the server that is not JSON");
                     continue;
                 };
-                if v.get("method").is_none() {
-                    if v.get("id").and_then(Value::as_u64) == Some(id) {
-                        return Ok(v);
+                if head.method.is_none() {
+                    if head.our_id() == Some(id) {
+                        if let Ok(reply) = Reply::parse(status, ev.data) {
+                            return Ok(reply);
+                        }
+                        tracing::warn!("ignoring a response from the server without result or error");
+                        continue;
                     }
                     tracing::debug!("ignoring a response for another request on a response stream");
-                } else if v.get("id").is_some() {
+                } else if head.id.is_some() {
                     tracing::warn!("ignoring a request from the server: 2026-07-28 servers send none");
                 } else {
                     match forward {
@@ -120,7 +129,9 @@ impl Modern {
                         Forward::Yes => self.ctx.deliver(message::one_line(ev.data.clone()), |_| true),
                         Forward::Subscription(host_id) => {
                             // A 2026-07-28 host's listen stream: the frames name its request.
-                            let mut v = v;
+                            let Ok(mut v) = serde_json::from_slice::<Value>(&ev.data) else {
+                                continue;
+                            };
                             if let Some(meta) = v.pointer_mut("/params/_meta").and_then(Value::as_object_mut)
                                 && meta.contains_key(SUBSCRIPTION_ID)
                             {
@@ -137,7 +148,7 @@ impl Modern {
     /// Sends one JSON-RPC request body and reads the server's response to it.
     pub(super) async fn exchange(
         &self,
-        body: Value,
+        body: Vec<u8>,
         id: u64,
         headers: (&str, Option<&str>, HeaderMap, &str),
         forward: Forward<'_>,
@@ -148,29 +159,28 @@ impl Modern {
         let status = resp.status().as_u16();
         let ct = content_type(resp.headers());
         if (200..300).contains(&status) && ct == "text/event-stream" {
-            let msg = self.read_stream(resp, id, forward).await?;
-            return Ok(Reply { status, msg });
+            return self.read_stream(resp, id, forward).await;
         }
         let body = read_body(resp, self.ctx.max_message).await?;
-        let msg = serde_json::from_slice::<Value>(&body)
-            .ok()
-            .filter(|v| v.get("result").is_some() || v.get("error").is_some());
-        match msg {
-            Some(msg) => Ok(Reply { status, msg }),
-            None if (200..300).contains(&status) => Err(protocol_error(format!(
+        // Not a clone kept meanwhile: the answer's bytes stay unshared, so that the host's id
+        // can be put in them in place.
+        let body = match Reply::parse(status, body) {
+            Ok(reply) => return Ok(reply),
+            Err(body) => body,
+        };
+        if (200..300).contains(&status) {
+            return Err(protocol_error(format!(
                 "the server's answer (HTTP {status}{}) is not a JSON-RPC response",
                 if ct.is_empty() {
                     String::new()
                 } else {
                     format!(", {ct}")
                 }
-            ))),
-            None => {
-                if era::looks_legacy(status, None) {
-                    self.stale.store(true, Ordering::Release);
-                }
-                Err(status_error(status, &body, &self.ctx))
-            }
+            )));
         }
+        if era::looks_legacy(status, None) {
+            self.stale.store(true, Ordering::Release);
+        }
+        Err(status_error(status, &body, &self.ctx))
     }
 }

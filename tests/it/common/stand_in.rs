@@ -1,0 +1,89 @@
+//! A keep-alive HTTP/1.1 stand-in server on 127.0.0.1, for what a real peer cannot be made to
+//! do (a proxy, a garbage answer, a stream cut half-way). Its threads end with the test process.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+
+/// One request as a stand-in saw it.
+#[derive(Clone, Debug)]
+pub struct Seen {
+    /// The request line, trimmed.
+    pub line: String,
+    /// Header lines, lower-case and trimmed.
+    pub headers: Vec<String>,
+    pub body: String,
+}
+
+/// What a stand-in does with one request.
+pub enum Out {
+    /// Writes this whole HTTP response and keeps the connection.
+    Whole(String),
+    /// Writes this (partial) response and closes the connection.
+    Cut(String),
+}
+
+/// Starts a stand-in that answers each request with `respond(request)` and records the
+/// requests it saw; returns its port and that record.
+pub fn serve(respond: impl Fn(&Seen) -> Out + Send + Sync + 'static) -> (u16, Arc<Mutex<Vec<Seen>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let respond = Arc::new(respond);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let (log, respond) = (log.clone(), respond.clone());
+            std::thread::spawn(move || {
+                let mut r = BufReader::new(stream.try_clone().unwrap());
+                let mut w = stream;
+                loop {
+                    let mut line = String::new();
+                    if r.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let mut headers = Vec::new();
+                    loop {
+                        let mut h = String::new();
+                        if r.read_line(&mut h).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if h.trim().is_empty() {
+                            break;
+                        }
+                        headers.push(h.trim().to_ascii_lowercase());
+                    }
+                    let len = headers
+                        .iter()
+                        .find_map(|h| h.strip_prefix("content-length:"))
+                        .map_or(0, |v| v.trim().parse().unwrap());
+                    let mut body = vec![0; len];
+                    if r.read_exact(&mut body).is_err() {
+                        return;
+                    }
+                    let req = Seen {
+                        line: line.trim().to_owned(),
+                        headers,
+                        body: String::from_utf8(body).unwrap(),
+                    };
+                    let out = respond(&req);
+                    log.lock().unwrap().push(req);
+                    match out {
+                        Out::Whole(resp) => {
+                            if w.write_all(resp.as_bytes()).is_err() {
+                                return;
+                            }
+                        }
+                        Out::Cut(resp) => {
+                            let _ = w.write_all(resp.as_bytes());
+                            let _ = w.flush();
+                            let _ = w.shutdown(std::net::Shutdown::Both);
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    (port, seen)
+}
