@@ -14,6 +14,7 @@ mod era;
 mod era_faults;
 mod era_hosts;
 mod hardening;
+mod install;
 mod network;
 mod packages;
 mod peers_smoke;
