@@ -19,6 +19,7 @@ mod era_hosts;
 mod faults;
 mod hardening;
 mod import;
+mod install;
 mod network;
 mod packages;
 mod peers_smoke;
