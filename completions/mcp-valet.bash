@@ -22,8 +22,14 @@ _mcp__valet() {
             mcp__valet,completions)
                 cmd="mcp__valet__subcmd__completions"
                 ;;
+            mcp__valet,config)
+                cmd="mcp__valet__subcmd__config"
+                ;;
             mcp__valet,doctor)
                 cmd="mcp__valet__subcmd__doctor"
+                ;;
+            mcp__valet,import)
+                cmd="mcp__valet__subcmd__import"
                 ;;
             mcp__valet,login)
                 cmd="mcp__valet__subcmd__login"
@@ -56,7 +62,7 @@ _mcp__valet() {
 
     case "${cmd}" in
         mcp__valet)
-            opts="-H -v -q -h -V --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --ipv4 --enable-proxy --headers-timeout --body-timeout --disable-cookies --request-timeout --max-request-time --max-message-size --keep-alive --ping-interval --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --auth-success-url --use-id-token --token-endpoint --static-oauth-client-info --static-oauth-client-metadata --host --callback-path --profile --token-store --verbose --quiet --log-file --debug --silent --help --version login logout status token tools call resources read prompts doctor completions"
+            opts="-H -v -q -h -V --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --ipv4 --enable-proxy --headers-timeout --body-timeout --disable-cookies --request-timeout --max-request-time --max-message-size --keep-alive --ping-interval --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --auth-success-url --use-id-token --token-endpoint --static-oauth-client-info --static-oauth-client-metadata --host --callback-path --profile --token-store --verbose --quiet --log-file --debug --silent --help --version login logout status token tools call resources read prompts doctor config import completions"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -379,6 +385,32 @@ _mcp__valet() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        mcp__valet__subcmd__config)
+            opts="-v -q -h --name --npx --write --config-path --verbose --quiet --log-file --debug --silent --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         mcp__valet__subcmd__doctor)
             opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --ipv4 --enable-proxy --headers-timeout --body-timeout --disable-cookies --request-timeout --max-request-time --max-message-size --keep-alive --ping-interval --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --auth-success-url --use-id-token --token-endpoint --static-oauth-client-info --static-oauth-client-metadata --host --callback-path --profile --token-store --json --verbose --quiet --log-file --debug --silent --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -529,6 +561,48 @@ _mcp__valet() {
             esac
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 [[ ${cur} == -* ]] || _mcp__valet_urls
+            return 0
+            ;;
+        mcp__valet__subcmd__import)
+            opts="-H -v -q -h --resource --header --dir --remove --allow-http --profile --token-store --verbose --quiet --log-file --debug --silent --help mcp-remote"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --resource)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --header)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -H)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-store)
+                    COMPREPLY=($(compgen -W "keyring file memory" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
         mcp__valet__subcmd__login)

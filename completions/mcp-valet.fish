@@ -540,7 +540,9 @@ complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand config" -l npx -d 'S
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand config" -l write -d 'Add the snippet to the client\'s configuration file (a backup is made first)'
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand config" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand config" -s q -l quiet -d 'Only errors on stderr'
-complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand config" -s h -l help -d 'Print help'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand config" -l debug -d 'Debug logs on stderr (-vv; mcp-remote\'s spelling). Wins over --silent'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand config" -l silent -d 'Only errors on stderr (-q; mcp-remote\'s spelling)'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand config" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand import" -l resource -d 'The `--resource` mcp-remote was given for these servers' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand import" -s H -l header -d 'A `--header` mcp-remote was given (repeatable), as written in the configuration' -r
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand import" -l dir -d 'mcp-remote\'s directory. Default: MCP_REMOTE_CONFIG_DIR, else ~/.mcp-auth' -r -F
@@ -553,6 +555,8 @@ complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand import" -l remove -d
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand import" -l allow-http -d 'Allow plain http:// to hosts other than loopback (to find the authorization server)'
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand import" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand import" -s q -l quiet -d 'Only errors on stderr'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand import" -l debug -d 'Debug logs on stderr (-vv; mcp-remote\'s spelling). Wins over --silent'
+complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand import" -l silent -d 'Only errors on stderr (-q; mcp-remote\'s spelling)'
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand import" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand completions" -l log-file -d 'Write logs to this file instead of stderr. MCP_VALET_LOG (e.g. `debug`) overrides the level' -r -F
 complete -c mcp-valet -n "__fish_mcp_valet_using_subcommand completions" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace)'

@@ -28,7 +28,7 @@ mod store_keyring;
 mod tokens;
 mod ux;
 
-// The store module itself, compiled into the test binary (the package has no library target),
+// The store module itself, compiled into the test binary (kept so for its private items),
 // for `store_keyring`, which needs its `cfg(test)` fail points. It sits at the root so that its
 // `crate::store::…` paths resolve; its own unit tests come along and run here too (quick).
 #[allow(dead_code, unused_imports)]
