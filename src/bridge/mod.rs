@@ -20,7 +20,11 @@ use crate::store::Store;
 use remote::Credentials;
 
 /// Runs the bridge until the client closes stdin (or a signal), then closes the session.
-pub async fn run(args: &BridgeArgs) -> anyhow::Result<()> {
+/// `ready` runs once SIGINT and SIGTERM are handled (a message that says Ctrl-C ends it
+/// belongs there: before, Ctrl-C would kill the process rather than end it cleanly).
+pub async fn run(args: &BridgeArgs, ready: impl FnOnce()) -> anyhow::Result<()> {
+    let signals = relay::Signals::new();
+    ready();
     let (remote, events_rx) = connect(args, Interaction::Allowed(Arc::new(LogPrompt)))?;
     let opts = options(args)?;
     let (in_tx, in_rx) = mpsc::channel(256);
@@ -30,7 +34,7 @@ pub async fn run(args: &BridgeArgs) -> anyhow::Result<()> {
 
     // A task of its own rather than the runtime's `block_on` future: waking that one makes
     // the scheduler poll for I/O once more before running it, a system call per message.
-    let relay = tokio::spawn(relay::run(remote, events_rx, in_rx, out_tx, broken_rx, opts));
+    let relay = tokio::spawn(relay::run(remote, events_rx, in_rx, out_tx, broken_rx, opts, signals));
     if let Err(e) = relay.await {
         tracing::error!("the relay stopped: {e}");
     }
@@ -136,7 +140,8 @@ impl InProcess {
             warn_failures: false,
             ..options(args)?
         };
-        let relay = tokio::spawn(relay::run(remote, events_rx, in_rx, out_tx, broken_rx, opts));
+        let signals = relay::Signals::new();
+        let relay = tokio::spawn(relay::run(remote, events_rx, in_rx, out_tx, broken_rx, opts, signals));
         Ok(InProcess {
             input: Some(line_tx),
             output: out_rx,

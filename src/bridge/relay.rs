@@ -129,6 +129,7 @@ pub async fn run(
     out: mpsc::Sender<Bytes>,
     mut stdout_broken: oneshot::Receiver<std::io::Error>,
     opts: Options,
+    mut signals: Signals,
 ) {
     let (dispatch, queue) = mpsc::channel(1024);
     let queued = Arc::new(Queued::default());
@@ -150,7 +151,6 @@ pub async fn run(
         pings: 0,
         ping_pending: None,
     };
-    let mut signals = Signals::new();
     let ping_every = relay.opts.keep_alive;
     let mut pings = tokio::time::interval(ping_every.unwrap_or(Duration::from_secs(3600)));
     pings.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -769,7 +769,7 @@ fn cancel_notification(id: &RawValue, reason: &str) -> Message {
 pub static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// SIGINT and SIGTERM (Ctrl-C on Windows). `recv` yields `true` for the first signal.
-struct Signals {
+pub struct Signals {
     #[cfg(unix)]
     int: Option<tokio::signal::unix::Signal>,
     #[cfg(unix)]
@@ -778,7 +778,9 @@ struct Signals {
 }
 
 impl Signals {
-    fn new() -> Signals {
+    /// Starts listening: from here on SIGINT and SIGTERM no longer end the process by
+    /// themselves (so whatever tells a person Ctrl-C works comes after this).
+    pub fn new() -> Signals {
         #[cfg(unix)]
         {
             use tokio::signal::unix::{SignalKind, signal};

@@ -38,12 +38,16 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Read(args)) => block_on(mcp::read(&args, console)),
         Some(Command::Prompts(args)) => block_on(mcp::prompts(&args, console)),
         None => {
-            if std::io::stdin().is_terminal() {
+            let banner = std::io::stdin().is_terminal().then(|| {
                 let url = crate::http::redact_url_text(cli.bridge.remote.url.as_deref().unwrap_or("URL"));
-                console.say(on_a_terminal(&url));
-            }
+                on_a_terminal(&url)
+            });
             let rt = runtime()?;
-            let result = rt.block_on(crate::bridge::run(&cli.bridge));
+            let result = rt.block_on(crate::bridge::run(&cli.bridge, || {
+                if let Some(b) = banner {
+                    console.say(b);
+                }
+            }));
             // Don't wait for a DNS lookup or a stuck read on the way out.
             rt.shutdown_background();
             result
