@@ -5,14 +5,15 @@
 //! for the one misbehaviour its test needs.
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::common::stand_in::serve_raw as raw_stand_in;
 use crate::common::valet::{Valet, init_params, valet_error};
 use crate::network::{Seen, stand_in};
 
@@ -47,61 +48,6 @@ fn answer_all(req: &Seen) -> String {
         }
         None => "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n".to_owned(),
     }
-}
-
-/// A stand-in that hands each request (read whole) and its connection to `serve`, which
-/// writes what it likes; `true` keeps the connection for the next request, `false` closes it.
-/// Returns the port and the requests seen, in order.
-fn raw_stand_in(serve: impl Fn(&Seen, &mut TcpStream) -> bool + Send + Sync + 'static) -> (u16, Arc<Mutex<Vec<Seen>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = seen.clone();
-    let serve = Arc::new(serve);
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let (log, serve) = (log.clone(), serve.clone());
-            std::thread::spawn(move || {
-                let mut r = BufReader::new(stream.try_clone().unwrap());
-                let mut w = stream;
-                loop {
-                    let mut line = String::new();
-                    if r.read_line(&mut line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let mut headers = Vec::new();
-                    loop {
-                        let mut h = String::new();
-                        if r.read_line(&mut h).unwrap_or(0) == 0 {
-                            return;
-                        }
-                        if h.trim().is_empty() {
-                            break;
-                        }
-                        headers.push(h.trim().to_ascii_lowercase());
-                    }
-                    let len = headers
-                        .iter()
-                        .find_map(|h| h.strip_prefix("content-length:"))
-                        .map_or(0, |v| v.trim().parse().unwrap());
-                    let mut body = vec![0; len];
-                    if r.read_exact(&mut body).is_err() {
-                        return;
-                    }
-                    let req = Seen {
-                        line: line.trim().to_owned(),
-                        headers,
-                        body: String::from_utf8_lossy(&body).into_owned(),
-                    };
-                    log.lock().unwrap().push(req.clone());
-                    if !serve(&req, &mut w) {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    (port, seen)
 }
 
 fn initializes(seen: &Mutex<Vec<Seen>>) -> usize {

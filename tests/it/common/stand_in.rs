@@ -2,7 +2,7 @@
 //! do (a proxy, a garbage answer, a stream cut half-way). Its threads end with the test process.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
+use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 
 /// One request as a stand-in saw it.
@@ -26,14 +26,31 @@ pub enum Out {
 /// Starts a stand-in that answers each request with `respond(request)` and records the
 /// requests it saw; returns its port and that record.
 pub fn serve(respond: impl Fn(&Seen) -> Out + Send + Sync + 'static) -> (u16, Arc<Mutex<Vec<Seen>>>) {
+    serve_raw(move |req, w| match respond(req) {
+        Out::Whole(resp) => w.write_all(resp.as_bytes()).is_ok(),
+        Out::Cut(resp) => {
+            let _ = w.write_all(resp.as_bytes());
+            let _ = w.flush();
+            let _ = w.shutdown(std::net::Shutdown::Both);
+            false
+        }
+    })
+}
+
+/// A stand-in that hands each request (read whole, recorded first) and its connection to
+/// `serve`, which writes what it likes; `true` keeps the connection for the next request,
+/// `false` closes it. Returns the port and the requests seen, in order.
+pub fn serve_raw(
+    serve: impl Fn(&Seen, &mut TcpStream) -> bool + Send + Sync + 'static,
+) -> (u16, Arc<Mutex<Vec<Seen>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = seen.clone();
-    let respond = Arc::new(respond);
+    let serve = Arc::new(serve);
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
-            let (log, respond) = (log.clone(), respond.clone());
+            let (log, serve) = (log.clone(), serve.clone());
             std::thread::spawn(move || {
                 let mut r = BufReader::new(stream.try_clone().unwrap());
                 let mut w = stream;
@@ -64,22 +81,11 @@ pub fn serve(respond: impl Fn(&Seen) -> Out + Send + Sync + 'static) -> (u16, Ar
                     let req = Seen {
                         line: line.trim().to_owned(),
                         headers,
-                        body: String::from_utf8(body).unwrap(),
+                        body: String::from_utf8_lossy(&body).into_owned(),
                     };
-                    let out = respond(&req);
-                    log.lock().unwrap().push(req);
-                    match out {
-                        Out::Whole(resp) => {
-                            if w.write_all(resp.as_bytes()).is_err() {
-                                return;
-                            }
-                        }
-                        Out::Cut(resp) => {
-                            let _ = w.write_all(resp.as_bytes());
-                            let _ = w.flush();
-                            let _ = w.shutdown(std::net::Shutdown::Both);
-                            return;
-                        }
+                    log.lock().unwrap().push(req.clone());
+                    if !serve(&req, &mut w) {
+                        return;
                     }
                 }
             });
