@@ -8,6 +8,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::store::Backend;
 
+mod help;
+use help::*;
+
 /// mcp-valet: a stdio MCP server that relays to a remote MCP server and signs in for you.
 ///
 /// Run `mcp-valet <URL>` from a desktop MCP client: it speaks JSON-RPC on stdin/stdout and
@@ -138,55 +141,6 @@ pub enum Command {
     },
 }
 
-/// A subcommand's text after its options: examples, the environment, its exit statuses.
-fn help(examples: &str, exit: &str) -> String {
-    format!("Examples:\n{examples}\n\n{ENVIRONMENT}\n\n{exit}")
-}
-
-const ENVIRONMENT: &str = "\
-Environment:
-  MCP_VALET_HOME           where logins and registrations are kept (default: the platform's
-                           data directory, e.g. ~/.local/share/mcp-valet)
-  MCP_VALET_TOKEN_STORE    keyring, file or memory (as --token-store)
-  MCP_VALET_CLIENT_SECRET  the secret of --client-id, kept out of argv
-  MCP_VALET_LOG            the log level or filter, e.g. debug
-  NO_COLOR                 no colour on a terminal";
-
-const TOP_EXAMPLES: &str =
-    "  # What an MCP client runs (in its configuration: \"command\": \"mcp-valet\", \"args\": [URL])
-  mcp-valet https://example.com/mcp
-  # With an API key from the environment instead of signing in
-  mcp-valet https://example.com/mcp -H 'Authorization: Bearer ${EXAMPLE_API_KEY}'
-  # Sign in first, from a shell
-  mcp-valet login https://example.com/mcp";
-
-const LOGIN_EXAMPLES: &str = "  mcp-valet login https://example.com/mcp
-  # On a machine without a browser: a code to enter on another device
-  mcp-valet login https://example.com/mcp --device
-  # Keep an API key instead (read from stdin, checked with the server first)
-  mcp-valet login https://example.com/mcp --with-token < key.txt";
-
-const LOGOUT_EXAMPLES: &str = "  mcp-valet logout https://example.com/mcp
-  # A second identity, kept with --profile work
-  mcp-valet logout https://example.com/mcp --profile work
-  # Every login and client registration
-  mcp-valet logout --all";
-
-const STATUS_EXAMPLES: &str = "  mcp-valet status
-  # Sign in when needed (status exits 4 without a usable login)
-  mcp-valet status https://example.com/mcp || mcp-valet login https://example.com/mcp
-  # For scripts
-  mcp-valet status --json";
-
-const TOKEN_EXAMPLES: &str =
-    "  curl -H \"Authorization: Bearer $(mcp-valet token https://example.com/mcp)\" https://example.com/api
-  # The token of a second identity
-  mcp-valet token https://example.com/mcp --profile work";
-
-const COMPLETIONS_EXAMPLES: &str = "  mcp-valet completions bash > ~/.local/share/bash-completion/completions/mcp-valet
-  mcp-valet completions zsh > ~/.zfunc/_mcp-valet
-  mcp-valet completions fish > ~/.config/fish/completions/mcp-valet.fish";
-
 #[derive(Debug, Args)]
 pub struct LoginArgs {
     #[command(flatten)]
@@ -270,81 +224,6 @@ pub struct TokenArgs {
     #[command(flatten)]
     pub store: StoreArgs,
 }
-
-/// The exit statuses of the commands that act as an MCP client, for their `--help`.
-macro_rules! client_exit {
-    () => {
-        "Exit status:
-  0  success
-  1  an error (the server is unreachable, refused the request, …)
-  2  invalid command-line usage
-  4  a login is required (sign in with `mcp-valet login URL`; on a terminal these commands
-     sign in by themselves)"
-    };
-}
-
-const TOOLS_HELP: &str = concat!(
-    "Examples:
-  mcp-valet tools https://mcp.example.com/mcp
-  mcp-valet tools https://mcp.example.com/mcp --json | jq '.[].name'
-  mcp-valet tools https://mcp.example.com/mcp --deny-tool 'delete_*'
-
-",
-    client_exit!()
-);
-
-const CALL_HELP: &str = "Examples:
-  mcp-valet call https://mcp.example.com/mcp echo '{\"text\": \"hi\"}'
-  mcp-valet call https://mcp.example.com/mcp search --arg query=rust --arg limit=5
-  echo '{\"text\": \"hi\"}' | mcp-valet call https://mcp.example.com/mcp echo - --json
-
-`--arg` values take the type the tool's input schema gives the argument (`limit=5` is the
-number 5 when the schema says number or integer); they override keys of ARGS_JSON.
-
-Exit status:
-  0  the tool ran
-  1  the tool reported an error (isError), or another error
-  2  invalid command-line usage
-  4  a login is required (sign in with `mcp-valet login URL`; on a terminal these commands
-     sign in by themselves)";
-
-const RESOURCES_HELP: &str = concat!(
-    "Examples:
-  mcp-valet resources https://mcp.example.com/mcp
-  mcp-valet resources https://mcp.example.com/mcp --json
-
-",
-    client_exit!()
-);
-
-const READ_HELP: &str = concat!(
-    "Examples:
-  mcp-valet read https://mcp.example.com/mcp file:///README.md
-  mcp-valet read https://mcp.example.com/mcp peer://readme --json
-
-",
-    client_exit!()
-);
-
-const PROMPTS_HELP: &str = concat!(
-    "Examples:
-  mcp-valet prompts https://mcp.example.com/mcp
-  mcp-valet prompts https://mcp.example.com/mcp --json
-
-",
-    client_exit!()
-);
-
-const DOCTOR_HELP: &str = "Examples:
-  mcp-valet doctor https://mcp.example.com/mcp
-  mcp-valet doctor https://mcp.example.com/mcp --json | jq '.steps[] | select(.status == \"failed\")'
-  mcp-valet doctor https://mcp.example.com/mcp -H 'Authorization: Bearer ${API_KEY}'
-
-Exit status:
-  0  the server is usable (it accepted a session and listed its tools)
-  1  it is not: the steps marked ✗ say what to do
-  2  invalid command-line usage
-  4  a login is required (sign in with `mcp-valet login URL`)";
 
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
@@ -823,75 +702,4 @@ pub fn bounded_duration(d: std::time::Duration) -> Result<std::time::Duration, S
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use clap::CommandFactory;
-
-    #[test]
-    fn cli_definition_is_consistent() {
-        Cli::command().debug_assert();
-    }
-
-    #[test]
-    fn a_url_from_the_store_gets_the_command_line_defaults() {
-        let a = RemoteArgs::for_url("https://h.example/mcp", true);
-        let given = Cli::try_parse_from(["mcp-valet", "https://h.example/mcp"])
-            .unwrap()
-            .bridge
-            .remote;
-        assert_eq!(a.url.as_deref(), Some("https://h.example/mcp"));
-        assert_eq!(a.connect_timeout, given.connect_timeout);
-        assert_eq!(a.transport, given.transport);
-        assert!(a.allow_http && !given.allow_http);
-    }
-
-    /// The bridge-only parser reads a bridge command line as the full one does.
-    #[test]
-    fn the_bridge_parser_agrees_with_the_full_one() {
-        BridgeCli::command().debug_assert();
-        let argv = [
-            "mcp-valet",
-            "https://h.example/mcp",
-            "--request-timeout",
-            "90s",
-            "-vv",
-            "--allow-http",
-        ];
-        let full = Cli::try_parse_from(argv).unwrap();
-        let bridge = BridgeCli::try_parse_from(argv).unwrap();
-        assert!(full.command.is_none());
-        assert_eq!(format!("{:?}", full.bridge), format!("{:?}", bridge.bridge));
-        assert_eq!(format!("{:?}", full.log), format!("{:?}", bridge.log));
-        // mcp-remote's port after the URL, read the same by both.
-        let argv = ["mcp-valet", "https://h.example/mcp", "3334", "--debug"];
-        let (full, bridge) = (
-            Cli::try_parse_from(argv).unwrap(),
-            BridgeCli::try_parse_from(argv).unwrap(),
-        );
-        assert_eq!((full.port, bridge.port), (Some(3334), Some(3334)));
-        // A subcommand after the URL is not a bridge command line for either.
-        assert!(BridgeCli::try_parse_from(["mcp-valet", "https://h.example/mcp", "login"]).is_err());
-        assert!(Cli::try_parse_from(["mcp-valet", "https://h.example/mcp", "login"]).is_err());
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("300").unwrap(), Duration::from_secs(300));
-        assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
-        assert_eq!(parse_duration("5m").unwrap(), Duration::from_secs(300));
-        assert_eq!(parse_duration("1h").unwrap(), Duration::from_secs(3600));
-        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
-        assert!(parse_duration("0").is_err());
-        assert!(parse_duration("5 parsecs").is_err());
-        assert!(parse_duration("").is_err());
-    }
-
-    #[test]
-    fn sizes() {
-        assert_eq!(parse_size("64MiB").unwrap(), 64 << 20);
-        assert_eq!(parse_size("512k").unwrap(), 512 << 10);
-        assert_eq!(parse_size("2048").unwrap(), 2048);
-        assert!(parse_size("10").is_err());
-        assert!(parse_size("lots").is_err());
-    }
-}
+mod tests;

@@ -4,6 +4,7 @@ mod filter;
 pub mod message;
 mod relay;
 pub mod remote;
+mod signals;
 pub(crate) mod stdio;
 
 use anyhow::Context;
@@ -23,7 +24,7 @@ use remote::Credentials;
 /// `ready` runs once SIGINT and SIGTERM are handled (a message that says Ctrl-C ends it
 /// belongs there: before, Ctrl-C would kill the process rather than end it cleanly).
 pub async fn run(args: &BridgeArgs, ready: impl FnOnce()) -> anyhow::Result<()> {
-    let signals = relay::Signals::new();
+    let signals = signals::Signals::new();
     ready();
     let (remote, events_rx) = connect(args, Interaction::Allowed(Arc::new(LogPrompt)))?;
     let opts = options(args)?;
@@ -47,7 +48,7 @@ pub async fn run(args: &BridgeArgs, ready: impl FnOnce()) -> anyhow::Result<()> 
             let _ = tokio::task::spawn_blocking(move || t.join()).await;
         }
     }
-    if relay::INTERRUPTED.load(std::sync::atomic::Ordering::Relaxed) {
+    if signals::INTERRUPTED.load(std::sync::atomic::Ordering::Relaxed) {
         return Err(crate::exit::Interrupted.into());
     }
     Ok(())
@@ -140,7 +141,7 @@ impl InProcess {
             warn_failures: false,
             ..options(args)?
         };
-        let signals = relay::Signals::new();
+        let signals = signals::Signals::new();
         let relay = tokio::spawn(relay::run(remote, events_rx, in_rx, out_tx, broken_rx, opts, signals));
         Ok(InProcess {
             input: Some(line_tx),

@@ -14,6 +14,7 @@ use tokio::time::Instant;
 
 use super::message::{self, Id, Invalid, Kind, Message, Parsed};
 use super::remote::{Event, Remote, STREAM_FOREVER};
+use super::signals::Signals;
 use super::stdio::Input;
 use crate::failure::{Failure, FailureKind, code};
 
@@ -762,63 +763,5 @@ fn cancel_notification(id: &RawValue, reason: &str) -> Message {
         raw_id: None,
         progress_token: None,
         cancel_target: Id::from_raw(id),
-    }
-}
-
-/// Whether a SIGINT (Ctrl-C) arrived: the bridge then exits 130, as shells expect.
-pub static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// SIGINT and SIGTERM (Ctrl-C on Windows). `recv` yields `true` for the first signal.
-pub struct Signals {
-    #[cfg(unix)]
-    int: Option<tokio::signal::unix::Signal>,
-    #[cfg(unix)]
-    term: Option<tokio::signal::unix::Signal>,
-    seen: bool,
-}
-
-impl Signals {
-    /// Starts listening: from here on SIGINT and SIGTERM no longer end the process by
-    /// themselves (so whatever tells a person Ctrl-C works comes after this).
-    pub fn new() -> Signals {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            Signals {
-                int: signal(SignalKind::interrupt()).ok(),
-                term: signal(SignalKind::terminate()).ok(),
-                seen: false,
-            }
-        }
-        #[cfg(not(unix))]
-        Signals { seen: false }
-    }
-
-    async fn recv(&mut self) -> bool {
-        #[cfg(unix)]
-        {
-            let int = async {
-                match &mut self.int {
-                    Some(s) => s.recv().await,
-                    None => std::future::pending().await,
-                }
-            };
-            let term = async {
-                match &mut self.term {
-                    Some(s) => s.recv().await,
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                _ = int => INTERRUPTED.store(true, std::sync::atomic::Ordering::Relaxed),
-                _ = term => {}
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = tokio::signal::ctrl_c().await;
-            INTERRUPTED.store(true, std::sync::atomic::Ordering::Relaxed);
-        }
-        !std::mem::replace(&mut self.seen, true)
     }
 }
