@@ -17,6 +17,7 @@ mod documents;
 mod error;
 mod file_backend;
 mod files;
+pub(crate) use files::write_atomic;
 mod handle;
 pub(crate) mod ids;
 mod kernel_cache;
