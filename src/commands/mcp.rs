@@ -16,11 +16,16 @@ async fn connect(args: &BridgeArgs, console: &Arc<Console>) -> anyhow::Result<Cl
     Client::connect(args, client::interaction(console.clone())).await
 }
 
-pub async fn tools(args: &ToolsArgs, console: Arc<Console>) -> anyhow::Result<()> {
-    let mut c = connect(&args.bridge, &console).await?;
-    let tools = c.list("tools/list", "tools").await;
+/// Connects, lists every page of `method` (the items under `key`), and closes the session.
+async fn listed(args: &BridgeArgs, console: &Arc<Console>, method: &str, key: &str) -> anyhow::Result<Vec<Value>> {
+    let mut c = connect(args, console).await?;
+    let items = c.list(method, key).await;
     c.close().await;
-    let tools = tools?;
+    items
+}
+
+pub async fn tools(args: &ToolsArgs, console: Arc<Console>) -> anyhow::Result<()> {
+    let tools = listed(&args.bridge, &console, "tools/list", "tools").await?;
     let mut out = console.result();
     if args.json {
         return print_json(&mut out, &Value::Array(tools));
@@ -119,10 +124,7 @@ pub async fn call(args: &CallArgs, console: Arc<Console>) -> anyhow::Result<()> 
 }
 
 pub async fn resources(args: &ListArgs, console: Arc<Console>) -> anyhow::Result<()> {
-    let mut c = connect(&args.bridge, &console).await?;
-    let items = c.list("resources/list", "resources").await;
-    c.close().await;
-    let items = items?;
+    let items = listed(&args.bridge, &console, "resources/list", "resources").await?;
     let mut out = console.result();
     if args.json {
         return print_json(&mut out, &Value::Array(items));
@@ -175,10 +177,7 @@ pub async fn read(args: &ReadArgs, console: Arc<Console>) -> anyhow::Result<()> 
 }
 
 pub async fn prompts(args: &ListArgs, console: Arc<Console>) -> anyhow::Result<()> {
-    let mut c = connect(&args.bridge, &console).await?;
-    let items = c.list("prompts/list", "prompts").await;
-    c.close().await;
-    let items = items?;
+    let items = listed(&args.bridge, &console, "prompts/list", "prompts").await?;
     let mut out = console.result();
     if args.json {
         return print_json(&mut out, &Value::Array(items));
