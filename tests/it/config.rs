@@ -99,6 +99,51 @@ fn unknown_clients_and_options_are_one_line_usage_errors() {
     assert_eq!(out.status.code(), Some(2));
 }
 
+/// Secrets given as bridge options would land in the client's plain-text configuration file
+/// (and its backups): `config` refuses them, in one line that does not repeat the value and
+/// names the way to keep it out (an environment variable, `${VAR}`, `login --with-token`).
+/// Before the rule, each of these printed (or with --write, wrote) the secret.
+#[test]
+fn secrets_are_not_written_into_a_client_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mcp.json");
+    let p = path.to_str().unwrap();
+    for secret_args in [
+        &["--client-id", "abc", "--client-secret", "s3cr3t-value"][..],
+        &["-H", "Authorization: Bearer s3cr3t-value"],
+        &["--header", "X-Api-Key: s3cr3t-value"],
+        &[
+            "--static-oauth-client-info",
+            r#"{"client_id":"a","client_secret":"s3cr3t-value"}"#,
+        ],
+    ] {
+        let argv = [
+            &["config", "cursor", URL][..],
+            secret_args,
+            &["--write", "--config-path", p],
+        ]
+        .concat();
+        let out = run(&argv, NO_ENV);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{secret_args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(!err.contains("s3cr3t-value") && out.stdout.is_empty(), "{err}");
+        assert!(!path.exists(), "nothing may be written");
+    }
+    // A credential header by reference, and an ordinary header, are fine.
+    for ok_args in [
+        &["-H", "Authorization: Bearer ${EXAMPLE_TOKEN}"][..],
+        &["-H", "X-Region: eu"],
+    ] {
+        let out = run(&[&["config", "cursor", URL][..], ok_args].concat(), NO_ENV);
+        assert!(
+            out.status.success(),
+            "{ok_args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
 #[test]
 fn write_merges_into_an_existing_file_and_keeps_the_rest() {
     let dir = tempfile::tempdir().unwrap();

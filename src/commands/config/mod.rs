@@ -233,7 +233,7 @@ fn check_bridge_options(url: &str, rest: &[String]) -> anyhow::Result<()> {
     line.push("--".into());
     line.push(url.into());
     match crate::cli::Cli::try_parse_from(&line) {
-        Ok(c) if c.command.is_none() => Ok(()),
+        Ok(c) if c.command.is_none() => no_secrets(&c.bridge),
         Ok(_) => Err(crate::exit::usage("the bridge options name a subcommand")),
         Err(e) => {
             let msg = e.to_string();
@@ -243,6 +243,49 @@ fn check_bridge_options(url: &str, rest: &[String]) -> anyhow::Result<()> {
             )))
         }
     }
+}
+
+/// A client's configuration file is plain text that other programs read and back up: no
+/// secret goes into it. A client secret belongs in MCP_VALET_CLIENT_SECRET (or the keyring,
+/// by `login`), a credential header's value in `${VAR}` (or `--header-file`, or
+/// `login --with-token`). Refused with one line that names the way instead; the value is not
+/// repeated.
+fn no_secrets(bridge: &crate::cli::BridgeArgs) -> anyhow::Result<()> {
+    if bridge.auth.client_secret.is_some() {
+        return Err(crate::exit::usage(
+            "--client-secret would be written into the client's configuration file: set \
+             MCP_VALET_CLIENT_SECRET in the client's environment for the server instead",
+        ));
+    }
+    if bridge
+        .auth
+        .compat
+        .static_oauth_client_info
+        .as_deref()
+        .is_some_and(|info| !info.starts_with('@') && info.contains("client_secret"))
+    {
+        return Err(crate::exit::usage(
+            "--static-oauth-client-info would write the client secret into the client's \
+             configuration file: give it as @FILE, or use --client-id with MCP_VALET_CLIENT_SECRET",
+        ));
+    }
+    for h in &bridge.remote.headers {
+        let (name, value) = h.split_once(':').unwrap_or((h, ""));
+        let name = name.trim().to_ascii_lowercase();
+        let credential = ["authorization", "cookie", "key", "token", "secret", "password"]
+            .iter()
+            .any(|w| name.contains(w));
+        if credential && !value.contains("${") {
+            return Err(crate::exit::usage(format!(
+                "the header `{}` would put its value into the client's configuration file: \
+                 write it as `{}: ${{VARIABLE}}` (set in the client's environment for the server), \
+                 or keep it with `mcp-valet login URL --with-token`",
+                crate::util::for_terminal(name.trim(), 80),
+                crate::util::for_terminal(name.trim(), 80)
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The command and arguments the client is to run.
