@@ -361,6 +361,10 @@ pub fn initialize_result(discover: &Value, host_version: Option<&str>, url: &url
 pub struct EraCache {
     path: Option<PathBuf>,
     key: String,
+    /// Orders [`EraCache::save_later`]'s writes: the last one asked for is the one that
+    /// stays (the numbers handed out, and the last one written).
+    asked: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    written: std::sync::Arc<std::sync::Mutex<u64>>,
 }
 
 const CACHE_FILE: &str = "eras.json";
@@ -375,6 +379,8 @@ impl EraCache {
         EraCache {
             path: home.map(|h| h.join(CACHE_FILE)),
             key,
+            asked: Default::default(),
+            written: Default::default(),
         }
     }
 
@@ -415,9 +421,17 @@ impl EraCache {
     }
 
     /// [`EraCache::save`] off the async threads (it writes and syncs a file).
+    /// Two of them (forget, then remember) may run at once: a later one always wins.
     pub fn save_later(&self, era: Option<Era>) -> tokio::task::JoinHandle<()> {
         let me = self.clone();
-        tokio::task::spawn_blocking(move || me.save(era))
+        let n = self.asked.fetch_add(1, std::sync::atomic::Ordering::AcqRel) + 1;
+        tokio::task::spawn_blocking(move || {
+            let mut written = me.written.lock().unwrap_or_else(|e| e.into_inner());
+            if n > *written {
+                me.save(era);
+                *written = n;
+            }
+        })
     }
 
     /// Remembers (or, with `None`, forgets) this server's era. Failures are logged, not fatal.
