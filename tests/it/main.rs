@@ -14,6 +14,7 @@ mod compat;
 mod config;
 mod conformance;
 mod era;
+mod era_downgrade;
 mod era_faults;
 mod era_hosts;
 mod faults;

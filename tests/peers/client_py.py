@@ -18,7 +18,9 @@ Steps (run in order; default: tools):
   call          tools/call --tool NAME with --args JSON (default {})
   header_echo   tools/call header_echo {region: "Zürich", priority: 3, urgent: true}
   reserve       tools/call reserve {item: "widgets"}: the elicitation callback answers
-                {quantity: 3} (input_required on 2026-07-28, elicitation/create before)
+                {quantity: 3} (input_required on 2026-07-28, elicitation/create before);
+                to a schema with a `name` property (the peers' `elicit` tool) it answers
+                {name: "valet"}
   logging       with --log-level (default debug): tools/call log_levels; the log
                 notifications received (2026-07-28: Client(log_level=...) stamps the
                 _meta logLevel; legacy: logging/setLevel first)
@@ -82,6 +84,7 @@ STEPS = [
     "prompts",
 ]
 QUANTITY = 3
+ELICIT_NAME = "valet"
 
 
 def parse_args() -> argparse.Namespace:
@@ -165,6 +168,9 @@ async def on_elicit(context: Any, params: Any) -> types.ElicitResult:
     summary["elicitations"].append(
         {"message": getattr(params, "message", None), "schema": dump(getattr(params, "requested_schema", None))}
     )
+    schema = dump(getattr(params, "requested_schema", None)) or {}
+    if "name" in schema.get("properties", {}):  # the `elicit` tools of the peers
+        return types.ElicitResult(action="accept", content={"name": ELICIT_NAME})
     return types.ElicitResult(action="accept", content={"quantity": QUANTITY})
 
 

@@ -2,6 +2,8 @@
 //! `endpoint`, names the URL that takes the client's messages as POSTs; every server message
 //! arrives on the stream.
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -11,6 +13,7 @@ use tokio::task::AbortHandle;
 use url::Url;
 
 use super::ctx::{Ctx, Event, MAX_RETRIES, status_error};
+use super::downgrade::{Asks, Listeners, as_modern_for};
 use super::sse;
 use crate::bridge::message::{Id, Kind, Message};
 use crate::failure::{Failure, FailureKind};
@@ -20,6 +23,10 @@ pub struct LegacySse {
     ctx: Arc<Ctx>,
     state: Mutex<State>,
     connecting: tokio::sync::Mutex<()>,
+    /// A 2026-07-28 host speaks through the bridge's own handshake (see `downgrade`).
+    modern: AtomicBool,
+    listeners: Arc<Listeners>,
+    asks: Arc<Asks>,
 }
 
 #[derive(Default)]
@@ -32,16 +39,27 @@ struct State {
     swallow: Option<Id>,
     reader: Option<AbortHandle>,
     closed: bool,
+    /// The bridge's own requests, waiting for their answers.
+    quiet: HashMap<Id, tokio::sync::oneshot::Sender<bytes::Bytes>>,
+    /// A 2026-07-28 host's requests waiting for their answers, with their methods.
+    expect: HashMap<Id, Box<str>>,
 }
+
+/// At most this many of a 2026-07-28 host's requests wait for their answers at once (the
+/// relay's own limit is lower).
+const MAX_EXPECTED: usize = 4096;
 
 type Body = crate::http::BodyStream;
 
 impl LegacySse {
-    pub fn new(ctx: Arc<Ctx>) -> Arc<LegacySse> {
+    pub fn new(ctx: Arc<Ctx>, listeners: Arc<Listeners>, asks: Arc<Asks>) -> Arc<LegacySse> {
         Arc::new(LegacySse {
             ctx,
             state: Mutex::new(State::default()),
             connecting: tokio::sync::Mutex::new(()),
+            modern: AtomicBool::new(false),
+            listeners,
+            asks,
         })
     }
 
@@ -166,6 +184,9 @@ impl LegacySse {
 
     fn deliver(&self, data: bytes::Bytes) {
         self.ctx.deliver(data, |m| {
+            if self.modern.load(Ordering::Acquire) {
+                return self.deliver_modern(m);
+            }
             let mut st = self.state();
             match (&m.kind, &st.swallow) {
                 (Kind::Response { id }, Some(s)) if id == s => {
@@ -175,6 +196,127 @@ impl LegacySse {
                 _ => true,
             }
         });
+    }
+
+    /// A server message while a 2026-07-28 host is served: answers to the bridge's own
+    /// requests go to them, answers to the host's get what that revision requires, the
+    /// server's requests become `input_required` rounds, and change notifications go to the
+    /// host's listen requests. `false`: handled here.
+    fn deliver_modern(&self, m: &Message) -> bool {
+        match &m.kind {
+            Kind::Response { id } => {
+                let (quiet, method) = {
+                    let mut st = self.state();
+                    if st.swallow.as_ref() == Some(id) {
+                        st.swallow = None;
+                        return false;
+                    }
+                    (st.quiet.remove(id), st.expect.remove(id))
+                };
+                if let Some(tx) = quiet {
+                    let _ = tx.send(m.raw.clone());
+                    return false;
+                }
+                let Some(method) = method else { return true };
+                self.asks.finish(id, as_modern_for(&method, m.raw.clone()));
+                false
+            }
+            Kind::Request { .. } => !self.asks.server_request(m, None),
+            Kind::Notification { .. } => !self.listeners.route(m, &self.ctx),
+            Kind::Batch { .. } => true,
+        }
+    }
+
+    /// Starts the session of a 2026-07-28 host (see `downgrade`): the bridge's own
+    /// `initialize`, whose answer is returned, then `notifications/initialized`. Both are
+    /// replayed on a new stream, as a client's own handshake is.
+    pub async fn handshake(
+        self: &Arc<Self>,
+        init: Message,
+        initialized: Message,
+        deadline: Instant,
+    ) -> Result<bytes::Bytes, Failure> {
+        self.connect(deadline).await?;
+        self.modern.store(true, Ordering::Release);
+        let answer = self.call_quiet(&init, deadline).await?;
+        {
+            let mut st = self.state();
+            st.initialize = Some(init);
+        }
+        if !self.send(&initialized, deadline).await {
+            return Err(Failure::new(
+                FailureKind::Session,
+                "the server did not take notifications/initialized",
+            ));
+        }
+        Ok(answer)
+    }
+
+    /// A request of the bridge's own (only while a 2026-07-28 host is served); the server's
+    /// answer to it, which the host never sees.
+    pub async fn call_quiet(self: &Arc<Self>, msg: &Message, deadline: Instant) -> Result<bytes::Bytes, Failure> {
+        let Some(id) = msg.request_id().cloned() else {
+            return Err(Failure::new(FailureKind::Protocol, "not a request"));
+        };
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.state().quiet.insert(id.clone(), tx);
+        let sent = self.post_once(msg, deadline).await;
+        let answer = match sent {
+            Ok(()) => tokio::time::timeout_at(deadline.into(), rx).await,
+            Err(e) => {
+                self.state().quiet.remove(&id);
+                return Err(e);
+            }
+        };
+        match answer {
+            Ok(Ok(a)) => Ok(a),
+            Ok(Err(_)) => Err(Failure::new(
+                FailureKind::ConnectionLost,
+                "the server's event stream closed before it answered the bridge's request",
+            )),
+            Err(_) => {
+                self.state().quiet.remove(&id);
+                Err(Failure::new(
+                    FailureKind::Timeout,
+                    "the server did not answer the bridge's request in time",
+                ))
+            }
+        }
+    }
+
+    /// Connects when needed and POSTs the message once (after a reconnection at most twice).
+    async fn post_once(self: &Arc<Self>, msg: &Message, deadline: Instant) -> Result<(), Failure> {
+        for _ in 0..3 {
+            self.connect(deadline).await?;
+            if let PostOk::Delivered = self.post(msg, deadline).await? {
+                return Ok(());
+            }
+        }
+        Err(Failure::new(
+            FailureKind::Session,
+            "the server keeps dropping the session; try again later",
+        ))
+    }
+
+    /// [`LegacySse::send`] for a 2026-07-28 host: the answer, when it comes on the stream,
+    /// gets what that revision requires of it.
+    pub async fn send_for_modern(self: &Arc<Self>, msg: &Message, deadline: Instant) -> bool {
+        if let Kind::Request { id, method } = &msg.kind {
+            let mut st = self.state();
+            if st.expect.len() < MAX_EXPECTED {
+                st.expect.insert(id.clone(), method.clone());
+            }
+        }
+        let delivered = self.send(msg, deadline).await;
+        if !delivered && let Some(id) = msg.request_id() {
+            self.state().expect.remove(id);
+        }
+        delivered
+    }
+
+    /// The host gave up on request `id` (it cancelled it): its answer is dropped.
+    pub fn forget(&self, id: &Id) {
+        self.state().expect.remove(id);
     }
 
     /// Passes on server messages until the stream ends, then reconnects.
@@ -211,7 +353,12 @@ impl LegacySse {
                 return;
             }
             st.endpoint = None;
+            // Answers still due will not come on a new stream (the relay fails the host's
+            // requests on ConnectionLost; the bridge's own ones see their sender dropped).
+            st.quiet.clear();
+            st.expect.clear();
         }
+        self.asks.lost();
         tracing::warn!("the server's event stream closed; reconnecting");
         self.ctx.emit(Event::ConnectionLost);
         for attempt in 0..6u32 {

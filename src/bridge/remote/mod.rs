@@ -28,7 +28,7 @@ use crate::failure::{Failure, FailureKind};
 
 pub use credentials::Credentials;
 pub use ctx::{Ctx, Event, MAX_AWAITING, Permit, STREAM_FOREVER};
-use downgrade::Downgrade;
+use downgrade::{Downgrade, Link};
 use era::Era;
 use legacy_sse::LegacySse;
 use modern::Modern;
@@ -63,6 +63,9 @@ pub struct Remote {
     tasks: std::sync::Mutex<HashMap<Id, (u64, AbortHandle)>>,
     next_task: AtomicU64,
     downgrade: Downgrade,
+    /// The host's first message has been looked at (`--transport sse`: whether it is a
+    /// 2026-07-28 host).
+    host_seen: AtomicBool,
 }
 
 impl Remote {
@@ -83,10 +86,12 @@ impl Remote {
         }
         let legacy_hint = protocol == ProtocolChoice::Legacy || remembered == Some(Era::Legacy);
         let streamable = Streamable::new(ctx.clone());
+        let (listeners, asks) = (streamable.listeners.clone(), streamable.asks.clone());
         Arc::new(Remote {
-            downgrade: Downgrade::new(ctx.clone(), streamable.listeners.clone()),
+            downgrade: Downgrade::new(ctx.clone(), listeners.clone(), asks.clone()),
             streamable,
-            legacy: LegacySse::new(ctx.clone()),
+            legacy: LegacySse::new(ctx.clone(), listeners, asks),
+            host_seen: AtomicBool::new(false),
             modern: Modern::new(ctx.clone()),
             ctx,
             choice,
@@ -199,14 +204,47 @@ impl Remote {
         };
         let deadline = Instant::now() + self.ctx.request_timeout;
         done.delivered = match self.active() {
+            Some(Active::Sse) if self.downgrade.on() => {
+                self.downgrade.send(&self.sse_link(), &msg, permit, deadline).await
+            }
+            Some(Active::Sse) if self.first_from_modern_host(&msg) => self.downgrade_sse(&msg, permit, deadline).await,
             Some(Active::Sse) => self.legacy.send(&msg, deadline).await,
             Some(Active::Streamable) if self.downgrade.on() => {
-                self.downgrade.send(&self.streamable, &msg, permit, deadline).await
+                let link = Link::Streamable(self.streamable.clone());
+                self.downgrade.send(&link, &msg, permit, deadline).await
             }
             Some(Active::Streamable) => self.streamable.send(&msg, permit, deadline, false).await.delivered(),
             Some(Active::Modern) => self.send_modern(&msg, permit, deadline).await,
             None => self.probe(msg.clone(), permit, deadline).await,
         };
+    }
+
+    fn sse_link(&self) -> Link {
+        Link::Sse(self.legacy.clone())
+    }
+
+    /// With `--transport sse` no probe runs: whether the host's first message shows a
+    /// 2026-07-28 host (only the first one is looked at).
+    fn first_from_modern_host(&self, msg: &Message) -> bool {
+        !self.host_seen.load(Ordering::Relaxed)
+            && !self.host_seen.swap(true, Ordering::AcqRel)
+            && downgrade::modern_host(msg)
+    }
+
+    /// A 2026-07-28 host in front of a server of the HTTP+SSE transport: the bridge makes the
+    /// handshake on it and translates, as on Streamable HTTP.
+    async fn downgrade_sse(&self, msg: &Message, permit: Permit, deadline: Instant) -> bool {
+        let link = self.sse_link();
+        match self.downgrade.start(&link, msg, deadline).await {
+            Ok(()) => {
+                self.set_active(Active::Sse);
+                self.downgrade.send(&link, msg, permit, deadline).await
+            }
+            Err(e) => {
+                self.ctx.fail(msg, e);
+                false
+            }
+        }
     }
 
     async fn send_modern(&self, msg: &Message, permit: Permit, deadline: Instant) -> bool {
@@ -296,10 +334,28 @@ impl Remote {
         if downgrade::modern_host(&msg) && self.choice != TransportChoice::Sse {
             // A 2026-07-28 host in front of a server of the older revisions: the bridge makes
             // the handshake and answers server/discover from it.
-            match self.downgrade.start(&self.streamable, &msg, deadline).await {
+            let link = Link::Streamable(self.streamable.clone());
+            match self.downgrade.start(&link, &msg, deadline).await {
                 Ok(()) => {
                     self.set_active(Active::Streamable);
-                    return self.downgrade.send(&self.streamable, &msg, permit, deadline).await;
+                    return self.downgrade.send(&link, &msg, permit, deadline).await;
+                }
+                Err(e) if self.choice == TransportChoice::Auto && matches!(e.status, Some(400 | 404 | 405)) => {
+                    // No Streamable HTTP here: maybe the 2024-11-05 HTTP+SSE transport.
+                    tracing::debug!("the bridge's initialize was refused ({e}); trying the HTTP+SSE transport");
+                    match self.legacy.connect(deadline).await {
+                        Ok(()) => {
+                            tracing::info!("the server does not speak Streamable HTTP; using the HTTP+SSE transport");
+                            return self.downgrade_sse(&msg, permit, deadline).await;
+                        }
+                        Err(sse_err) => {
+                            tracing::debug!("HTTP+SSE fallback failed too: {sse_err}");
+                            if !msg.is_request("server/discover") {
+                                self.ctx.fail(&msg, e);
+                                return false;
+                            }
+                        }
+                    }
                 }
                 Err(e) if msg.is_request("server/discover") => {
                     tracing::info!("answering server/discover with -32601 (the host falls back to initialize): {e}");

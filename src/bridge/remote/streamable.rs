@@ -44,6 +44,8 @@ pub struct Streamable {
     ctx: Arc<Ctx>,
     /// A 2026-07-28 host's listen requests, for the server's change notifications.
     pub listeners: Arc<super::downgrade::Listeners>,
+    /// A 2026-07-28 host's requests the server may ask questions about.
+    pub asks: Arc<super::downgrade::Asks>,
     state: Mutex<State>,
     renewing: tokio::sync::Mutex<()>,
 }
@@ -68,6 +70,14 @@ struct Snapshot {
     generation: u64,
 }
 
+#[derive(PartialEq, Eq)]
+enum Renewal {
+    /// The server forgot the session.
+    Expired,
+    /// A handshake made before (or by) the bridge starts the session.
+    Adopt,
+}
+
 enum PostError {
     Failed(Failure),
     NotStreamable(Failure),
@@ -89,6 +99,7 @@ struct Reading<'a> {
 impl Streamable {
     pub fn new(ctx: Arc<Ctx>) -> Arc<Streamable> {
         Arc::new(Streamable {
+            asks: Arc::new(super::downgrade::Asks::new(ctx.clone())),
             ctx,
             listeners: Arc::default(),
             state: Mutex::new(State::default()),
@@ -196,14 +207,16 @@ impl Streamable {
                     if let Err(e) = self.read_answer(msg, resp, &mut reading, deadline).await {
                         self.ctx.fail(msg, e);
                     }
-                    if let Some(answer) = reading.kept.take() {
-                        self.ctx.deliver(super::downgrade::as_modern(msg, answer), |_| true);
+                    if let (Some(answer), Some(id)) = (reading.kept.take(), msg.request_id()) {
+                        self.asks.finish(id, super::downgrade::as_modern(msg, answer));
                     }
                     return Ok(());
                 }
                 404 if snap.session.is_some() && !renewed => {
                     tracing::info!("the server ended the MCP session; starting a new one");
-                    self.renew(snap.generation, deadline).await.map_err(PostError::Failed)?;
+                    self.renew(snap.generation, deadline, Renewal::Expired)
+                        .await
+                        .map_err(PostError::Failed)?;
                     renewed = true;
                 }
                 429 | 503 if attempt < MAX_RETRIES => match retry_delay(resp.headers(), attempt) {
@@ -355,6 +368,9 @@ impl Streamable {
         self.ctx.deliver(raw, |m| {
             let awaited = matches!((&m.kind, reading.awaited), (Kind::Response { id }, Some(a)) if id == a);
             if !awaited {
+                if let Kind::Request { .. } = m.kind {
+                    return !self.asks.server_request(m, reading.awaited);
+                }
                 return !self.listeners.route(m, &self.ctx);
             }
             reading.found = true;
@@ -524,12 +540,17 @@ impl Streamable {
             st.initialized = initialized;
             st.generation
         };
-        self.renew(generation, deadline).await
+        self.renew(generation, deadline, Renewal::Adopt).await
     }
 
     /// The server forgot the session (404): start a new one by replaying the client's own
     /// `initialize` and `notifications/initialized`. Only one renewal runs at a time.
-    async fn renew(self: &Arc<Self>, generation: u64, deadline: Instant) -> Result<Option<bytes::Bytes>, Failure> {
+    async fn renew(
+        self: &Arc<Self>,
+        generation: u64,
+        deadline: Instant,
+        reason: Renewal,
+    ) -> Result<Option<bytes::Bytes>, Failure> {
         let _one = self.renewing.lock().await;
         let (init, initialized) = {
             let mut st = self.state();
@@ -547,15 +568,21 @@ impl Streamable {
                 "the server ended the session, and the client never sent `initialize` to start a new one",
             ));
         };
+        let adopting = reason == Renewal::Adopt;
         let expired = |e: Failure| {
-            Failure::new(
+            let f = Failure::new(
                 FailureKind::Session,
                 format!(
                     "the server ended the session, and starting a new one failed: {}",
                     e.message
                 ),
             )
-            .with_detail(e.detail)
+            .with_detail(e.detail);
+            match e.status {
+                // A handshake of the bridge's: the status tells whether another transport may serve.
+                Some(status) if adopting => f.with_status(status),
+                _ => f,
+            }
         };
         // Requests sent meanwhile still carry the old id, get 404 and wait for this renewal.
         let snap = Snapshot {

@@ -21,10 +21,10 @@ use serde_json::{Map, Value, json};
 
 use super::ctx::{Ctx, Event};
 use super::era;
-pub use asks::Asks;
-pub use link::Link;
 use crate::bridge::message::{self, Id, Kind, Message, Parsed};
 use crate::failure::{Failure, FailureKind};
+pub use asks::Asks;
+pub use link::Link;
 
 /// The keys of the 2026-07-28 envelope in a request's `params._meta`.
 const ENVELOPE: [&str; 4] = [
