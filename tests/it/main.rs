@@ -15,6 +15,7 @@ mod config;
 mod conformance;
 mod era;
 mod era_downgrade;
+mod era_downgrade_faults;
 mod era_faults;
 mod era_hosts;
 mod faults;
