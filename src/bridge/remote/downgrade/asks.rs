@@ -156,7 +156,10 @@ impl Asks {
                 drop(inner);
                 self.ctx.emit(Event::Failed { id: to, error: failure });
             }
-            None => open.held = Some(Held::Failed(failure)),
+            // (An answer already held stays: the stream ended after it.)
+            None => {
+                open.held.get_or_insert(Held::Failed(failure));
+            }
         }
     }
 
@@ -237,9 +240,19 @@ impl Asks {
             return true;
         };
         let open = inner.open.get_mut(&x).expect("checked");
-        if open.rounds >= MAX_ROUNDS || open.queued.len() >= MAX_QUEUED {
+        let too_many = if open.rounds >= MAX_ROUNDS {
+            Some(format!(
+                "mcp-valet: more than {MAX_ROUNDS} rounds of questions for one client request"
+            ))
+        } else if open.queued.len() >= MAX_QUEUED {
+            Some(format!(
+                "mcp-valet: more than {MAX_QUEUED} questions at once for one client request"
+            ))
+        } else {
+            None
+        };
+        if let Some(why) = too_many {
             drop(inner);
-            let why = format!("mcp-valet: more than {MAX_ROUNDS} rounds of questions for one client request");
             self.reply(error(&sid, INTERNAL_ERROR, &why));
             return true;
         }
@@ -427,7 +440,8 @@ impl Asks {
                 "mcp-valet: the client's request was abandoned",
             ));
         }
-        if !why.is_empty() {
+        // A server that has answered already has nothing to stop.
+        if !why.is_empty() && open.held.is_none() {
             let cancel = format!(
                 r#"{{"jsonrpc":"2.0","method":"notifications/cancelled","params":{{"requestId":{},"reason":{}}}}}"#,
                 open.raw_id.get(),

@@ -289,7 +289,11 @@ impl Downgrade {
         };
         if !link.answers_on_exchange() {
             // HTTP+SSE: the answer comes on the event stream, where it is matched by its id.
-            return link.send(msg, permit, deadline).await;
+            let delivered = link.send(msg, permit, deadline).await;
+            if !delivered && let Some(x) = msg.request_id() {
+                self.asks.end(x);
+            }
+            return delivered;
         }
         let delivered = tokio::select! {
             d = link.send(msg, permit, deadline) => d,
