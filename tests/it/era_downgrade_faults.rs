@@ -22,6 +22,9 @@ enum Asking {
     Hang,
     /// The GET stream carries a question related to no request.
     Unrelated,
+    /// tools/call: one question, then at once the result "gave up" and the end of the stream
+    /// (the server did not wait for the answer).
+    GiveUp,
 }
 
 #[derive(Default)]
@@ -106,6 +109,12 @@ fn old_server(asking: Asking) -> (String, Arc<Seen>) {
                 let mut n = 1;
                 loop {
                     if !event(w, &question(n)) {
+                        return false;
+                    }
+                    if asking == Asking::GiveUp {
+                        let r = json!({"jsonrpc": "2.0", "id": body["id"], "result": {
+                            "content": [{"type": "text", "text": "gave up"}]}});
+                        event(w, &r);
                         return false;
                     }
                     let id = json!(format!("q{n}"));
@@ -253,4 +262,24 @@ fn a_cancelled_retry_cancels_the_request_the_server_knows() {
         .filter(|b| b["method"] == "notifications/cancelled")
         .collect();
     assert_eq!(cancels.len(), 1, "{cancels:?}");
+}
+
+#[test]
+fn an_answer_the_server_gives_before_the_retry_is_the_answer_to_the_retry() {
+    // The server answers (and ends its stream) while the host holds an input_required answer:
+    // the retry gets that result. (The stream's end after the answer once replaced it with an
+    // error.)
+    let (url, seen) = old_server(Asking::GiveUp);
+    let mut v = modern_host(&[&url]);
+    let (key, state) = asked(&call(&mut v, 1, json!({})));
+    std::thread::sleep(Duration::from_millis(300)); // the stream has ended by now
+    let r = call(&mut v, 2, answered(&key, &state));
+    assert_eq!(r["result"]["content"][0]["text"], "gave up", "{r}");
+    seen.wait_for("the answer to q1", |b| b["id"] == "q1" && b.get("result").is_some());
+    let cancels = seen
+        .bodies()
+        .into_iter()
+        .filter(|b| b["method"] == "notifications/cancelled")
+        .count();
+    assert_eq!(cancels, 0);
 }
