@@ -295,14 +295,12 @@ impl Downgrade {
             }
             return delivered;
         }
-        let delivered = tokio::select! {
+        // Also when the task is stopped (the relay gave up on the request).
+        let _end = Ended(&self.asks, msg.request_id());
+        tokio::select! {
             d = link.send(msg, permit, deadline) => d,
             () = stop.notified() => true,
-        };
-        if let Some(x) = msg.request_id() {
-            self.asks.end(x);
         }
-        delivered
     }
 
     /// The host's `subscriptions/listen`: acknowledged with what the server can notify, its
@@ -462,6 +460,17 @@ impl Downgrade {
         }
         *self.log_level.lock().unwrap_or_else(|e| e.into_inner()) = Some(level);
         Ok(())
+    }
+}
+
+/// Tells [`Asks`] that a host request's exchange is over, however it ends.
+struct Ended<'a>(&'a Asks, Option<&'a Id>);
+
+impl Drop for Ended<'_> {
+    fn drop(&mut self) {
+        if let Some(x) = self.1 {
+            self.0.end(x);
+        }
     }
 }
 
