@@ -22,6 +22,8 @@ enum Asking {
     Hang,
     /// The GET stream carries a question related to no request.
     Unrelated,
+    /// tools/call: two questions at once; when both are answered, the result "both".
+    Two,
     /// tools/call: one question, then at once the result "gave up" and the end of the stream
     /// (the server did not wait for the answer).
     GiveUp,
@@ -109,6 +111,16 @@ fn old_server(asking: Asking) -> (String, Arc<Seen>) {
                 let mut n = 1;
                 loop {
                     if !event(w, &question(n)) {
+                        return false;
+                    }
+                    if asking == Asking::Two {
+                        event(w, &question(2));
+                        for q in ["q1", "q2"] {
+                            log.wait_for("an answer", |b| b["id"] == q && b.get("result").is_some());
+                        }
+                        let r = json!({"jsonrpc": "2.0", "id": body["id"], "result": {
+                            "content": [{"type": "text", "text": "both"}]}});
+                        event(w, &r);
                         return false;
                     }
                     if asking == Asking::GiveUp {
@@ -282,4 +294,22 @@ fn an_answer_the_server_gives_before_the_retry_is_the_answer_to_the_retry() {
         .filter(|b| b["method"] == "notifications/cancelled")
         .count();
     assert_eq!(cancels, 0);
+}
+
+#[test]
+fn a_second_question_asked_at_once_is_the_next_round() {
+    // The second question comes while the host holds the first round: it waits for the
+    // host's retry and is asked then, with a state of its own.
+    let (url, _seen) = old_server(Asking::Two);
+    let mut v = modern_host(&[&url]);
+    let (key, state) = asked(&call(&mut v, 1, json!({})));
+    let second = call(&mut v, 2, answered(&key, &state));
+    let (key2, state2) = asked(&second);
+    assert_eq!(
+        second["result"]["inputRequests"][&key2]["params"]["message"], "question 2",
+        "{second}"
+    );
+    assert_ne!(state2, state);
+    let r = call(&mut v, 3, answered(&key2, &state2));
+    assert_eq!(r["result"]["content"][0]["text"], "both", "{r}");
 }
