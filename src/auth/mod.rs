@@ -2,6 +2,7 @@
 //! user's behalf (discovery, registration, browser or device sign-in, refresh, step-up), or
 //! sends the `Authorization` header the user gave explicitly, which keeps OAuth off.
 
+mod binding;
 mod browser;
 pub mod challenge;
 pub mod discovery;
