@@ -270,3 +270,41 @@ fn an_issuer_pinned_with_the_option_is_the_only_one_signed_in_at() {
     );
     assert_eq!(code, Some(0), "{err}");
 }
+
+/// Proves that on a terminal `login` asks before it moves a pre-registered client to the new
+/// authorization server the server names, and that only a yes sends it there: "n" ends the
+/// login with nothing sent to the new issuer; "y" signs in there (the user's choice).
+#[test]
+fn login_on_a_terminal_asks_before_moving_the_client_to_a_new_issuer() {
+    use crate::common::pty::Pty;
+    let stack = Stack::start(&[], &[]);
+    let (hostile, seen) = hostile_authorization_server();
+    let home = tempfile::tempdir().unwrap();
+    let (code, err) = valet(home.path(), &["login", &stack.mcp, "--client-id", CLIENT]);
+    assert_eq!(code, Some(0), "{err}");
+    switch_authorization_server(&stack, &hostile);
+    let on_terminal = |answer: &[u8]| {
+        let mut c = std::process::Command::new(crate::common::valet::bin());
+        c.args(["login", &stack.mcp, "--client-id", CLIENT])
+            .env("MCP_VALET_HOME", home.path())
+            .env("MCP_VALET_TOKEN_STORE", "file")
+            .env("MCP_VALET_CLIENT_SECRET", SECRET)
+            .env("BROWSER", fake_browser())
+            .env_remove("MCP_VALET_LOG");
+        let mut pty = Pty::spawn(c);
+        let asked = pty.expect("[y/N]", Duration::from_secs(30));
+        assert!(asked.contains(&stack.issuer) && asked.contains(&hostile), "{asked}");
+        pty.type_in(answer);
+        let status = pty.wait(Duration::from_secs(60));
+        (status, pty.screen())
+    };
+    let (status, screen) = on_terminal(b"n\r");
+    assert!(!status.success(), "{screen}");
+    assert_nothing_sent(&seen);
+    let (status, screen) = on_terminal(b"y\r");
+    assert!(status.success(), "{screen}");
+    assert!(
+        seen.lock().unwrap().iter().any(|r| r.line.starts_with("POST /token")),
+        "after a yes, the sign-in went to the new issuer"
+    );
+}
