@@ -17,6 +17,7 @@ mod settings;
 pub mod token;
 mod tokens;
 
+pub use binding::same_issuer;
 pub use error::AuthError;
 pub use imported::{IMPORTED_FROM, Imported, ImportedClient, Kept};
 pub use kept::{CHECKED_AT, Revocation};
