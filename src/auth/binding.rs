@@ -118,8 +118,13 @@ impl OAuthClient {
         Err(AuthError::new(format!(
             "the authorization server of {server} changed from {old} to {new}, but the pre-registered client `{id}` \
              is bound to {old}. mcp-valet sends neither the client's secret nor its tokens to another issuer, so it \
-             did not sign in. If the change is expected, accept the new issuer with `{} --issuer {new}`",
-            self.login_hint()
+             did not sign in. If the change is expected, accept the new issuer with `{} --client-id {id}{} --issuer {new}`",
+            self.login_hint(),
+            if self.settings.client_credentials {
+                " --client-credentials"
+            } else {
+                ""
+            }
         )))
     }
 

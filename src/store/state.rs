@@ -512,6 +512,37 @@ mod tests {
     }
 
     #[test]
+    fn issuer_bindings_are_kept_per_server_profile_and_tenant() {
+        let mut st = StateFile::empty();
+        // A file without bindings writes none (older files round-trip unchanged).
+        assert!(!String::from_utf8(st.to_bytes()).unwrap().contains("issuers"));
+        let binding = |profile: Option<&str>, issuer: &str| IssuerBinding {
+            resource: "https://mcp.example.com/mcp".into(),
+            profile: profile.map(str::to_owned),
+            tenant: None,
+            issuer: issuer.into(),
+            client_id: "c1".into(),
+            pinned: false,
+            bound_at: 1,
+            extra: Map::new(),
+        };
+        st.put_issuer(binding(None, "https://a.example"));
+        st.put_issuer(binding(Some("work"), "https://b.example"));
+        st.issuers[0]["note"] = json!("from a newer version");
+        st.put_issuer(binding(None, "https://c.example"));
+        let back = StateFile::parse(&st.to_bytes()).unwrap();
+        let mcp = "https://mcp.example.com/mcp";
+        assert_eq!(back.find_issuer(mcp, None, None).unwrap().issuer, "https://c.example");
+        assert_eq!(
+            back.find_issuer(mcp, Some("work"), None).unwrap().issuer,
+            "https://b.example"
+        );
+        assert!(back.find_issuer(mcp, None, Some("tenant")).is_none());
+        assert_eq!(back.issuers[0]["note"], "from a newer version");
+        assert_eq!(back.issuers.len(), 2);
+    }
+
+    #[test]
     fn damaged_files_are_told_apart_from_newer_ones() {
         for bad in [
             &b""[..],
