@@ -62,7 +62,7 @@ _mcp__valet() {
 
     case "${cmd}" in
         mcp__valet)
-            opts="-H -v -q -h -V --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --ipv4 --enable-proxy --headers-timeout --body-timeout --disable-cookies --request-timeout --max-request-time --max-message-size --keep-alive --ping-interval --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --auth-success-url --use-id-token --token-endpoint --static-oauth-client-info --static-oauth-client-metadata --host --callback-path --profile --token-store --verbose --quiet --log-file --debug --silent --help --version login logout status token tools call resources read prompts doctor config import completions"
+            opts="-H -v -q -h -V --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --ipv4 --enable-proxy --headers-timeout --body-timeout --disable-cookies --request-timeout --max-request-time --max-message-size --keep-alive --ping-interval --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --auth-success-url --use-id-token --token-endpoint --issuer --static-oauth-client-info --static-oauth-client-metadata --host --callback-path --profile --token-store --verbose --quiet --log-file --debug --silent --help --version login logout status token tools call resources read prompts doctor config import completions"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -176,6 +176,10 @@ _mcp__valet() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --issuer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --static-oauth-client-info)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -212,7 +216,7 @@ _mcp__valet() {
             return 0
             ;;
         mcp__valet__subcmd__call)
-            opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --ipv4 --enable-proxy --headers-timeout --body-timeout --disable-cookies --request-timeout --max-request-time --max-message-size --keep-alive --ping-interval --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --auth-success-url --use-id-token --token-endpoint --static-oauth-client-info --static-oauth-client-metadata --host --callback-path --profile --token-store --arg --json --verbose --quiet --log-file --debug --silent --help"
+            opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --ipv4 --enable-proxy --headers-timeout --body-timeout --disable-cookies --request-timeout --max-request-time --max-message-size --keep-alive --ping-interval --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --auth-success-url --use-id-token --token-endpoint --issuer --static-oauth-client-info --static-oauth-client-metadata --host --callback-path --profile --token-store --arg --json --verbose --quiet --log-file --debug --silent --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 [[ ${cur} == -* ]] || _mcp__valet_urls
@@ -324,6 +328,10 @@ _mcp__valet() {
                     return 0
                     ;;
                 --token-endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --issuer)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -412,7 +420,7 @@ _mcp__valet() {
             return 0
             ;;
         mcp__valet__subcmd__doctor)
-            opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --ipv4 --enable-proxy --headers-timeout --body-timeout --disable-cookies --request-timeout --max-request-time --max-message-size --keep-alive --ping-interval --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --auth-success-url --use-id-token --token-endpoint --static-oauth-client-info --static-oauth-client-metadata --host --callback-path --profile --token-store --json --verbose --quiet --log-file --debug --silent --help"
+            opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --ipv4 --enable-proxy --headers-timeout --body-timeout --disable-cookies --request-timeout --max-request-time --max-message-size --keep-alive --ping-interval --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --auth-success-url --use-id-token --token-endpoint --issuer --static-oauth-client-info --static-oauth-client-metadata --host --callback-path --profile --token-store --json --verbose --quiet --log-file --debug --silent --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 [[ ${cur} == -* ]] || _mcp__valet_urls
@@ -524,6 +532,10 @@ _mcp__valet() {
                     return 0
                     ;;
                 --token-endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --issuer)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -606,7 +618,7 @@ _mcp__valet() {
             return 0
             ;;
         mcp__valet__subcmd__login)
-            opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --ipv4 --enable-proxy --headers-timeout --body-timeout --disable-cookies --with-token --no-check --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --auth-success-url --use-id-token --token-endpoint --static-oauth-client-info --static-oauth-client-metadata --host --callback-path --profile --token-store --verbose --quiet --log-file --debug --silent --help"
+            opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --ipv4 --enable-proxy --headers-timeout --body-timeout --disable-cookies --with-token --no-check --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --auth-success-url --use-id-token --token-endpoint --issuer --static-oauth-client-info --static-oauth-client-metadata --host --callback-path --profile --token-store --verbose --quiet --log-file --debug --silent --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 [[ ${cur} == -* ]] || _mcp__valet_urls
@@ -690,6 +702,10 @@ _mcp__valet() {
                     return 0
                     ;;
                 --token-endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --issuer)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -762,7 +778,7 @@ _mcp__valet() {
             return 0
             ;;
         mcp__valet__subcmd__prompts)
-            opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --ipv4 --enable-proxy --headers-timeout --body-timeout --disable-cookies --request-timeout --max-request-time --max-message-size --keep-alive --ping-interval --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --auth-success-url --use-id-token --token-endpoint --static-oauth-client-info --static-oauth-client-metadata --host --callback-path --profile --token-store --json --verbose --quiet --log-file --debug --silent --help"
+            opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --ipv4 --enable-proxy --headers-timeout --body-timeout --disable-cookies --request-timeout --max-request-time --max-message-size --keep-alive --ping-interval --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --auth-success-url --use-id-token --token-endpoint --issuer --static-oauth-client-info --static-oauth-client-metadata --host --callback-path --profile --token-store --json --verbose --quiet --log-file --debug --silent --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 [[ ${cur} == -* ]] || _mcp__valet_urls
@@ -874,6 +890,10 @@ _mcp__valet() {
                     return 0
                     ;;
                 --token-endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --issuer)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -914,7 +934,7 @@ _mcp__valet() {
             return 0
             ;;
         mcp__valet__subcmd__read)
-            opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --ipv4 --enable-proxy --headers-timeout --body-timeout --disable-cookies --request-timeout --max-request-time --max-message-size --keep-alive --ping-interval --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --auth-success-url --use-id-token --token-endpoint --static-oauth-client-info --static-oauth-client-metadata --host --callback-path --profile --token-store --json --verbose --quiet --log-file --debug --silent --help"
+            opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --ipv4 --enable-proxy --headers-timeout --body-timeout --disable-cookies --request-timeout --max-request-time --max-message-size --keep-alive --ping-interval --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --auth-success-url --use-id-token --token-endpoint --issuer --static-oauth-client-info --static-oauth-client-metadata --host --callback-path --profile --token-store --json --verbose --quiet --log-file --debug --silent --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 [[ ${cur} == -* ]] || _mcp__valet_urls
@@ -1026,6 +1046,10 @@ _mcp__valet() {
                     return 0
                     ;;
                 --token-endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --issuer)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1066,7 +1090,7 @@ _mcp__valet() {
             return 0
             ;;
         mcp__valet__subcmd__resources)
-            opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --ipv4 --enable-proxy --headers-timeout --body-timeout --disable-cookies --request-timeout --max-request-time --max-message-size --keep-alive --ping-interval --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --auth-success-url --use-id-token --token-endpoint --static-oauth-client-info --static-oauth-client-metadata --host --callback-path --profile --token-store --json --verbose --quiet --log-file --debug --silent --help"
+            opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --ipv4 --enable-proxy --headers-timeout --body-timeout --disable-cookies --request-timeout --max-request-time --max-message-size --keep-alive --ping-interval --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --auth-success-url --use-id-token --token-endpoint --issuer --static-oauth-client-info --static-oauth-client-metadata --host --callback-path --profile --token-store --json --verbose --quiet --log-file --debug --silent --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 [[ ${cur} == -* ]] || _mcp__valet_urls
@@ -1178,6 +1202,10 @@ _mcp__valet() {
                     return 0
                     ;;
                 --token-endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --issuer)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1322,7 +1350,7 @@ _mcp__valet() {
             return 0
             ;;
         mcp__valet__subcmd__tools)
-            opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --ipv4 --enable-proxy --headers-timeout --body-timeout --disable-cookies --request-timeout --max-request-time --max-message-size --keep-alive --ping-interval --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --auth-success-url --use-id-token --token-endpoint --static-oauth-client-info --static-oauth-client-metadata --host --callback-path --profile --token-store --json --verbose --quiet --log-file --debug --silent --help"
+            opts="-H -v -q -h --header --header-file --transport --protocol --allow-http --ca-file --connect-timeout --ipv4 --enable-proxy --headers-timeout --body-timeout --disable-cookies --request-timeout --max-request-time --max-message-size --keep-alive --ping-interval --allow-tool --deny-tool --ignore-tool --client-id --client-secret --client-metadata-url --scope --resource --no-resource --assume-pkce --authorize-param --device --client-credentials --no-browser --callback-port --redirect-uri --auth-timeout --auth-success-url --use-id-token --token-endpoint --issuer --static-oauth-client-info --static-oauth-client-metadata --host --callback-path --profile --token-store --json --verbose --quiet --log-file --debug --silent --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 [[ ${cur} == -* ]] || _mcp__valet_urls
@@ -1434,6 +1462,10 @@ _mcp__valet() {
                     return 0
                     ;;
                 --token-endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --issuer)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

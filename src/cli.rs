@@ -501,6 +501,12 @@ pub struct AuthArgs {
     #[arg(long, value_name = "URL", requires = "client_credentials")]
     pub token_endpoint: Option<String>,
 
+    /// The authorization server (its issuer) to sign in at: refuse any other the server names.
+    /// A pre-registered client is otherwise bound to the issuer of its first sign-in; this
+    /// moves it (see docs/security.md).
+    #[arg(long, value_name = "URL", conflicts_with = "token_endpoint")]
+    pub issuer: Option<String>,
+
     #[command(flatten)]
     pub compat: AuthCompatArgs,
 

@@ -96,7 +96,28 @@ pub fn auth(a: &AuthArgs) -> anyhow::Result<auth::Settings> {
         auth_success_url: a.auth_success_url.clone(),
         use_id_token: a.use_id_token,
         token_endpoint: a.token_endpoint.clone(),
+        issuer: a.issuer.as_deref().map(issuer).transpose()?,
     })
+}
+
+/// `--issuer`: an issuer identifier (RFC 8414 §2): an http(s) URL without query, fragment or
+/// credentials.
+fn issuer(text: &str) -> anyhow::Result<String> {
+    let text = text.trim();
+    let ok = Url::parse(text).is_ok_and(|u| {
+        matches!(u.scheme(), "https" | "http")
+            && u.host().is_some()
+            && u.query().is_none()
+            && u.fragment().is_none()
+            && u.username().is_empty()
+            && u.password().is_none()
+    });
+    if !ok {
+        bail!(
+            "--issuer takes the authorization server's issuer, an https URL without query or fragment (its metadata's `issuer`)"
+        );
+    }
+    Ok(text.to_owned())
 }
 
 /// The secret of `--client-id`: `--client-secret`, else MCP_VALET_CLIENT_SECRET. The variable
@@ -148,6 +169,7 @@ pub fn stored_login(a: &StoreArgs) -> auth::Settings {
         auth_success_url: None,
         use_id_token: false,
         token_endpoint: None,
+        issuer: None,
     }
 }
 

@@ -2,6 +2,7 @@
 //! user's behalf (discovery, registration, browser or device sign-in, refresh, step-up), or
 //! sends the `Authorization` header the user gave explicitly, which keeps OAuth off.
 
+mod binding;
 mod browser;
 pub mod challenge;
 pub mod discovery;
@@ -16,6 +17,7 @@ mod settings;
 pub mod token;
 mod tokens;
 
+pub use binding::same_issuer;
 pub use error::AuthError;
 pub use imported::{IMPORTED_FROM, Imported, ImportedClient, Kept};
 pub use kept::{CHECKED_AT, Revocation};

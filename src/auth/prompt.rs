@@ -13,6 +13,11 @@ pub trait Prompt: Send + Sync {
     fn enter_code(&self, ask: &EnterCode);
     /// Shows that mcp-valet waits for the user until the returned value is dropped.
     fn waiting(&self, message: &str) -> Waiting;
+    /// Asks the user a yes/no question; `false` when no one can be asked (no terminal, the
+    /// bridge).
+    fn confirm(&self, _question: &str) -> bool {
+        false
+    }
 }
 
 /// Whether this client may ask the user to sign in (a browser or a device code), and who

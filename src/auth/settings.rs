@@ -47,6 +47,8 @@ pub struct Settings {
     pub use_id_token: bool,
     /// `--token-endpoint` (client credentials without discovery).
     pub token_endpoint: Option<String>,
+    /// `--issuer`: the only authorization server to sign in at.
+    pub issuer: Option<String>,
 }
 
 impl Settings {

@@ -16,7 +16,7 @@ use super::error::AuthError;
 use super::grants::{Ask, Granted, Grants, SignedIn};
 use super::prompt::Interaction;
 use super::settings::Settings;
-use super::token::{self, Client, ClientAuth, Tokens};
+use super::token::{self, Client, Tokens};
 use crate::audit::Entry;
 use crate::http::HttpConfig;
 use crate::store::{EntryKey, EntryMeta, Lock, Secret, Secrets, Store};
@@ -53,7 +53,7 @@ pub struct OAuthClient {
     /// The server URL as stored: the key of its logins.
     pub(super) resource_key: String,
     /// Whether a browser (or device) sign-in may start, and who shows it to the user.
-    interaction: Interaction,
+    pub(super) interaction: Interaction,
     state: Mutex<State>,
     flight: tokio::sync::Mutex<()>,
     authorizations: AtomicU32,
@@ -492,34 +492,6 @@ impl OAuthClient {
         st.generation += 1;
     }
 
-    /// The client credentials for a stored login's refresh or revocation.
-    pub(super) async fn client_for(&self, key: &EntryKey, meta: &EntryMeta) -> Result<Client, AuthError> {
-        let auth = meta
-            .token_endpoint_auth_method
-            .as_deref()
-            .map(ClientAuth::parse)
-            .unwrap_or(ClientAuth::None);
-        let mut secret = None;
-        if self.settings.client_id.as_deref() == Some(key.client_id.as_str()) {
-            secret = self.settings.client_secret.clone();
-        } else if auth != ClientAuth::None {
-            let (issuer, profile) = (key.issuer.clone(), key.profile.clone());
-            let reg = self
-                .store
-                .blocking(move |s| s.registration(&issuer, profile.as_deref()))
-                .await
-                .map_err(AuthError::store)?;
-            secret = reg
-                .filter(|r| r.client_id == key.client_id)
-                .and_then(|r| r.client_secret);
-        }
-        Ok(Client {
-            id: key.client_id.clone(),
-            secret,
-            auth,
-        })
-    }
-
     /// A usable access token for scripts (`mcp-valet token`): refreshed when it is about to
     /// expire; never an interactive sign-in.
     pub async fn access_token(&self) -> Result<Secret, AuthError> {
@@ -693,6 +665,8 @@ impl OAuthClient {
             Some(te) => discovery::Discovery::token_endpoint_only(&self.http, te)?,
             None => discovery::discover(&self.http, challenge).await?,
         };
+        // A pre-registered client signs in at its own issuer only (binding.rs).
+        self.check_issuer(&d).await?;
         let grants = Grants {
             http: &self.http,
             settings: &self.settings,
@@ -703,6 +677,7 @@ impl OAuthClient {
         self.state().requested = scopes.clone();
         let ask = Ask::new(&scopes, grants.resource(&d));
         let granted = grants.run(&d, &ask).await?;
+        self.record_issuer(&d.issuer).await;
         Ok(SignedIn {
             issuer: d.issuer,
             token_endpoint: d.server.token_endpoint,

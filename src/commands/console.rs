@@ -3,7 +3,7 @@
 //! also shows what a sign-in asks of the user (`auth::prompt::Prompt`).
 
 use std::fmt::Display;
-use std::io::IsTerminal;
+use std::io::{BufRead, IsTerminal};
 use std::time::Duration;
 
 use crate::auth::prompt::{EnterCode, OpenUrl, Prompt, Waiting};
@@ -71,6 +71,17 @@ impl Prompt for Console {
 
     fn enter_code(&self, ask: &EnterCode) {
         eprintln!("{}", crate::util::terminal_lines(&ask.to_string()));
+    }
+
+    /// Only with a terminal on stdin and stderr; `-q` does not silence the question.
+    fn confirm(&self, question: &str) -> bool {
+        if !(self.stderr_tty && std::io::stdin().is_terminal()) {
+            return false;
+        }
+        eprint!("{} [y/N] ", crate::util::terminal_lines(question));
+        let mut answer = String::new();
+        let read = std::io::Read::take(std::io::stdin().lock(), 256).read_line(&mut answer);
+        read.is_ok() && matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
     }
 
     fn waiting(&self, message: &str) -> Waiting {

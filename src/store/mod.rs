@@ -41,7 +41,7 @@ pub use error::{Result, StoreError};
 pub(crate) use handle::CrashAfter;
 use handle::{Choice, LOCKS_DIR, Memory, SECRETS_FILE, STATE_FILE};
 pub use handle::{ChosenBy, HOME_ENV, Store, TOKEN_STORE_ENV};
-pub use model::{Backend, EntryKey, EntryMeta, Registration, Secret, Secrets};
+pub use model::{Backend, EntryKey, EntryMeta, IssuerBinding, Registration, Secret, Secrets};
 use state::{EntryRecord, RegistrationRecord, SecretRef, StateFile, StoredKey};
 
 /// How to open the store.
@@ -382,6 +382,29 @@ impl Store {
         fail_point!(self, State);
         self.drop_replaced(old, new_ref.as_ref(), &issuer);
         Ok(())
+    }
+
+    /// The issuer a pre-registered client is bound to for this server, profile and tenant.
+    pub fn issuer_binding(
+        &self,
+        resource: &str,
+        profile: Option<&str>,
+        tenant: Option<&str>,
+    ) -> Result<Option<IssuerBinding>> {
+        Ok(self.read_state()?.find_issuer(resource, profile, tenant))
+    }
+
+    /// Records (or replaces) the issuer a pre-registered client is bound to.
+    pub fn save_issuer_binding(&self, binding: &IssuerBinding) -> Result<()> {
+        self.check_state_writable()?;
+        let mut b = binding.clone();
+        if b.bound_at == 0 {
+            b.bound_at = now_secs();
+        }
+        self.modify_state(|st| {
+            st.put_issuer(b);
+            Ok(((), true))
+        })
     }
 
     pub fn delete_registration(&self, issuer: &str, profile: Option<&str>) -> Result<bool> {

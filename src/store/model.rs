@@ -139,6 +139,32 @@ pub struct Registration {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+/// The authorization server a pre-registered client was bound to for one server (and profile,
+/// and tenant): its secret, and the tokens it gets, go to that issuer only. Recorded at the
+/// client's first sign-in, or pinned with `--issuer`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IssuerBinding {
+    /// The MCP server's canonical URL, as in `EntryKey::resource`.
+    pub resource: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    pub issuer: String,
+    /// The client it was recorded for (informational).
+    #[serde(default)]
+    pub client_id: String,
+    /// `true` when the user named the issuer (`--issuer`), `false` when it was the first seen.
+    #[serde(default)]
+    pub pinned: bool,
+    /// Seconds since the Unix epoch.
+    #[serde(default)]
+    pub bound_at: i64,
+    /// Fields written by a newer mcp-valet, kept as they are.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
 impl std::str::FromStr for Backend {
     type Err = StoreError;
     fn from_str(s: &str) -> Result<Backend> {

@@ -23,7 +23,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::model::{Backend, EntryKey, EntryMeta, Registration};
+use super::model::{Backend, EntryKey, EntryMeta, IssuerBinding, Registration};
 
 /// The format version this code reads and writes.
 pub(crate) const VERSION: u64 = 1;
@@ -209,6 +209,10 @@ pub(crate) struct StateFile {
     pub entries: Vec<Value>,
     #[serde(default)]
     pub registrations: Vec<Value>,
+    /// The issuers pre-registered clients are bound to (`IssuerBinding`); written only once
+    /// there is one, so that older files read and write back unchanged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub issuers: Vec<Value>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -219,6 +223,7 @@ impl Doc for StateFile {
             version: VERSION,
             entries: Vec::new(),
             registrations: Vec::new(),
+            issuers: Vec::new(),
             extra: Map::new(),
         }
     }
@@ -333,6 +338,36 @@ impl StateFile {
         }
         self.registrations.push(to_value(&rec));
         None
+    }
+
+    pub(crate) fn find_issuer(
+        &self,
+        resource: &str,
+        profile: Option<&str>,
+        tenant: Option<&str>,
+    ) -> Option<IssuerBinding> {
+        self.issuers
+            .iter()
+            .filter_map(parse::<IssuerBinding>)
+            .find(|b| b.resource == resource && b.profile.as_deref() == profile && b.tenant.as_deref() == tenant)
+    }
+
+    /// Puts `b` in place of the binding for the same server, profile and tenant (keeping the
+    /// old one's unknown fields), or appends it.
+    pub(crate) fn put_issuer(&mut self, mut b: IssuerBinding) {
+        for slot in self.issuers.iter_mut() {
+            let Some(old) = parse::<IssuerBinding>(slot) else {
+                continue;
+            };
+            if old.resource == b.resource && old.profile == b.profile && old.tenant == b.tenant {
+                let mut merged = old.extra;
+                merged.extend(std::mem::take(&mut b.extra));
+                b.extra = merged;
+                *slot = to_value(&b);
+                return;
+            }
+        }
+        self.issuers.push(to_value(&b));
     }
 
     pub(crate) fn remove_registration(&mut self, issuer: &str, profile: Option<&str>) -> Vec<RegistrationRecord> {
@@ -474,6 +509,37 @@ mod tests {
         let text = String::from_utf8(st.to_bytes()).unwrap();
         assert!(!text.contains("SECRET"), "{text}");
         assert!(text.contains("harmless"));
+    }
+
+    #[test]
+    fn issuer_bindings_are_kept_per_server_profile_and_tenant() {
+        let mut st = StateFile::empty();
+        // A file without bindings writes none (older files round-trip unchanged).
+        assert!(!String::from_utf8(st.to_bytes()).unwrap().contains("issuers"));
+        let binding = |profile: Option<&str>, issuer: &str| IssuerBinding {
+            resource: "https://mcp.example.com/mcp".into(),
+            profile: profile.map(str::to_owned),
+            tenant: None,
+            issuer: issuer.into(),
+            client_id: "c1".into(),
+            pinned: false,
+            bound_at: 1,
+            extra: Map::new(),
+        };
+        st.put_issuer(binding(None, "https://a.example"));
+        st.put_issuer(binding(Some("work"), "https://b.example"));
+        st.issuers[0]["note"] = json!("from a newer version");
+        st.put_issuer(binding(None, "https://c.example"));
+        let back = StateFile::parse(&st.to_bytes()).unwrap();
+        let mcp = "https://mcp.example.com/mcp";
+        assert_eq!(back.find_issuer(mcp, None, None).unwrap().issuer, "https://c.example");
+        assert_eq!(
+            back.find_issuer(mcp, Some("work"), None).unwrap().issuer,
+            "https://b.example"
+        );
+        assert!(back.find_issuer(mcp, None, Some("tenant")).is_none());
+        assert_eq!(back.issuers[0]["note"], "from a newer version");
+        assert_eq!(back.issuers.len(), 2);
     }
 
     #[test]

@@ -31,7 +31,7 @@ fn md5(s: &str) -> String {
 }
 
 /// mcp-remote's files for `url` under `base`, as version 0.1.38 writes them.
-fn fabricate(base: &Path, url: &str, tokens: &Value, client: &Value) -> Vec<PathBuf> {
+pub(crate) fn fabricate(base: &Path, url: &str, tokens: &Value, client: &Value) -> Vec<PathBuf> {
     let dir = base.join("mcp-remote-0.1.38");
     std::fs::create_dir_all(&dir).unwrap();
     let h = md5(url);
@@ -63,7 +63,7 @@ fn fabricate(base: &Path, url: &str, tokens: &Value, client: &Value) -> Vec<Path
         .collect()
 }
 
-fn env(home: &Path, valet_home: &Path, auth: &Path) -> Vec<(String, String)> {
+pub(crate) fn env(home: &Path, valet_home: &Path, auth: &Path) -> Vec<(String, String)> {
     vec![
         ("HOME".into(), home.to_str().unwrap().into()),
         ("XDG_CONFIG_HOME".into(), home.join(".config").to_str().unwrap().into()),
@@ -244,7 +244,7 @@ fn an_oauth_login_is_imported_with_its_issuer_and_client() {
 }
 
 /// The refresh token of the one login in a file store's secrets file.
-fn refresh_token_in(secrets: &Path) -> String {
+pub(crate) fn refresh_token_in(secrets: &Path) -> String {
     fn find(v: &Value) -> Option<String> {
         match v {
             Value::Object(m) => match m.get("refresh_token").and_then(Value::as_str) {

@@ -22,6 +22,7 @@ mod faults;
 mod hardening;
 mod import;
 mod install;
+mod issuer;
 mod network;
 mod packages;
 mod peers_smoke;

@@ -9,6 +9,7 @@ use serde_json::json;
 use super::*;
 use crate::auth::ResourceChoice;
 use crate::auth::prompt::{EnterCode, OpenUrl, Prompt, Waiting};
+use crate::auth::token::ClientAuth;
 use crate::cli::RemoteArgs;
 use crate::store::{Backend, StoreOptions};
 
@@ -124,6 +125,7 @@ fn client(url: &str) -> (Arc<OAuthClient>, Arc<AuthServer>) {
         auth_success_url: None,
         use_id_token: false,
         token_endpoint: None,
+        issuer: None,
     };
     let store = Arc::new(Store::open(&store_options).unwrap());
     let server = Arc::new(AuthServer::default());

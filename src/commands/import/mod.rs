@@ -267,6 +267,23 @@ async fn import_one(
         Ok(None) => Err("the server does not ask for a sign-in".to_owned()),
         Err(e) => Err(e.to_string()),
     };
+    // JWTs say who issued them (`iss`): a refresh token goes to that issuer only, never to
+    // another one the server names now.
+    let issued_by = [tokens.id_token.as_deref(), Some(tokens.access_token.as_str())]
+        .into_iter()
+        .flatten()
+        .find_map(|t| Some(crate::auth::token::jwt_claims(t)?.get("iss")?.as_str()?.to_owned()));
+    let discovered = match (discovered, issued_by) {
+        (Ok(d), Some(iss)) if !crate::auth::same_issuer(&iss, &d.issuer) => {
+            let shown = |i: &str| crate::util::for_terminal(&crate::http::redact_url_text(i), 200);
+            Err(format!(
+                "its tokens were issued by {}, but the server now names the authorization server {}",
+                shown(&iss),
+                shown(&d.issuer)
+            ))
+        }
+        (d, _) => d,
+    };
     let now = crate::util::unix_now();
     let expired = expires_at.is_some_and(|t| t <= now);
     if let Err(why) = &discovered {

@@ -280,6 +280,15 @@ server.on('request', async (req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
       return res.end(`${JSON.stringify(stats, null, 1)}\n`);
     }
+    if (url.pathname === '/test/authorization-servers' && req.method === 'POST') {
+      // An authorization-server change (a migration, or a hostile one): the PRM names these
+      // from now on; tokens are still checked against --issuer.
+      const list = await readJson(req);
+      if (!Array.isArray(list) || !list.every((s) => typeof s === 'string')) return rpcError(res, 400, -32602, 'a JSON array of issuers');
+      prm.authorization_servers = list;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return res.end('{"ok":true}\n');
+    }
     if (url.pathname === '/test/reset' && req.method === 'POST') {
       stats = freshStats();
       stats.sessionsOpen = sessions.size;
