@@ -27,7 +27,13 @@ enum Asking {
     /// tools/call: one question, then at once the result "gave up" and the end of the stream
     /// (the server did not wait for the answer).
     GiveUp,
+    /// As `GiveUp`, but the question's id is `q-<call id>` and the result's text is `BIG`
+    /// bytes long.
+    Big,
 }
+
+/// The text of an `Asking::Big` result: nine of them are more than 16 MiB, eight are not.
+const BIG: usize = 1_900_000;
 
 #[derive(Default)]
 struct Seen {
@@ -105,6 +111,16 @@ fn old_server(asking: Asking) -> (String, Arc<Seen>) {
                     "protocolVersion": "2025-11-25", "capabilities": {"tools": {}},
                     "serverInfo": {"name": "old-stand-in", "version": "1"}}});
                 whole(w, "200 OK", &format!("{json}Mcp-Session-Id: s1\r\n"), &r.to_string())
+            }
+            (_, Some("tools/call")) if asking == Asking::Big => {
+                let _ = w.write_all(SSE_HEAD);
+                let mut q = question(1);
+                q["id"] = json!(format!("q-{}", body["id"]));
+                event(w, &q);
+                let r = json!({"jsonrpc": "2.0", "id": body["id"], "result": {
+                    "content": [{"type": "text", "text": "b".repeat(BIG)}]}});
+                event(w, &r);
+                false
             }
             (_, Some("tools/call")) => {
                 let _ = w.write_all(SSE_HEAD);
@@ -312,4 +328,53 @@ fn a_second_question_asked_at_once_is_the_next_round() {
     assert_ne!(state2, state);
     let r = call(&mut v, 3, answered(&key2, &state2));
     assert_eq!(r["result"]["content"][0]["text"], "both", "{r}");
+}
+
+#[test]
+fn answers_held_for_retries_stay_within_a_byte_budget() {
+    // Each call's server asks, then answers at once with ~1.9 MB while the host holds the
+    // input_required answer: the bridge keeps each answer for the host's retry. With
+    // --max-message-size 2MiB the budget is 16 MiB: eight fit, the ninth does not, and its
+    // retry gets a clear error while its question is still answered. Without the budget all
+    // nine are kept (up to 256 × --max-message-size in all) and every retry succeeds.
+    let (url, seen) = old_server(Asking::Big);
+    let mut v = modern_host(&["--max-message-size", "2MiB", &url]);
+    let mut rounds = Vec::new();
+    for id in 1..=9 {
+        rounds.push((id, asked(&call(&mut v, id, json!({})))));
+    }
+    // The ninth answer to come is refused when eight are held (8 × BIG fit, 9 × BIG do not):
+    // once stderr says so, every answer has come, whatever their order.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !v.stderr().contains("the retry gets an error") {
+        assert!(Instant::now() < deadline, "no answer was refused: {}", v.stderr());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut refused = Vec::new();
+    for (id, (key, state)) in &rounds {
+        let r = call(&mut v, 100 + id, answered(key, state));
+        if r.get("error").is_some() {
+            refused.push(r);
+        } else {
+            let text = r["result"]["content"][0]["text"].as_str().unwrap_or_default();
+            assert_eq!(text.len(), BIG, "{}", &r.to_string()[..200]);
+        }
+    }
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    let e = &refused[0]["error"];
+    assert_eq!(e["data"]["source"], "mcp-valet", "{e}");
+    assert_eq!(e["data"]["kind"], "too_large", "{e}");
+    assert!(e["message"].as_str().unwrap().contains("exceed 16 MiB"), "{e}");
+    // Every question got the host's answer, the refused one's too.
+    for id in 1..=9 {
+        let q = json!(format!("q-{id}"));
+        seen.wait_for("the answer to a question", |b| {
+            b["id"] == q && b["result"]["action"] == "accept"
+        });
+    }
+    // The budget is free again: the next call's held answer reaches its retry.
+    let (key, state) = asked(&call(&mut v, 10, json!({})));
+    std::thread::sleep(Duration::from_millis(200));
+    let r = call(&mut v, 110, answered(&key, &state));
+    assert_eq!(r["result"]["content"][0]["text"].as_str().map(str::len), Some(BIG));
 }

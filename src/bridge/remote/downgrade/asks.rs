@@ -7,8 +7,8 @@
 //! next round). A server request related to nothing in flight gets a JSON-RPC error back.
 //!
 //! Bounded: `MAX_ROUNDS` per host request, `MAX_OPEN` host requests followed at once,
-//! `MAX_QUEUED` questions waiting for the next round, and `--request-timeout` for the host's
-//! retry.
+//! `MAX_QUEUED` questions waiting for the next round, `HELD_BUDGET` bytes of server answers
+//! held for retries to come, and `--request-timeout` for the host's retry.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -31,6 +31,10 @@ pub const MAX_ROUNDS: u32 = 10;
 const MAX_OPEN: usize = 256;
 /// Questions waiting for the host's next retry, per host request.
 const MAX_QUEUED: usize = 8;
+/// Bytes of server answers held, across all requests, while their hosts have not retried yet
+/// (or `--max-message-size`, when larger: one answer can always be held). Past it, the
+/// retry gets an error instead of the answer.
+pub const HELD_BUDGET: usize = 16 << 20;
 /// What a `requestState` of the bridge's starts with.
 const STATE_PREFIX: &str = "mcp-valet/";
 const INVALID_PARAMS: i64 = -32602;
@@ -58,6 +62,8 @@ struct Inner {
     open: HashMap<Id, Open>,
     /// A live `requestState` → the host request it continues.
     states: HashMap<String, Id>,
+    /// The bytes of every `Held::Answer`.
+    held_bytes: usize,
 }
 
 struct Open {
@@ -148,11 +154,10 @@ impl Asks {
         match open.to.clone() {
             Some((to, _)) if &to == x => {
                 // No round yet: the transport reported what went wrong to the host itself.
-                inner.open.remove(x);
+                remove(&mut inner, x);
             }
             Some((to, _)) => {
-                let o = inner.open.remove(x).expect("present");
-                forget_state(&mut inner, &o);
+                remove(&mut inner, x);
                 drop(inner);
                 self.ctx.emit(Event::Failed { id: to, error: failure });
             }
@@ -173,8 +178,7 @@ impl Asks {
         };
         match open.to.clone() {
             Some((to, raw)) => {
-                let o = inner.open.remove(x).expect("present");
-                forget_state(&mut inner, &o);
+                remove(&mut inner, x);
                 drop(inner);
                 if &to == x {
                     self.pass(answer);
@@ -182,7 +186,38 @@ impl Asks {
                     self.pass(with_id(&answer, &raw));
                 }
             }
-            None => open.held = Some(Held::Answer(answer)),
+            None => self.hold(&mut inner, x, answer),
+        }
+    }
+
+    /// Keeps the server's answer to `x` for the host's retry, within [`HELD_BUDGET`]; past
+    /// it, the retry gets an error instead.
+    fn hold(&self, inner: &mut Inner, x: &Id, answer: Bytes) {
+        let budget = HELD_BUDGET.max(self.ctx.max_message);
+        let Some(open) = inner.open.get_mut(x) else { return };
+        let before = match open.held.take() {
+            Some(Held::Answer(a)) => a.len(),
+            _ => 0,
+        };
+        let others = inner.held_bytes - before;
+        if others + answer.len() > budget {
+            tracing::warn!(
+                bytes = answer.len(),
+                "a server's answer must wait for the client's retry, but {others} bytes of others already do; \
+                 the retry gets an error"
+            );
+            open.held = Some(Held::Failed(Failure::new(
+                FailureKind::TooLarge,
+                format!(
+                    "the server answered while the client held an input_required result, and the answers \
+                     waiting for retries would exceed {} MiB; this one was dropped",
+                    budget >> 20
+                ),
+            )));
+            inner.held_bytes = others;
+        } else {
+            inner.held_bytes = others + answer.len();
+            open.held = Some(Held::Answer(answer));
         }
     }
 
@@ -364,11 +399,13 @@ impl Asks {
             .collect();
         let held = open.held.take();
         let queued = std::mem::take(&mut open.queued);
+        if let Some(Held::Answer(a)) = &held {
+            inner.held_bytes -= a.len();
+        }
         let mut round = None;
         match held {
             Some(h) => {
-                let o = inner.open.remove(&x).expect("present");
-                forget_state(&mut inner, &o);
+                remove(&mut inner, &x);
                 drop(inner);
                 match h {
                     Held::Answer(a) => self.pass(with_id(&a, raw_id)),
@@ -426,9 +463,7 @@ impl Asks {
             if !live {
                 return;
             }
-            let o = inner.open.remove(x).expect("present");
-            forget_state(&mut inner, &o);
-            o
+            remove(&mut inner, x).expect("present")
         };
         if !why.is_empty() {
             tracing::debug!(%x, "the bridge stops a request the server asked the client about: {why}");
@@ -460,6 +495,7 @@ impl Asks {
         let mut inner = self.inner();
         inner.open.clear();
         inner.states.clear();
+        inner.held_bytes = 0;
     }
 
     /// Sends a message of the bridge's own to the server, in the background.
@@ -472,10 +508,16 @@ impl Asks {
 
 struct Round(Bytes);
 
-fn forget_state(inner: &mut Inner, o: &Open) {
+/// Stops following host request `x`: its state is forgotten, its held answer let go.
+fn remove(inner: &mut Inner, x: &Id) -> Option<Open> {
+    let o = inner.open.remove(x)?;
     if let Some(s) = &o.state {
         inner.states.remove(s);
     }
+    if let Some(Held::Answer(a)) = &o.held {
+        inner.held_bytes -= a.len();
+    }
+    Some(o)
 }
 
 /// The answer with the id of another request (the host's retry).
