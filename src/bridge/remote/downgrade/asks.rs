@@ -6,6 +6,12 @@
 //! the server's eventual answer to the first request becomes the answer to the retry (or the
 //! next round). A server request related to nothing in flight gets a JSON-RPC error back.
 //!
+//! The server's progress notifications for the first request (its `progressToken`) go to the
+//! host with the token of the host's latest retry: a request answered with `input_required`
+//! is over for the host, and progress may name only the token of an active request (the
+//! 2026-07-28 progress utility). While the host holds an `input_required` answer, or when its
+//! retry carries no token, they are dropped.
+//!
 //! Bounded: `MAX_ROUNDS` per host request, `MAX_OPEN` host requests followed at once,
 //! `MAX_QUEUED` questions waiting for the next round, `HELD_BUDGET` bytes of server answers
 //! held for retries to come, and `--request-timeout` for the host's retry.
@@ -72,6 +78,10 @@ struct Open {
     to: Option<(Id, Box<RawValue>)>,
     /// The host request's own raw id (the server knows it by that).
     raw_id: Box<RawValue>,
+    /// The host request's `progressToken` (the server knows it by that), and the one of the
+    /// retry in `to`.
+    token: Option<Value>,
+    to_token: Option<Value>,
     state: Option<String>,
     rounds: u32,
     /// The last round's questions: (key in `inputRequests`, the server's request id).
@@ -131,6 +141,8 @@ impl Asks {
             Open {
                 to: Some((id.clone(), raw_id.clone())),
                 raw_id: raw_id.clone(),
+                token: progress_token(msg),
+                to_token: None,
                 state: None,
                 rounds: 0,
                 asked: Vec::new(),
@@ -223,6 +235,51 @@ impl Asks {
 
     fn pass(&self, answer: Bytes) {
         self.ctx.deliver(answer, |_| true);
+    }
+
+    /// A notification from the server. `related`: the host request on whose response stream
+    /// it came, if any. `true`: handled here — a progress notification for a followed request
+    /// the host has retried went to the host with its retry's token (or was dropped: no
+    /// request of the host's has a token for it now).
+    pub fn progress(&self, m: &Message, related: Option<&Id>) -> bool {
+        #[derive(serde::Deserialize)]
+        struct Note {
+            params: Option<Map<String, Value>>,
+        }
+        if !self.on.load(Ordering::Acquire) || !m.is_notification("notifications/progress") {
+            return false;
+        }
+        let Some(mut params) = serde_json::from_slice::<Note>(&m.raw).ok().and_then(|n| n.params) else {
+            return false;
+        };
+        let Some(token) = params.get("progressToken").filter(|t| t.is_string() || t.is_number()) else {
+            return false;
+        };
+        let to_token = {
+            let inner = self.inner();
+            let mine = |o: &&Open| o.token.as_ref() == Some(token);
+            let found = match related {
+                Some(r) => inner.open.get_key_value(r).filter(|(_, o)| mine(o)),
+                None => inner.open.iter().find(|(_, o)| mine(o)),
+            };
+            let Some((x, open)) = found else { return false };
+            match &open.to {
+                // The host's first request is still waiting: the token is its own.
+                Some((to, _)) if to == x => return false,
+                Some(_) => open.to_token.clone(),
+                None => None,
+            }
+        };
+        let Some(t) = to_token else {
+            tracing::trace!("progress for a request the client holds an input_required answer to: dropped");
+            return true;
+        };
+        params.insert("progressToken".into(), t);
+        let out = json!({"jsonrpc": "2.0", "method": "notifications/progress", "params": params});
+        self.pass(Bytes::from(
+            serde_json::to_vec(&out).expect("serialising JSON cannot fail"),
+        ));
+        true
     }
 
     /// A request from the server. `related`: the host request on whose response stream it
@@ -389,6 +446,7 @@ impl Asks {
         };
         let x = x.expect("found");
         open.to = Some((id.clone(), raw_id.clone()));
+        open.to_token = progress_token(msg);
         let replies: Vec<Message> = open
             .asked
             .drain(..)
@@ -518,6 +576,26 @@ fn remove(inner: &mut Inner, x: &Id) -> Option<Open> {
         inner.held_bytes -= a.len();
     }
     Some(o)
+}
+
+/// A request's `params._meta.progressToken` (a string or a number).
+fn progress_token(msg: &Message) -> Option<Value> {
+    #[derive(serde::Deserialize)]
+    struct Req {
+        params: Option<Params>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Params {
+        #[serde(rename = "_meta")]
+        meta: Option<Meta>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Meta {
+        #[serde(rename = "progressToken")]
+        token: Option<Value>,
+    }
+    let token = serde_json::from_slice::<Req>(&msg.raw).ok()?.params?.meta?.token?;
+    (token.is_string() || token.is_number()).then_some(token)
 }
 
 /// The answer with the id of another request (the host's retry).
