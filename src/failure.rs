@@ -19,8 +19,9 @@ pub enum FailureKind {
     /// The client sent JSON that is not a valid JSON-RPC message, or reused the id of a request
     /// still in flight. A bug in the client; send a valid message or a fresh id.
     InvalidRequest,
-    /// A message from the client or from the server is larger than `--max-message-size`.
-    /// Raise the limit if such messages are expected.
+    /// A message from the client or from the server is larger than `--max-message-size`, or
+    /// the server answers waiting for 2026-07-28 clients' retries would exceed 16 MiB (or
+    /// `--max-message-size`, when larger). Raise the limit if such messages are expected.
     TooLarge,
     /// No answer in time (`--request-timeout`, `--max-request-time`, or a step of the
     /// exchange); mcp-valet stopped waiting. Retry, or raise the timeout.

@@ -157,7 +157,14 @@ fn questions_a_2026_host_did_not_declare_get_a_clear_error() {
         let peer = Peer::start(kind);
         let mut argv = flags.to_vec();
         argv.push(&peer.url);
-        let r = run(&argv, MODERN, &["call", "echo"], &["--tool", tool, "--args", args]);
+        // (tools/list first: the Python server sends roots/list on the GET stream, and drops
+        // it when the bridge has not opened that yet.)
+        let r = run(
+            &argv,
+            MODERN,
+            &["tools", "call", "echo"],
+            &["--tool", tool, "--args", args],
+        );
         let what = format!("{kind:?} {tool}: {:?}", r.summary());
         let call = &r.summary()["results"]["call"];
         let said = call["text"]
@@ -169,5 +176,127 @@ fn questions_a_2026_host_did_not_declare_get_a_clear_error() {
             "{what}"
         );
         assert_eq!(r.result("echo")["text"], "hello", "{what}");
+    }
+}
+
+const SAMPLED: &str = "Paris, said the host";
+const ROOTS: &str = "file:///srv/valet-a,file:///srv/valet-b";
+
+#[test]
+fn an_older_servers_sampling_and_roots_reach_a_2026_host_as_input_required() {
+    // The host declares sampling and roots (the Python SDK's callbacks): the server's
+    // sampling/createMessage and roots/list become input_required rounds, the host's answers
+    // reach the server as the responses to them, and the call's result (built from them) is
+    // the answer to the host's retry. Fails if the translation drops a kind, loses the
+    // answer, or hands the host the server's own request.
+    let cases: [(PeerKind, &[&str], &str, &str); 6] = [
+        (
+            PeerKind::StatefulSse,
+            &[],
+            "sample",
+            r#"{"prompt":"Capital of France?"}"#,
+        ),
+        (PeerKind::StatefulSse, &[], "roots", "{}"),
+        (PeerKind::LegacySse, &[], "sample", r#"{"prompt":"Capital of France?"}"#),
+        (PeerKind::LegacySse, &[], "roots", "{}"),
+        (
+            PeerKind::Python,
+            &["--protocol", "legacy"],
+            "sample",
+            r#"{"prompt":"Capital of France?"}"#,
+        ),
+        (PeerKind::Python, &["--protocol", "legacy"], "roots", "{}"),
+    ];
+    for (kind, flags, tool, args) in cases {
+        let peer = Peer::start(kind);
+        let mut argv = flags.to_vec();
+        argv.push(&peer.url);
+        let extra = [
+            "--tool",
+            tool,
+            "--args",
+            args,
+            "--sampling-text",
+            SAMPLED,
+            "--roots",
+            ROOTS,
+        ];
+        // (tools/list first: the Python server sends roots/list on the GET stream, and drops
+        // it when the bridge has not opened that yet.)
+        let r = run(&argv, MODERN, &["tools", "call", "echo"], &extra);
+        let what = format!("{kind:?} {tool}: {:?}", r.summary());
+        assert_eq!(r.protocol_version(), MODERN, "{what}");
+        let text = r.result("call")["text"].as_str().unwrap_or_default().to_owned();
+        let s = r.summary();
+        let log = peer.log();
+        let answered = |pred: &dyn Fn(&Value) -> bool| {
+            log.iter()
+                .filter(|e| e["method"] == "POST" && e["body"].get("method").is_none() && pred(&e["body"]["result"]))
+                .count()
+        };
+        if tool == "sample" {
+            assert_eq!(text, SAMPLED, "{what}");
+            let asked = s["samplings"].as_array().unwrap();
+            assert_eq!(asked.len(), 1, "{what}");
+            assert_eq!(
+                asked[0]["messages"][0]["content"]["text"], "Capital of France?",
+                "{what}"
+            );
+            assert_eq!(s["rootsAsked"], 0, "{what}");
+            let n = answered(&|r| r["model"] == "mcp-valet-test-model" && r["content"]["text"] == SAMPLED);
+            assert_eq!(n, 1, "the host's answer went to the server: {log:?}");
+        } else {
+            let got: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {what}"));
+            let want = json!([
+                {"uri": "file:///srv/valet-a", "name": "root-1"},
+                {"uri": "file:///srv/valet-b", "name": "root-2"},
+            ]);
+            assert_eq!(got["roots"], want, "{what}");
+            assert_eq!(s["rootsAsked"], 1, "{what}");
+            assert!(s["samplings"].as_array().unwrap().is_empty(), "{what}");
+            assert_eq!(
+                answered(&|r| r["roots"] == want),
+                1,
+                "the host's answer went to the server: {log:?}"
+            );
+        }
+        // The host's retry stayed in the bridge: the server saw one call.
+        let calls = posts(&log, "tools/call");
+        let mine: Vec<_> = calls.iter().filter(|c| c["body"]["params"]["name"] == tool).collect();
+        assert_eq!(mine.len(), 1, "{log:?}");
+        assert!(mine[0]["body"]["params"].get("requestState").is_none(), "{log:?}");
+        assert_eq!(r.result("echo")["text"], "hello", "the bridge keeps serving: {what}");
+    }
+}
+
+#[test]
+fn a_2026_hosts_retry_gets_the_progress_of_the_request_it_continues() {
+    // The server sends progress 1/3 for the host's first request, asks (the request is then
+    // answered with input_required, so over for the host), and sends 2/3 and 3/3 for that
+    // first request's token. The host's retry has a token of its own (the Python SDK uses the
+    // request id): the bridge sends 2/3 and 3/3 with it. Without the mapping, the SDK drops
+    // them (a token of no active request) and only 1/3 arrives.
+    for kind in [PeerKind::StatefulSse, PeerKind::LegacySse] {
+        let peer = Peer::start(kind);
+        let r = run(&[&peer.url], MODERN, &["progress_call"], &["--tool", "elicit_progress"]);
+        let what = format!("{kind:?}: {:?}", r.summary());
+        let call = r.result("progress_call");
+        assert_eq!(call["text"], "valet", "{what}");
+        let steps: Vec<f64> = call["progress"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p[0].as_f64().unwrap())
+            .collect();
+        assert_eq!(steps, [1.0, 2.0, 3.0], "{what}");
+        assert_eq!(call["progress"][2][2], "step 3/3", "{what}");
+        // The server knew one request, and one token.
+        let log = peer.log();
+        let calls = posts(&log, "tools/call");
+        assert_eq!(calls.len(), 1, "{log:?}");
+        assert!(
+            calls[0]["body"]["params"]["_meta"]["progressToken"].is_number(),
+            "{log:?}"
+        );
     }
 }

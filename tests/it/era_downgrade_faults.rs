@@ -1,7 +1,8 @@
 //! A 2026-07-28 host in front of a server of the older revisions whose own requests misbehave
 //! (issue 10, "Bad input and faults", for the translation of server→client requests into
 //! `input_required`): questions that never end, a question related to nothing, a host that
-//! never retries, a retry the host cancels, a stale `requestState`. A stand-in Streamable HTTP
+//! never retries, a retry the host cancels, a stale `requestState`, answers held beyond the
+//! budget, progress for a request the host has retried. A stand-in Streamable HTTP
 //! server of the 2025-11-25 revision asks; the host is the real binary's stdio, driven with
 //! raw JSON-RPC lines.
 
@@ -27,7 +28,16 @@ enum Asking {
     /// tools/call: one question, then at once the result "gave up" and the end of the stream
     /// (the server did not wait for the answer).
     GiveUp,
+    /// As `GiveUp`, but the question's id is `q-<call id>` and the result's text is `BIG`
+    /// bytes long.
+    Big,
+    /// tools/call: progress 1 for the call's progressToken, a question, progress 2; once
+    /// answered, progress 3 and the result "done".
+    Progress,
 }
+
+/// The text of an `Asking::Big` result: nine of them are more than 16 MiB, eight are not.
+const BIG: usize = 1_900_000;
 
 #[derive(Default)]
 struct Seen {
@@ -105,6 +115,34 @@ fn old_server(asking: Asking) -> (String, Arc<Seen>) {
                     "protocolVersion": "2025-11-25", "capabilities": {"tools": {}},
                     "serverInfo": {"name": "old-stand-in", "version": "1"}}});
                 whole(w, "200 OK", &format!("{json}Mcp-Session-Id: s1\r\n"), &r.to_string())
+            }
+            (_, Some("tools/call")) if asking == Asking::Big => {
+                let _ = w.write_all(SSE_HEAD);
+                let mut q = question(1);
+                q["id"] = json!(format!("q-{}", body["id"]));
+                event(w, &q);
+                let r = json!({"jsonrpc": "2.0", "id": body["id"], "result": {
+                    "content": [{"type": "text", "text": "b".repeat(BIG)}]}});
+                event(w, &r);
+                false
+            }
+            (_, Some("tools/call")) if asking == Asking::Progress => {
+                let _ = w.write_all(SSE_HEAD);
+                let token = &body["params"]["_meta"]["progressToken"];
+                let progress = |w: &mut TcpStream, n: u32| {
+                    let p = json!({"jsonrpc": "2.0", "method": "notifications/progress",
+                        "params": {"progressToken": token, "progress": n}});
+                    event(w, &p)
+                };
+                progress(w, 1);
+                event(w, &question(1));
+                progress(w, 2);
+                log.wait_for("an answer", |b| b["id"] == "q1" && b.get("method").is_none());
+                progress(w, 3);
+                let r = json!({"jsonrpc": "2.0", "id": body["id"], "result": {
+                    "content": [{"type": "text", "text": "done"}]}});
+                event(w, &r);
+                false
             }
             (_, Some("tools/call")) => {
                 let _ = w.write_all(SSE_HEAD);
@@ -312,4 +350,102 @@ fn a_second_question_asked_at_once_is_the_next_round() {
     assert_ne!(state2, state);
     let r = call(&mut v, 3, answered(&key2, &state2));
     assert_eq!(r["result"]["content"][0]["text"], "both", "{r}");
+}
+
+#[test]
+fn answers_held_for_retries_stay_within_a_byte_budget() {
+    // Each call's server asks, then answers at once with ~1.9 MB while the host holds the
+    // input_required answer: the bridge keeps each answer for the host's retry. With
+    // --max-message-size 2MiB the budget is 16 MiB: eight fit, the ninth does not, and its
+    // retry gets a clear error while its question is still answered. Without the budget all
+    // nine are kept (up to 256 × --max-message-size in all) and every retry succeeds.
+    let (url, seen) = old_server(Asking::Big);
+    let mut v = modern_host(&["--max-message-size", "2MiB", &url]);
+    let mut rounds = Vec::new();
+    for id in 1..=9 {
+        rounds.push((id, asked(&call(&mut v, id, json!({})))));
+    }
+    // The ninth answer to come is refused when eight are held (8 × BIG fit, 9 × BIG do not):
+    // once stderr says so, every answer has come, whatever their order.
+    refused_once(&v, 1);
+    let mut refused = retries(&mut v, &rounds);
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    let e = &refused[0]["error"];
+    assert_eq!(e["data"]["source"], "mcp-valet", "{e}");
+    assert_eq!(e["data"]["kind"], "too_large", "{e}");
+    assert!(e["message"].as_str().unwrap().contains("exceed 16 MiB"), "{e}");
+    // Every question got the host's answer, the refused one's too.
+    for id in 1..=9 {
+        let q = json!(format!("q-{id}"));
+        seen.wait_for("the answer to a question", |b| {
+            b["id"] == q && b["result"]["action"] == "accept"
+        });
+    }
+    // The budget is free again (a leak would refuse all of these): once more, eight fit.
+    let rounds: Vec<_> = (11..=19).map(|id| (id, asked(&call(&mut v, id, json!({}))))).collect();
+    refused_once(&v, 2);
+    refused = retries(&mut v, &rounds);
+    assert_eq!(refused.len(), 1, "{refused:?}");
+}
+
+/// Waits until the bridge has said `n` times that it refused to hold an answer: the ninth of
+/// a batch to come is refused when the eight others are held (8 × BIG fit, 9 × BIG do not),
+/// so then every answer of the batch has come, whatever their order.
+fn refused_once(v: &Valet, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while v.stderr().matches("the retry gets an error").count() < n {
+        assert!(Instant::now() < deadline, "no answer was refused: {}", v.stderr());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Retries every `(id, (key, state))` round; the error answers (the others must be `BIG`).
+fn retries(v: &mut Valet, rounds: &[(i64, (String, String))]) -> Vec<Value> {
+    let mut refused = Vec::new();
+    for (id, (key, state)) in rounds {
+        let r = call(v, 100 + id, answered(key, state));
+        if r.get("error").is_some() {
+            refused.push(r);
+        } else {
+            let text = r["result"]["content"][0]["text"].as_str().unwrap_or_default();
+            assert_eq!(text.len(), BIG, "{}", &r.to_string()[..200]);
+        }
+    }
+    refused
+}
+
+#[test]
+fn progress_for_a_retried_request_goes_with_the_retrys_token() {
+    // Progress may name only a token of an active request: the first call's (t1) while it
+    // waits; none while the host holds the input_required answer (progress 2 is dropped);
+    // the retry's (t2) once it came (progress 3, sent by the server for t1). Without the
+    // mapping the host gets 2 and 3 for t1, a request that is over.
+    let (url, _seen) = old_server(Asking::Progress);
+    let mut v = modern_host(&[&url]);
+    let progress = |v: &mut Valet, id: i64, token: &str, extra: Value| {
+        let mut params = json!({"name": "ask", "arguments": {}, "_meta": envelope()});
+        params["_meta"]["progressToken"] = json!(token);
+        for (k, x) in extra.as_object().unwrap() {
+            params[k] = x.clone();
+        }
+        v.send(&json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params}));
+        let (r, before) = v.response_to(&json!(id));
+        let seen: Vec<Value> = before
+            .iter()
+            .filter(|m| m["method"] == "notifications/progress")
+            .map(|m| json!([m["params"]["progressToken"], m["params"]["progress"]]))
+            .collect();
+        (r, seen)
+    };
+    let (first, seen) = progress(&mut v, 1, "t1", json!({}));
+    let (key, state) = asked(&first);
+    assert_eq!(seen, [json!(["t1", 1])]);
+    let (last, seen) = progress(&mut v, 2, "t2", answered(&key, &state));
+    assert_eq!(last["result"]["content"][0]["text"], "done", "{last}");
+    assert_eq!(seen, [json!(["t2", 3])]);
+    // Nothing else arrived for t1 (progress 2 was dropped, not delayed).
+    v.send(&json!({"jsonrpc": "2.0", "id": 3, "method": "server/discover", "params": {"_meta": envelope()}}));
+    let (d, before) = v.response_to(&json!(3));
+    assert!(d["result"].is_object(), "{d}");
+    assert!(before.is_empty(), "{before:?}");
 }

@@ -6,16 +6,24 @@ or straight at a Streamable HTTP URL (to test the peers themselves).
 
     tests/peers/.venv/bin/python tests/peers/client_py.py [--mode auto|legacy|2026-07-28]
         [--steps a,b,...] [--log-level LEVEL] [--timeout SECONDS] [--tool NAME --args JSON]
-        [--cancel-after-ms N] [--idle-ms N] (--url URL | -- COMMAND [ARGS...])
+        [--cancel-after-ms N] [--idle-ms N] [--sampling-text TEXT] [--roots URI,...]
+        (--url URL | -- COMMAND [ARGS...])
 
 --mode is the Client's: `auto` (default: probe server/discover, fall back to initialize),
 `legacy` (initialize handshake only) or `2026-07-28` (modern, no probe). Over stdio the
 command gets the full environment; its stderr is inherited.
 
+The host declares elicitation always; sampling only with --sampling-text (every
+sampling/createMessage is answered with that text, model "mcp-valet-test-model"), roots only
+with --roots (roots/list is answered with those URIs, named root-1, root-2, ...). What the
+callbacks were asked is in the summary's "samplings" and "rootsAsked".
+
 Steps (run in order; default: tools):
   tools         tools/list: names, and each tool's x-mcp-header declarations
   echo          tools/call echo {text: "hello"}
   call          tools/call --tool NAME with --args JSON (default {})
+  progress_call the call step with a progress callback: also the progress notifications
+                received for it, as [progress, total, message]
   header_echo   tools/call header_echo {region: "Zürich", priority: 3, urgent: true}
   reserve       tools/call reserve {item: "widgets"}: the elicitation callback answers
                 {quantity: 3} (input_required on 2026-07-28, elicitation/create before);
@@ -72,6 +80,7 @@ STEPS = [
     "tools",
     "echo",
     "call",
+    "progress_call",
     "header_echo",
     "reserve",
     "logging",
@@ -102,6 +111,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--args", default="{}")
     p.add_argument("--cancel-after-ms", type=int, default=300)
     p.add_argument("--idle-ms", type=int, default=3000)
+    p.add_argument("--sampling-text", default=None)
+    p.add_argument("--roots", default=None)
     p.add_argument("--url", default=None)
     a = p.parse_args(argv)
     a.command = command
@@ -126,6 +137,8 @@ summary: dict[str, Any] = {
     "notifications": {},
     "logs": [],
     "elicitations": [],
+    "samplings": [],
+    "rootsAsked": 0,
     "results": {},
 }
 
@@ -174,6 +187,22 @@ async def on_elicit(context: Any, params: Any) -> types.ElicitResult:
     return types.ElicitResult(action="accept", content={"quantity": QUANTITY})
 
 
+async def on_sample(context: Any, params: types.CreateMessageRequestParams) -> types.CreateMessageResult:
+    summary["samplings"].append(dump(params))
+    return types.CreateMessageResult(
+        role="assistant",
+        content=types.TextContent(type="text", text=ARGS.sampling_text),
+        model="mcp-valet-test-model",
+        stop_reason="endTurn",
+    )
+
+
+async def on_roots(context: Any) -> types.ListRootsResult:
+    summary["rootsAsked"] += 1
+    uris = [u for u in (ARGS.roots or "").split(",") if u]
+    return types.ListRootsResult(roots=[types.Root(uri=u, name=f"root-{i + 1}") for i, u in enumerate(uris)])
+
+
 def modern(client: Client) -> bool:
     return client.protocol_version == "2026-07-28"
 
@@ -213,6 +242,22 @@ async def step(client: Client, name: str) -> Any:
         if not ARGS.tool:
             raise ValueError("the call step needs --tool NAME")
         return tool_result(await client.call_tool(ARGS.tool, json.loads(ARGS.args), read_timeout_seconds=t))
+    if name == "progress_call":
+        if not ARGS.tool:
+            raise ValueError("the progress_call step needs --tool NAME")
+        seen: list[Any] = []
+
+        async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+            seen.append([progress, total, message])
+
+        r = tool_result(
+            await client.call_tool(
+                ARGS.tool, json.loads(ARGS.args), read_timeout_seconds=t, progress_callback=on_progress
+            )
+        )
+        await anyio.sleep(0.3)  # progress callbacks run in tasks of their own
+        r["progress"] = sorted(seen, key=lambda p: p[0])
+        return r
     if name == "header_echo":
         r = await client.call_tool(
             "header_echo", {"region": "Zürich", "priority": 3, "urgent": True}, read_timeout_seconds=t
@@ -336,6 +381,8 @@ async def main() -> int:
         mode=ARGS.mode,
         read_timeout_seconds=ARGS.timeout,
         elicitation_callback=on_elicit,
+        sampling_callback=on_sample if ARGS.sampling_text is not None else None,
+        list_roots_callback=on_roots if ARGS.roots is not None else None,
         logging_callback=on_log,
         message_handler=on_message,
         log_level=ARGS.log_level or ("debug" if "logging" in ARGS.steps else None),

@@ -254,6 +254,36 @@ function makeServer(ctx) {
   );
 
   server.registerTool(
+    'elicit_progress',
+    { description: 'Send progress 1/3 (to the request\'s progressToken, if any), ask the client for a name '
+        + '(elicitation/create), then send progress 2/3 and 3/3; returns the name (or the action)',
+      inputSchema: {} },
+    async (_args, extra) => {
+      const token = extra._meta?.progressToken;
+      const progress = async (i) => {
+        if (token !== undefined) {
+          await extra.sendNotification({
+            method: 'notifications/progress',
+            params: { progressToken: token, progress: i, total: 3, message: `step ${i}/3` },
+          });
+        }
+      };
+      await progress(1);
+      const result = await server.server.elicitInput(
+        {
+          mode: 'form',
+          message: 'Who is asking?',
+          requestedSchema: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] },
+        },
+        clientRequestOptions(extra),
+      );
+      await progress(2);
+      await progress(3);
+      return text(result.content?.name ?? result.action);
+    },
+  );
+
+  server.registerTool(
     'notify',
     { description: 'Send a logging notification tied to this call and, unrelated to it (standalone GET '
         + 'stream), another logging message and notifications/tools/list_changed; returns "ok"',

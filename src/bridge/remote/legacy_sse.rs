@@ -222,7 +222,7 @@ impl LegacySse {
                 false
             }
             Kind::Request { .. } => !self.asks.server_request(m, None),
-            Kind::Notification { .. } => !self.listeners.route(m, &self.ctx),
+            Kind::Notification { .. } => !(self.asks.progress(m, None) || self.listeners.route(m, &self.ctx)),
             Kind::Batch { .. } => true,
         }
     }

@@ -371,6 +371,10 @@ impl Streamable {
                 if let Kind::Request { .. } = m.kind {
                     return !self.asks.server_request(m, reading.awaited);
                 }
+                // (`swallow`: a 2026-07-28 host's request; the old path does not look.)
+                if reading.swallow && self.asks.progress(m, reading.awaited) {
+                    return false;
+                }
                 return !self.listeners.route(m, &self.ctx);
             }
             reading.found = true;

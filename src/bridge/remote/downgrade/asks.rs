@@ -6,9 +6,15 @@
 //! the server's eventual answer to the first request becomes the answer to the retry (or the
 //! next round). A server request related to nothing in flight gets a JSON-RPC error back.
 //!
+//! The server's progress notifications for the first request (its `progressToken`) go to the
+//! host with the token of the host's latest retry: a request answered with `input_required`
+//! is over for the host, and progress may name only the token of an active request (the
+//! 2026-07-28 progress utility). While the host holds an `input_required` answer, or when its
+//! retry carries no token, they are dropped.
+//!
 //! Bounded: `MAX_ROUNDS` per host request, `MAX_OPEN` host requests followed at once,
-//! `MAX_QUEUED` questions waiting for the next round, and `--request-timeout` for the host's
-//! retry.
+//! `MAX_QUEUED` questions waiting for the next round, `HELD_BUDGET` bytes of server answers
+//! held for retries to come, and `--request-timeout` for the host's retry.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -31,6 +37,10 @@ pub const MAX_ROUNDS: u32 = 10;
 const MAX_OPEN: usize = 256;
 /// Questions waiting for the host's next retry, per host request.
 const MAX_QUEUED: usize = 8;
+/// Bytes of server answers held, across all requests, while their hosts have not retried yet
+/// (or `--max-message-size`, when larger: one answer can always be held). Past it, the
+/// retry gets an error instead of the answer.
+pub const HELD_BUDGET: usize = 16 << 20;
 /// What a `requestState` of the bridge's starts with.
 const STATE_PREFIX: &str = "mcp-valet/";
 const INVALID_PARAMS: i64 = -32602;
@@ -58,6 +68,8 @@ struct Inner {
     open: HashMap<Id, Open>,
     /// A live `requestState` → the host request it continues.
     states: HashMap<String, Id>,
+    /// The bytes of every `Held::Answer`.
+    held_bytes: usize,
 }
 
 struct Open {
@@ -66,6 +78,10 @@ struct Open {
     to: Option<(Id, Box<RawValue>)>,
     /// The host request's own raw id (the server knows it by that).
     raw_id: Box<RawValue>,
+    /// The host request's `progressToken` (the server knows it by that), and the one of the
+    /// retry in `to`.
+    token: Option<Value>,
+    to_token: Option<Value>,
     state: Option<String>,
     rounds: u32,
     /// The last round's questions: (key in `inputRequests`, the server's request id).
@@ -125,6 +141,8 @@ impl Asks {
             Open {
                 to: Some((id.clone(), raw_id.clone())),
                 raw_id: raw_id.clone(),
+                token: progress_token(msg),
+                to_token: None,
                 state: None,
                 rounds: 0,
                 asked: Vec::new(),
@@ -148,11 +166,10 @@ impl Asks {
         match open.to.clone() {
             Some((to, _)) if &to == x => {
                 // No round yet: the transport reported what went wrong to the host itself.
-                inner.open.remove(x);
+                remove(&mut inner, x);
             }
             Some((to, _)) => {
-                let o = inner.open.remove(x).expect("present");
-                forget_state(&mut inner, &o);
+                remove(&mut inner, x);
                 drop(inner);
                 self.ctx.emit(Event::Failed { id: to, error: failure });
             }
@@ -173,8 +190,7 @@ impl Asks {
         };
         match open.to.clone() {
             Some((to, raw)) => {
-                let o = inner.open.remove(x).expect("present");
-                forget_state(&mut inner, &o);
+                remove(&mut inner, x);
                 drop(inner);
                 if &to == x {
                     self.pass(answer);
@@ -182,12 +198,88 @@ impl Asks {
                     self.pass(with_id(&answer, &raw));
                 }
             }
-            None => open.held = Some(Held::Answer(answer)),
+            None => self.hold(&mut inner, x, answer),
+        }
+    }
+
+    /// Keeps the server's answer to `x` for the host's retry, within [`HELD_BUDGET`]; past
+    /// it, the retry gets an error instead.
+    fn hold(&self, inner: &mut Inner, x: &Id, answer: Bytes) {
+        let budget = HELD_BUDGET.max(self.ctx.max_message);
+        let Some(open) = inner.open.get_mut(x) else { return };
+        let before = match open.held.take() {
+            Some(Held::Answer(a)) => a.len(),
+            _ => 0,
+        };
+        let others = inner.held_bytes - before;
+        if others + answer.len() > budget {
+            tracing::warn!(
+                bytes = answer.len(),
+                "a server's answer must wait for the client's retry, but {others} bytes of others already do; \
+                 the retry gets an error"
+            );
+            open.held = Some(Held::Failed(Failure::new(
+                FailureKind::TooLarge,
+                format!(
+                    "the server answered while the client held an input_required result, and the answers \
+                     waiting for retries would exceed {} MiB; this one was dropped",
+                    budget >> 20
+                ),
+            )));
+            inner.held_bytes = others;
+        } else {
+            inner.held_bytes = others + answer.len();
+            open.held = Some(Held::Answer(answer));
         }
     }
 
     fn pass(&self, answer: Bytes) {
         self.ctx.deliver(answer, |_| true);
+    }
+
+    /// A notification from the server. `related`: the host request on whose response stream
+    /// it came, if any. `true`: handled here — a progress notification for a followed request
+    /// the host has retried went to the host with its retry's token (or was dropped: no
+    /// request of the host's has a token for it now).
+    pub fn progress(&self, m: &Message, related: Option<&Id>) -> bool {
+        #[derive(serde::Deserialize)]
+        struct Note {
+            params: Option<Map<String, Value>>,
+        }
+        if !self.on.load(Ordering::Acquire) || !m.is_notification("notifications/progress") {
+            return false;
+        }
+        let Some(mut params) = serde_json::from_slice::<Note>(&m.raw).ok().and_then(|n| n.params) else {
+            return false;
+        };
+        let Some(token) = params.get("progressToken").filter(|t| t.is_string() || t.is_number()) else {
+            return false;
+        };
+        let to_token = {
+            let inner = self.inner();
+            let mine = |o: &&Open| o.token.as_ref() == Some(token);
+            let found = match related {
+                Some(r) => inner.open.get_key_value(r).filter(|(_, o)| mine(o)),
+                None => inner.open.iter().find(|(_, o)| mine(o)),
+            };
+            let Some((x, open)) = found else { return false };
+            match &open.to {
+                // The host's first request is still waiting: the token is its own.
+                Some((to, _)) if to == x => return false,
+                Some(_) => open.to_token.clone(),
+                None => None,
+            }
+        };
+        let Some(t) = to_token else {
+            tracing::trace!("progress for a request the client holds an input_required answer to: dropped");
+            return true;
+        };
+        params.insert("progressToken".into(), t);
+        let out = json!({"jsonrpc": "2.0", "method": "notifications/progress", "params": params});
+        self.pass(Bytes::from(
+            serde_json::to_vec(&out).expect("serialising JSON cannot fail"),
+        ));
+        true
     }
 
     /// A request from the server. `related`: the host request on whose response stream it
@@ -354,6 +446,7 @@ impl Asks {
         };
         let x = x.expect("found");
         open.to = Some((id.clone(), raw_id.clone()));
+        open.to_token = progress_token(msg);
         let replies: Vec<Message> = open
             .asked
             .drain(..)
@@ -364,11 +457,13 @@ impl Asks {
             .collect();
         let held = open.held.take();
         let queued = std::mem::take(&mut open.queued);
+        if let Some(Held::Answer(a)) = &held {
+            inner.held_bytes -= a.len();
+        }
         let mut round = None;
         match held {
             Some(h) => {
-                let o = inner.open.remove(&x).expect("present");
-                forget_state(&mut inner, &o);
+                remove(&mut inner, &x);
                 drop(inner);
                 match h {
                     Held::Answer(a) => self.pass(with_id(&a, raw_id)),
@@ -426,9 +521,7 @@ impl Asks {
             if !live {
                 return;
             }
-            let o = inner.open.remove(x).expect("present");
-            forget_state(&mut inner, &o);
-            o
+            remove(&mut inner, x).expect("present")
         };
         if !why.is_empty() {
             tracing::debug!(%x, "the bridge stops a request the server asked the client about: {why}");
@@ -460,6 +553,7 @@ impl Asks {
         let mut inner = self.inner();
         inner.open.clear();
         inner.states.clear();
+        inner.held_bytes = 0;
     }
 
     /// Sends a message of the bridge's own to the server, in the background.
@@ -472,10 +566,36 @@ impl Asks {
 
 struct Round(Bytes);
 
-fn forget_state(inner: &mut Inner, o: &Open) {
+/// Stops following host request `x`: its state is forgotten, its held answer let go.
+fn remove(inner: &mut Inner, x: &Id) -> Option<Open> {
+    let o = inner.open.remove(x)?;
     if let Some(s) = &o.state {
         inner.states.remove(s);
     }
+    if let Some(Held::Answer(a)) = &o.held {
+        inner.held_bytes -= a.len();
+    }
+    Some(o)
+}
+
+/// A request's `params._meta.progressToken` (a string or a number).
+fn progress_token(msg: &Message) -> Option<Value> {
+    #[derive(serde::Deserialize)]
+    struct Req {
+        params: Option<Params>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Params {
+        #[serde(rename = "_meta")]
+        meta: Option<Meta>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Meta {
+        #[serde(rename = "progressToken")]
+        token: Option<Value>,
+    }
+    let token = serde_json::from_slice::<Req>(&msg.raw).ok()?.params?.meta?.token?;
+    (token.is_string() || token.is_number()).then_some(token)
 }
 
 /// The answer with the id of another request (the host's retry).
