@@ -161,6 +161,8 @@ impl InProcess {
 }
 
 enum Writer {
+    // Only Unix serves pipes and sockets on the runtime (the Windows build warned).
+    #[cfg_attr(not(unix), allow(dead_code))]
     Task(tokio::task::JoinHandle<()>),
     Thread(std::thread::JoinHandle<()>),
 }
