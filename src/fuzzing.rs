@@ -197,9 +197,14 @@ fn sse_reference(data: &[u8]) -> SseResult {
             b"event" => event = String::from_utf8_lossy(value).into_owned(),
             b"id" if !value.contains(&0) => id_buf = Some(String::from_utf8_lossy(value).into_owned()),
             b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
-                if let Ok(ms) = std::str::from_utf8(value).unwrap_or("").parse::<u64>() {
-                    r.retry = Some(ms);
-                }
+                // The parser clamps what a server asks for to sse::MAX_RETRY; a value beyond
+                // u64 is read as that much too.
+                let max = u64::try_from(sse::MAX_RETRY.as_millis()).expect("a minute fits");
+                let ms = std::str::from_utf8(value)
+                    .unwrap_or("")
+                    .parse::<u64>()
+                    .unwrap_or(u64::MAX);
+                r.retry = Some(ms.min(max));
             }
             _ => {}
         }

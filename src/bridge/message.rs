@@ -138,13 +138,15 @@ pub fn parse(raw: Bytes) -> Result<Parsed, Invalid> {
             .collect();
         return Ok(Parsed::Batch { raw, items });
     }
-    // Validate the whole text as JSON first, so that syntax errors are -32700 and not -32600.
+    // -32700 only when the text is not JSON: when reading the envelope fails, a plain syntax
+    // check decides. It also catches a syntax error after a type error (`"a": 1`), and it lets
+    // a number beyond f64, which the envelope's reader refuses, be JSON of the wrong shape.
     let env: Envelope = match serde_json::from_str(text) {
         Ok(env) => env,
-        Err(e) if e.is_syntax() || e.is_eof() => return Err(Invalid::Parse(json_error(&e))),
-        // A type error can come before a syntax error further on (`"a": 1`): still -32700.
-        Err(e) if serde_json::from_str::<IgnoredAny>(text).is_err() => return Err(Invalid::Parse(json_error(&e))),
         Err(e) => {
+            if let Err(syntax) = serde_json::from_str::<IgnoredAny>(text) {
+                return Err(Invalid::Parse(json_error(&syntax)));
+            }
             return Err(Invalid::Request {
                 id: None,
                 reason: json_error(&e),
@@ -443,6 +445,24 @@ mod tests {
         assert!(matches!(
             parse(Bytes::from_static(br#"{"jsonrpc":"2.0","id":{"a":1},"method":"m"}"#)),
             Err(Invalid::Request { .. })
+        ));
+    }
+
+    /// Found by the `jsonrpc` fuzz target (fuzz/regressions/jsonrpc/number-beyond-f64): JSON
+    /// whose only fault is a number beyond what serde_json reads (RFC 8259 §9 lets a reader limit
+    /// them) is still JSON, so it is -32600 like any other wrong shape, never -32700.
+    #[test]
+    fn a_number_beyond_f64_is_an_invalid_request_not_a_parse_error() {
+        for text in ["2E0222222222222222222222", r#"{"jsonrpc":1e999,"id":1,"method":"m"}"#] {
+            assert!(
+                matches!(parse(Bytes::from(text)), Err(Invalid::Request { .. })),
+                "{text}"
+            );
+        }
+        // A real syntax error after a number beyond range is still one.
+        assert!(matches!(
+            parse(Bytes::from_static(b"{\"jsonrpc\":1e999,")),
+            Err(Invalid::Parse(_))
         ));
     }
 
