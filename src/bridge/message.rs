@@ -14,7 +14,7 @@ use serde_json::value::RawValue;
 pub enum Id {
     Int(i64),
     Str(Box<str>),
-    /// Any other number (fractions, huge integers), by its literal text.
+    /// Any other number (fractions, huge integers), by its value's shortest text (`Id::number`).
     Other(Box<str>),
 }
 
@@ -26,9 +26,23 @@ impl Id {
             b'"' => serde_json::from_str::<String>(text).ok().map(|s| Id::Str(s.into())),
             b'-' | b'0'..=b'9' => Some(match text.parse::<i64>() {
                 Ok(n) => Id::Int(n),
-                Err(_) => Id::Other(text.into()),
+                Err(_) => Id::number(text),
             }),
             _ => None,
+        }
+    }
+
+    /// A number id that is not a plain i64 (a fraction, an exponent, beyond i64), by its value
+    /// as serde_json reads it, so that every spelling of one value is one id (a server that
+    /// reads ids as numbers echoes `1.50` as `1.5`, `1.0` as `1`); beyond f64, by its text.
+    fn number(text: &str) -> Id {
+        const I64_END: f64 = 9_223_372_036_854_775_808.0; // 2^63
+        match serde_json::from_str::<serde_json::Number>(text) {
+            Ok(n) => match n.as_f64() {
+                Some(f) if n.is_f64() && f.fract() == 0.0 && (-I64_END..I64_END).contains(&f) => Id::Int(f as i64),
+                _ => Id::Other(n.to_string().into()),
+            },
+            Err(_) => Id::Other(text.into()),
         }
     }
 }
@@ -489,6 +503,22 @@ mod tests {
         assert_eq!(a, Some(Id::Str("xA".into())));
         let b = Id::from_raw(&RawValue::from_string("18446744073709551615".into()).unwrap());
         assert!(matches!(b, Some(Id::Other(_))));
+    }
+
+    /// Found by the `jsonrpc` fuzz target (fuzz/regressions/jsonrpc/fraction-id-spelling): a
+    /// server that reads ids as numbers echoes `444.444444444440` as `444.44444444444` and
+    /// `1.0` as `1`; the answer must still reach the request it answers, not time out.
+    #[test]
+    fn number_ids_match_by_value_whatever_their_spelling() {
+        let id = |s: &str| Id::from_raw(&RawValue::from_string(s.into()).unwrap()).unwrap();
+        assert_eq!(id("444.444444444440"), id("444.44444444444"));
+        assert_eq!(id("1.50"), id("15e-1"));
+        assert_eq!(id("1.0"), Id::Int(1));
+        assert_eq!(id("-2E2"), Id::Int(-200));
+        assert_ne!(id("1.5"), id("1.25"));
+        // Beyond i64, exactly as serde_json reads them; beyond f64, by their text.
+        assert_ne!(id("18446744073709551615"), id("18446744073709551614"));
+        assert_eq!(id("1e999"), Id::Other("1e999".into()));
     }
 
     #[test]
