@@ -328,8 +328,14 @@ pub fn www_authenticate(data: &[u8]) {
 
 // --- JSON-RPC classification -----------------------------------------------------------------
 
+/// The id serde_json's reading gives. A number is taken as read, not printed and read again:
+/// serde_json's float reading does not round-trip a long mantissa (`444…888` with 130 digits).
 fn id_of(v: &serde_json::Value) -> Option<Id> {
-    Id::from_raw(&RawValue::from_string(v.to_string()).ok()?)
+    match v {
+        serde_json::Value::Number(n) => Some(Id::of_number(n)),
+        serde_json::Value::String(s) => Some(Id::Str(s.as_str().into())),
+        _ => None,
+    }
 }
 
 /// JSON-RPC classification: a message keeps its exact bytes, its kind agrees with a plain

@@ -36,13 +36,21 @@ impl Id {
     /// as serde_json reads it, so that every spelling of one value is one id (a server that
     /// reads ids as numbers echoes `1.50` as `1.5`, `1.0` as `1`); beyond f64, by its text.
     fn number(text: &str) -> Id {
-        const I64_END: f64 = 9_223_372_036_854_775_808.0; // 2^63
         match serde_json::from_str::<serde_json::Number>(text) {
-            Ok(n) => match n.as_f64() {
-                Some(f) if n.is_f64() && f.fract() == 0.0 && (-I64_END..I64_END).contains(&f) => Id::Int(f as i64),
-                _ => Id::Other(n.to_string().into()),
-            },
+            Ok(n) => Id::of_number(&n),
             Err(_) => Id::Other(text.into()),
+        }
+    }
+
+    /// The id of a number as serde_json read it (see `Id::number`).
+    pub(crate) fn of_number(n: &serde_json::Number) -> Id {
+        const I64_END: f64 = 9_223_372_036_854_775_808.0; // 2^63
+        if let Some(i) = n.as_i64() {
+            return Id::Int(i);
+        }
+        match n.as_f64() {
+            Some(f) if n.is_f64() && f.fract() == 0.0 && (-I64_END..I64_END).contains(&f) => Id::Int(f as i64),
+            _ => Id::Other(n.to_string().into()),
         }
     }
 }
