@@ -197,9 +197,14 @@ fn sse_reference(data: &[u8]) -> SseResult {
             b"event" => event = String::from_utf8_lossy(value).into_owned(),
             b"id" if !value.contains(&0) => id_buf = Some(String::from_utf8_lossy(value).into_owned()),
             b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
-                if let Ok(ms) = std::str::from_utf8(value).unwrap_or("").parse::<u64>() {
-                    r.retry = Some(ms);
-                }
+                // The parser clamps what a server asks for to sse::MAX_RETRY; a value beyond
+                // u64 is read as that much too.
+                let max = u64::try_from(sse::MAX_RETRY.as_millis()).expect("a minute fits");
+                let ms = std::str::from_utf8(value)
+                    .unwrap_or("")
+                    .parse::<u64>()
+                    .unwrap_or(u64::MAX);
+                r.retry = Some(ms.min(max));
             }
             _ => {}
         }
@@ -323,8 +328,14 @@ pub fn www_authenticate(data: &[u8]) {
 
 // --- JSON-RPC classification -----------------------------------------------------------------
 
+/// The id serde_json's reading gives. A number is taken as read, not printed and read again:
+/// serde_json's float reading does not round-trip a long mantissa (`444…888` with 130 digits).
 fn id_of(v: &serde_json::Value) -> Option<Id> {
-    Id::from_raw(&RawValue::from_string(v.to_string()).ok()?)
+    match v {
+        serde_json::Value::Number(n) => Some(Id::of_number(n)),
+        serde_json::Value::String(s) => Some(Id::Str(s.as_str().into())),
+        _ => None,
+    }
 }
 
 /// JSON-RPC classification: a message keeps its exact bytes, its kind agrees with a plain

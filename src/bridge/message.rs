@@ -14,7 +14,7 @@ use serde_json::value::RawValue;
 pub enum Id {
     Int(i64),
     Str(Box<str>),
-    /// Any other number (fractions, huge integers), by its literal text.
+    /// Any other number (fractions, huge integers), by its value's shortest text (`Id::number`).
     Other(Box<str>),
 }
 
@@ -26,9 +26,31 @@ impl Id {
             b'"' => serde_json::from_str::<String>(text).ok().map(|s| Id::Str(s.into())),
             b'-' | b'0'..=b'9' => Some(match text.parse::<i64>() {
                 Ok(n) => Id::Int(n),
-                Err(_) => Id::Other(text.into()),
+                Err(_) => Id::number(text),
             }),
             _ => None,
+        }
+    }
+
+    /// A number id that is not a plain i64 (a fraction, an exponent, beyond i64), by its value
+    /// as serde_json reads it, so that every spelling of one value is one id (a server that
+    /// reads ids as numbers echoes `1.50` as `1.5`, `1.0` as `1`); beyond f64, by its text.
+    fn number(text: &str) -> Id {
+        match serde_json::from_str::<serde_json::Number>(text) {
+            Ok(n) => Id::of_number(&n),
+            Err(_) => Id::Other(text.into()),
+        }
+    }
+
+    /// The id of a number as serde_json read it (see `Id::number`).
+    pub(crate) fn of_number(n: &serde_json::Number) -> Id {
+        const I64_END: f64 = 9_223_372_036_854_775_808.0; // 2^63
+        if let Some(i) = n.as_i64() {
+            return Id::Int(i);
+        }
+        match n.as_f64() {
+            Some(f) if n.is_f64() && f.fract() == 0.0 && (-I64_END..I64_END).contains(&f) => Id::Int(f as i64),
+            _ => Id::Other(n.to_string().into()),
         }
     }
 }
@@ -138,13 +160,15 @@ pub fn parse(raw: Bytes) -> Result<Parsed, Invalid> {
             .collect();
         return Ok(Parsed::Batch { raw, items });
     }
-    // Validate the whole text as JSON first, so that syntax errors are -32700 and not -32600.
+    // -32700 only when the text is not JSON: when reading the envelope fails, a plain syntax
+    // check decides. It also catches a syntax error after a type error (`"a": 1`), and it lets
+    // a number beyond f64, which the envelope's reader refuses, be JSON of the wrong shape.
     let env: Envelope = match serde_json::from_str(text) {
         Ok(env) => env,
-        Err(e) if e.is_syntax() || e.is_eof() => return Err(Invalid::Parse(json_error(&e))),
-        // A type error can come before a syntax error further on (`"a": 1`): still -32700.
-        Err(e) if serde_json::from_str::<IgnoredAny>(text).is_err() => return Err(Invalid::Parse(json_error(&e))),
         Err(e) => {
+            if let Err(syntax) = serde_json::from_str::<IgnoredAny>(text) {
+                return Err(Invalid::Parse(json_error(&syntax)));
+            }
             return Err(Invalid::Request {
                 id: None,
                 reason: json_error(&e),
@@ -446,6 +470,24 @@ mod tests {
         ));
     }
 
+    /// Found by the `jsonrpc` fuzz target (fuzz/regressions/jsonrpc/number-beyond-f64): JSON
+    /// whose only fault is a number beyond what serde_json reads (RFC 8259 §9 lets a reader limit
+    /// them) is still JSON, so it is -32600 like any other wrong shape, never -32700.
+    #[test]
+    fn a_number_beyond_f64_is_an_invalid_request_not_a_parse_error() {
+        for text in ["2E0222222222222222222222", r#"{"jsonrpc":1e999,"id":1,"method":"m"}"#] {
+            assert!(
+                matches!(parse(Bytes::from(text)), Err(Invalid::Request { .. })),
+                "{text}"
+            );
+        }
+        // A real syntax error after a number beyond range is still one.
+        assert!(matches!(
+            parse(Bytes::from_static(b"{\"jsonrpc\":1e999,")),
+            Err(Invalid::Parse(_))
+        ));
+    }
+
     #[test]
     fn batches_keep_element_bytes() {
         let text = r#"[{"jsonrpc":"2.0","id":1,"method":"a"}, 5, {"jsonrpc":"2.0","method":"n"}]"#;
@@ -469,6 +511,22 @@ mod tests {
         assert_eq!(a, Some(Id::Str("xA".into())));
         let b = Id::from_raw(&RawValue::from_string("18446744073709551615".into()).unwrap());
         assert!(matches!(b, Some(Id::Other(_))));
+    }
+
+    /// Found by the `jsonrpc` fuzz target (fuzz/regressions/jsonrpc/fraction-id-spelling): a
+    /// server that reads ids as numbers echoes `444.444444444440` as `444.44444444444` and
+    /// `1.0` as `1`; the answer must still reach the request it answers, not time out.
+    #[test]
+    fn number_ids_match_by_value_whatever_their_spelling() {
+        let id = |s: &str| Id::from_raw(&RawValue::from_string(s.into()).unwrap()).unwrap();
+        assert_eq!(id("444.444444444440"), id("444.44444444444"));
+        assert_eq!(id("1.50"), id("15e-1"));
+        assert_eq!(id("1.0"), Id::Int(1));
+        assert_eq!(id("-2E2"), Id::Int(-200));
+        assert_ne!(id("1.5"), id("1.25"));
+        // Beyond i64, exactly as serde_json reads them; beyond f64, by their text.
+        assert_ne!(id("18446744073709551615"), id("18446744073709551614"));
+        assert_eq!(id("1e999"), Id::Other("1e999".into()));
     }
 
     #[test]
