@@ -5,7 +5,7 @@
 use super::ResourceChoice;
 use super::discovery::Discovery;
 use super::error::AuthError;
-use super::tokens::{OAuthClient, STATIC_ISSUER};
+use super::tokens::OAuthClient;
 use crate::audit::Entry;
 use crate::store::{Backend, EntryKey, EntryMeta, Registration, Secret, Secrets};
 use crate::util::unix_now;
@@ -102,13 +102,7 @@ impl OAuthClient {
                 (key, secrets, kept)
             }
             _ => {
-                let key = EntryKey {
-                    resource: self.resource_key.clone(),
-                    issuer: STATIC_ISSUER.into(),
-                    client_id: String::new(),
-                    profile: self.settings.profile.clone(),
-                    tenant: self.settings.tenant().map(str::to_owned),
-                };
+                let key = self.static_key();
                 let secrets = Secrets {
                     access_token: Some(imp.access_token),
                     ..Secrets::default()

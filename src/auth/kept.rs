@@ -20,6 +20,18 @@ pub struct Revocation {
 pub const CHECKED_AT: &str = "checked_at";
 
 impl OAuthClient {
+    /// Where a token without a sign-in behind it (given by the user, or imported without its
+    /// client) is kept for this server, profile and tenant.
+    pub(super) fn static_key(&self) -> EntryKey {
+        EntryKey {
+            resource: self.resource_key.clone(),
+            issuer: STATIC_ISSUER.into(),
+            client_id: String::new(),
+            profile: self.settings.profile.clone(),
+            tenant: self.settings.tenant().map(str::to_owned),
+        }
+    }
+
     /// Keeps a token given by the user (`login --with-token`) for this server, noting whether
     /// the server accepted it (`checked`); returns where, and how many earlier logins it replaced.
     pub async fn keep_static_token(
@@ -27,13 +39,7 @@ impl OAuthClient {
         token: Secret,
         checked: bool,
     ) -> Result<(crate::store::Backend, usize), AuthError> {
-        let key = EntryKey {
-            resource: self.resource_key.clone(),
-            issuer: STATIC_ISSUER.into(),
-            client_id: String::new(),
-            profile: self.settings.profile.clone(),
-            tenant: self.settings.tenant().map(str::to_owned),
-        };
+        let key = self.static_key();
         let secrets = Secrets {
             access_token: Some(token),
             ..Secrets::default()
