@@ -198,22 +198,7 @@ fn an_oauth_login_is_imported_with_its_issuer_and_client() {
     // authorization server, laid out as mcp-remote keeps them.
     let stack = Stack::start(&[], &[]);
     let home = tempfile::tempdir().unwrap();
-    let (first, auth) = (home.path().join("first"), home.path().join("auth"));
-    let env_first = env(home.path(), &first, &auth);
-    assert!(run(&["login", &stack.mcp], &env_first).status.success());
-    let token = String::from_utf8(run(&["token", &stack.mcp], &env_first).stdout).unwrap();
-    let rows: Value = serde_json::from_slice(&run(&["status", "--json"], &env_first).stdout).unwrap();
-    let client_id = rows[0]["client_id"].as_str().unwrap().to_owned();
-    let refresh = refresh_token_in(&first.join("secrets.json"));
-    // Expired already: the first use refreshes it with mcp-remote's client.
-    fabricate(
-        &auth,
-        &stack.mcp,
-        &json!({"access_token": token.trim(), "token_type": "Bearer", "expires_in": 0, "scope": "mcp",
-                "refresh_token": refresh}),
-        &json!({"client_id": client_id, "redirect_uris": ["http://localhost:40123/oauth/callback"],
-                "token_endpoint_auth_method": "none"}),
-    );
+    let RealLogin { auth, token, client_id } = real_login_as_mcp_remote(&stack, home.path(), json!({"scope": "mcp"}));
 
     let second = home.path().join("second");
     let env = env(home.path(), &second, &auth);
@@ -241,6 +226,38 @@ fn an_oauth_login_is_imported_with_its_issuer_and_client() {
         "with the imported token"
     );
     assert_eq!(stack.as_stats()["authorizationRequests"], 1, "no second sign-in");
+}
+
+/// A real login (mcp-valet's own, in `home/first`) to the stack's authorization server, laid
+/// out as mcp-remote keeps it in `home/auth`: its access token (expired already, so the first
+/// use refreshes it with mcp-remote's client; `extra` adds fields to the tokens file), its
+/// refresh token and its client.
+pub(crate) struct RealLogin {
+    pub auth: PathBuf,
+    pub token: String,
+    pub client_id: String,
+}
+
+pub(crate) fn real_login_as_mcp_remote(stack: &Stack, home: &Path, extra: Value) -> RealLogin {
+    let (first, auth) = (home.join("first"), home.join("auth"));
+    let env_first = env(home, &first, &auth);
+    assert!(run(&["login", &stack.mcp], &env_first).status.success());
+    let token = String::from_utf8(run(&["token", &stack.mcp], &env_first).stdout).unwrap();
+    let rows: Value = serde_json::from_slice(&run(&["status", "--json"], &env_first).stdout).unwrap();
+    let client_id = rows[0]["client_id"].as_str().unwrap().to_owned();
+    let mut tokens = json!({"access_token": token.trim(), "token_type": "Bearer", "expires_in": 0,
+                            "refresh_token": refresh_token_in(&first.join("secrets.json"))});
+    if let (Some(t), Value::Object(more)) = (tokens.as_object_mut(), extra) {
+        t.extend(more);
+    }
+    fabricate(
+        &auth,
+        &stack.mcp,
+        &tokens,
+        &json!({"client_id": client_id, "redirect_uris": ["http://localhost:40123/oauth/callback"],
+                "token_endpoint_auth_method": "none"}),
+    );
+    RealLogin { auth, token, client_id }
 }
 
 /// The refresh token of the one login in a file store's secrets file.

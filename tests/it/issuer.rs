@@ -316,24 +316,11 @@ fn login_on_a_terminal_asks_before_moving_the_client_to_a_new_issuer() {
 /// now the import refuses to attach it there (the access token has expired, so nothing is kept).
 #[test]
 fn an_imported_refresh_token_goes_only_to_the_issuer_that_issued_it() {
-    use crate::import::{env, fabricate, refresh_token_in};
+    use crate::import::{env, real_login_as_mcp_remote};
     let stack = Stack::start(&[], &[]);
     let (hostile, seen) = hostile_authorization_server();
     let home = tempfile::tempdir().unwrap();
-    let (first, auth) = (home.path().join("first"), home.path().join("auth"));
-    let env_first = env(home.path(), &first, &auth);
-    assert!(run(&["login", &stack.mcp], &env_first).status.success());
-    let token = String::from_utf8(run(&["token", &stack.mcp], &env_first).stdout).unwrap();
-    let rows: Value = serde_json::from_slice(&run(&["status", "--json"], &env_first).stdout).unwrap();
-    let client_id = rows[0]["client_id"].as_str().unwrap().to_owned();
-    fabricate(
-        &auth,
-        &stack.mcp,
-        &json!({"access_token": token.trim(), "token_type": "Bearer", "expires_in": 0,
-                "refresh_token": refresh_token_in(&first.join("secrets.json"))}),
-        &json!({"client_id": client_id, "redirect_uris": ["http://localhost:40123/oauth/callback"],
-                "token_endpoint_auth_method": "none"}),
-    );
+    let auth = real_login_as_mcp_remote(&stack, home.path(), json!({})).auth;
     switch_authorization_server(&stack, &hostile);
     let env = env(home.path(), &home.path().join("second"), &auth);
     let imported = run(&["import", "mcp-remote", &stack.mcp], &env);
