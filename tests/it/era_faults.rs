@@ -14,24 +14,11 @@ use std::time::Duration;
 
 use crate::common::era::{era_key, remembered};
 use crate::common::peers::{Peer, PeerKind};
-use crate::common::stand_in::{Out, serve};
+use crate::common::stand_in::{Out, Req, serve};
 use crate::common::valet::{Valet, init_params, temp_home, text, valet_error};
 use serde_json::{Value, json};
 
 const MODERN: &str = "2026-07-28";
-
-/// One request a stand-in saw: its HTTP method and its JSON body (`null` without one).
-#[derive(Clone, Debug)]
-struct Req {
-    http: String,
-    body: Value,
-}
-
-impl Req {
-    fn method(&self) -> &str {
-        self.body["method"].as_str().unwrap_or_default()
-    }
-}
 
 /// A stand-in (`common::stand_in`) that answers each request with `respond`; returns its
 /// `/mcp` URL and the requests it saw.
@@ -39,10 +26,7 @@ fn stand_in(respond: impl Fn(&Req) -> Out + Send + Sync + 'static) -> (String, A
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = seen.clone();
     let (port, _) = serve(move |s| {
-        let req = Req {
-            http: s.line.split(' ').next().unwrap_or_default().to_owned(),
-            body: serde_json::from_str(&s.body).unwrap_or(Value::Null),
-        };
+        let req = Req::from(s);
         log.lock().unwrap().push(req.clone());
         respond(&req)
     });

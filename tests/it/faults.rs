@@ -13,29 +13,18 @@
 //! is not repeated here; `era_faults.rs` covers the 2026-07-28 revision's own faults.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::common::stand_in::{Req, serve_raw};
 use crate::common::valet::{Valet, init_params};
 use serde_json::{Value, json};
 
 const VERSION: &str = "2025-11-25";
-
-/// One request as the hostile server read it.
-struct Req {
-    http: String,
-    body: Value,
-}
-
-impl Req {
-    fn method(&self) -> &str {
-        self.body["method"].as_str().unwrap_or_default()
-    }
-}
 
 /// What a scenario did with the connection.
 enum Then {
@@ -45,53 +34,11 @@ enum Then {
     Close,
 }
 
-/// A server on 127.0.0.1 that hands every request, and the socket, to `scenario`; returns its
-/// `/mcp` URL. Its threads end with the test process (each blocks on a socket the bridge
-/// closes when it exits).
+/// A server on 127.0.0.1 (`common::stand_in`) that hands every request, and the socket, to
+/// `scenario`; returns its `/mcp` URL. Its threads end with the test process (each blocks on a
+/// socket the bridge closes when it exits).
 fn hostile(scenario: impl Fn(&Req, &mut TcpStream) -> Then + Send + Sync + 'static) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let scenario = Arc::new(scenario);
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let scenario = scenario.clone();
-            std::thread::spawn(move || {
-                let mut r = BufReader::new(stream.try_clone().unwrap());
-                let mut w = stream;
-                loop {
-                    let mut line = String::new();
-                    if r.read_line(&mut line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let mut len = 0;
-                    loop {
-                        let mut h = String::new();
-                        if r.read_line(&mut h).unwrap_or(0) == 0 {
-                            return;
-                        }
-                        if h.trim().is_empty() {
-                            break;
-                        }
-                        if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
-                            len = v.trim().parse().unwrap_or(0);
-                        }
-                    }
-                    let mut body = vec![0; len];
-                    if r.read_exact(&mut body).is_err() {
-                        return;
-                    }
-                    let req = Req {
-                        http: line.split(' ').next().unwrap_or_default().to_owned(),
-                        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
-                    };
-                    match scenario(&req, &mut w) {
-                        Then::Keep => {}
-                        Then::Close => return,
-                    }
-                }
-            });
-        }
-    });
+    let (port, _) = serve_raw(move |seen, w| matches!(scenario(&Req::from(seen), w), Then::Keep));
     format!("http://127.0.0.1:{port}/mcp")
 }
 

@@ -15,6 +15,30 @@ pub struct Seen {
     pub body: String,
 }
 
+/// A request as the JSON-RPC scenarios read it: its HTTP method and its JSON body (`null`
+/// when it has none or it is not JSON).
+#[derive(Clone, Debug)]
+pub struct Req {
+    pub http: String,
+    pub body: serde_json::Value,
+}
+
+impl Req {
+    /// The JSON-RPC method, or "" for an answer or a body that is not a request.
+    pub fn method(&self) -> &str {
+        self.body["method"].as_str().unwrap_or_default()
+    }
+}
+
+impl From<&Seen> for Req {
+    fn from(s: &Seen) -> Req {
+        Req {
+            http: s.line.split(' ').next().unwrap_or_default().to_owned(),
+            body: serde_json::from_str(&s.body).unwrap_or(serde_json::Value::Null),
+        }
+    }
+}
+
 /// What a stand-in does with one request.
 pub enum Out {
     /// Writes this whole HTTP response and keeps the connection.
