@@ -7,18 +7,9 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::common::auth::{Stack, grants};
+use crate::common::free_port;
+use crate::common::stand_in::{Out, Req, serve};
 use crate::common::valet::{run, temp_home, text};
-
-/// A free port on both 127.0.0.1 and [::1] (at the time of asking).
-fn free_port() -> u16 {
-    loop {
-        let v4 = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = v4.local_addr().unwrap().port();
-        if std::net::TcpListener::bind(("::1", port)).is_ok() {
-            return port;
-        }
-    }
-}
 
 fn tool_names(list: &Value) -> Vec<String> {
     list["result"]["tools"]
@@ -421,72 +412,50 @@ fn ipv4_never_connects_to_an_ipv6_address() {
     assert_eq!(accepted(&listener), 0, "--ipv4 connected to [::1]: {err}");
 }
 
-/// What a test server saw: each request's method (HTTP and JSON-RPC) and its Cookie header.
-type Seen = std::sync::Arc<std::sync::Mutex<Vec<(String, Option<String>)>>>;
-
 /// A minimal Streamable HTTP MCP server behind a "load balancer" that pins the session with a
-/// cookie: returns its URL and the (method, Cookie header) of every request it got.
-fn sticky_server() -> (String, Seen) {
-    use std::io::{BufRead, BufReader, Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/mcp", listener.local_addr().unwrap());
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let log = seen.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { return };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                continue;
-            }
-            let method = line.split(' ').next().unwrap_or("").to_owned();
-            let (mut len, mut cookie) = (0usize, None);
-            loop {
-                let mut h = String::new();
-                if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
-                    break;
-                }
-                let (name, value) = h.split_once(':').unwrap_or((&h, ""));
-                match name.to_ascii_lowercase().as_str() {
-                    "content-length" => len = value.trim().parse().unwrap_or(0),
-                    "cookie" => cookie = Some(value.trim().to_owned()),
-                    _ => {}
-                }
-            }
-            let mut body = vec![0; len];
-            reader.read_exact(&mut body).unwrap();
-            let msg: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-            let rpc = msg["method"].as_str().unwrap_or("").to_owned();
-            log.lock().unwrap().push((format!("{method} {rpc}"), cookie));
-            let (status, extra, body) = match (method.as_str(), rpc.as_str()) {
-                ("POST", "initialize") => (
-                    "200 OK",
-                    "Set-Cookie: AWSALB=node-7; Path=/; Max-Age=600; HttpOnly\r\nMcp-Session-Id: s1\r\n",
-                    json!({"jsonrpc": "2.0", "id": msg["id"], "result": {"protocolVersion": "2025-06-18",
-                        "capabilities": {"tools": {}}, "serverInfo": {"name": "sticky", "version": "1"}}})
-                    .to_string(),
-                ),
-                ("POST", "tools/list") => (
-                    "200 OK",
-                    "",
-                    json!({"jsonrpc": "2.0", "id": msg["id"], "result": {"tools": [{"name": "pinned",
-                        "inputSchema": {"type": "object"}}]}})
-                    .to_string(),
-                ),
-                ("POST", _) => ("202 Accepted", "", String::new()),
-                ("DELETE", _) => ("200 OK", "", String::new()),
-                _ => ("405 Method Not Allowed", "", String::new()),
-            };
-            let head = format!(
-                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n",
-                body.len()
-            );
-            let _ = stream.write_all(head.as_bytes());
-            let _ = stream.write_all(body.as_bytes());
-        }
+/// cookie (and closes every connection, so only the cookie can carry the pin): returns its URL
+/// and the (HTTP and JSON-RPC method, Cookie header) of every request it got, in order.
+fn sticky_server() -> (String, impl Fn() -> Vec<(String, Option<String>)>) {
+    let (port, seen) = serve(|s| {
+        let req = Req::from(s);
+        let id = &req.body["id"];
+        let (status, extra, body) = match (req.http.as_str(), req.method()) {
+            ("POST", "initialize") => (
+                "200 OK",
+                "Set-Cookie: AWSALB=node-7; Path=/; Max-Age=600; HttpOnly\r\nMcp-Session-Id: s1\r\n",
+                json!({"jsonrpc": "2.0", "id": id, "result": {"protocolVersion": "2025-06-18",
+                    "capabilities": {"tools": {}}, "serverInfo": {"name": "sticky", "version": "1"}}})
+                .to_string(),
+            ),
+            ("POST", "tools/list") => (
+                "200 OK",
+                "",
+                json!({"jsonrpc": "2.0", "id": id, "result": {"tools": [{"name": "pinned",
+                    "inputSchema": {"type": "object"}}]}})
+                .to_string(),
+            ),
+            ("POST", _) => ("202 Accepted", "", String::new()),
+            ("DELETE", _) => ("200 OK", "", String::new()),
+            _ => ("405 Method Not Allowed", "", String::new()),
+        };
+        Out::Cut(format!(
+            "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n{body}",
+            body.len()
+        ))
     });
-    (url, seen)
+    let record = move || {
+        let seen = seen.lock().unwrap();
+        seen.iter()
+            .map(|s| {
+                let req = Req::from(s);
+                (
+                    format!("{} {}", req.http, req.method()),
+                    s.header("cookie").map(str::to_owned),
+                )
+            })
+            .collect()
+    };
+    (format!("http://127.0.0.1:{port}/mcp"), record)
 }
 
 #[test]
@@ -511,7 +480,7 @@ fn the_servers_cookies_are_sent_back_for_load_balancer_stickiness() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{err}");
         assert!(String::from_utf8_lossy(&out.stdout).contains("pinned"));
-        let seen = seen.lock().unwrap().clone();
+        let seen = seen();
         assert_eq!(seen[0], ("POST initialize".to_owned(), None), "{seen:?}");
         assert!(seen.len() >= 3, "{seen:?}");
         for (what, cookie) in &seen[1..] {

@@ -4,6 +4,7 @@
 
 use std::process::{Command, Stdio};
 
+use crate::common::free_port;
 use crate::common::peers::{Peer, PeerKind};
 use crate::common::valet::{Valet, text};
 use serde_json::{Value, json};
@@ -366,54 +367,30 @@ fn a_public_server_cannot_point_sign_in_at_a_name_that_resolves_to_loopback() {
 /// naming `/<path>` as its resource metadata; `GET /announced` announces 1.5 GB (and sends
 /// nothing), `GET /streamed` streams 64 MiB in chunks without announcing a length.
 fn server_with_huge_metadata() -> u16 {
-    use std::io::{BufRead, BufReader, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            std::thread::spawn(move || {
-                let mut r = BufReader::new(stream.try_clone().unwrap());
-                let mut w = stream;
-                let mut line = String::new();
-                r.read_line(&mut line).unwrap_or(0);
-                let mut len = 0;
-                loop {
-                    let mut h = String::new();
-                    if r.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
-                        break;
-                    }
-                    if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
-                        len = v.trim().parse().unwrap_or(0);
-                    }
+    use std::io::Write;
+    let (port, _) = crate::common::stand_in::serve_raw(|req, w| {
+        let _ = match req.path() {
+            p if p.starts_with("/mcp-") => w.write_all(
+                unauthorized(&format!("http://{}/{}", req.header("host").unwrap_or_default(), &p[5..]))
+                    .replace("Content-Length: 0", "Content-Length: 0\r\nConnection: close")
+                    .as_bytes(),
+            ),
+            "/announced" => w
+                .write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1610612736\r\n\r\n{\"resource\":",
+                )
+                .map(|_| std::thread::sleep(std::time::Duration::from_secs(40))),
+            "/streamed" => (|| {
+                w.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")?;
+                let chunk = format!("100000\r\n{}\r\n", " ".repeat(0x100000));
+                for _ in 0..64 {
+                    w.write_all(chunk.as_bytes())?;
                 }
-                let mut body = vec![0; len];
-                let _ = std::io::Read::read_exact(&mut r, &mut body);
-                let path = line.split_whitespace().nth(1).unwrap_or("").to_owned();
-                let _ = match path.as_str() {
-                    p if p.starts_with("/mcp-") => w.write_all(
-                        unauthorized(&format!("http://127.0.0.1:{port}/{}", &p[5..]))
-                            .replace("Content-Length: 0", "Content-Length: 0\r\nConnection: close")
-                            .as_bytes(),
-                    ),
-                    "/announced" => w
-                        .write_all(
-                            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1610612736\r\n\r\n{\"resource\":",
-                        )
-                        .map(|_| std::thread::sleep(std::time::Duration::from_secs(40))),
-                    "/streamed" => (|| {
-                        w.write_all(
-                            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
-                        )?;
-                        let chunk = format!("100000\r\n{}\r\n", " ".repeat(0x100000));
-                        for _ in 0..64 {
-                            w.write_all(chunk.as_bytes())?;
-                        }
-                        w.write_all(b"0\r\n\r\n")
-                    })(),
-                    _ => w.write_all(NOT_FOUND.replace("\r\n\r\n", "\r\nConnection: close\r\n\r\n").as_bytes()),
-                };
-            });
-        }
+                w.write_all(b"0\r\n\r\n")
+            })(),
+            _ => w.write_all(NOT_FOUND.replace("\r\n\r\n", "\r\nConnection: close\r\n\r\n").as_bytes()),
+        };
+        false
     });
     port
 }
@@ -529,13 +506,7 @@ pub(crate) fn hostile_authorization_server(
     token: Value,
 ) -> (u16, std::sync::Arc<std::sync::Mutex<Vec<crate::network::Seen>>>) {
     crate::network::stand_in(move |req| {
-        let host = req
-            .headers
-            .iter()
-            .find_map(|h| h.strip_prefix("host:"))
-            .unwrap_or("")
-            .trim()
-            .to_owned();
+        let host = req.header("host").unwrap_or_default().to_owned();
         let base = format!("http://{host}");
         let path = req.line.split_whitespace().nth(1).unwrap_or("");
         let (status, body) = match path {
@@ -669,17 +640,6 @@ fn recording_browser(dir: &std::path::Path) -> (std::path::PathBuf, std::path::P
     .unwrap();
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
     (script, url)
-}
-
-/// A free port on both 127.0.0.1 and [::1] (at the time of asking).
-fn free_port() -> u16 {
-    loop {
-        let v4 = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = v4.local_addr().unwrap().port();
-        if std::net::TcpListener::bind(("::1", port)).is_ok() {
-            return port;
-        }
-    }
 }
 
 /// `mcp-valet login` against `as_port` with `BROWSER` = `browser`, `--auth-timeout 3s` and

@@ -276,7 +276,7 @@ fn a_redirect_on_the_same_origin_is_followed_with_method_body_and_headers() {
     assert_eq!(seen.len(), 2, "{seen:?}");
     assert_eq!(seen[0].line, "POST /old HTTP/1.1");
     assert_eq!(seen[1].line, "POST /mcp HTTP/1.1");
-    let keyed = |r: &Seen| r.headers.iter().any(|h| h == "x-api-key: same-origin");
+    let keyed = |r: &Seen| r.header("x-api-key") == Some("same-origin");
     assert!(keyed(&seen[0]) && keyed(&seen[1]), "the header went to both: {seen:?}");
     assert!(
         seen[1].body.contains("\"initialize\"") && seen[1].body == seen[0].body,

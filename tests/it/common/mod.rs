@@ -50,6 +50,18 @@ pub fn skip(test: &str, reason: &str) {
     eprintln!("SKIPPED {test}: {reason} (set {REQUIRE_ALL_ENV}=1 to make this an error)");
 }
 
+/// A port free on both 127.0.0.1 and [::1] at the time of asking (the sign-in listener binds
+/// both for a `localhost` redirect URI).
+pub fn free_port() -> u16 {
+    loop {
+        let v4 = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = v4.local_addr().unwrap().port();
+        if std::net::TcpListener::bind(("::1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
 /// The first of `names` found as a file in a directory of `PATH`.
 pub fn on_path(names: &[&str]) -> Option<std::path::PathBuf> {
     let path = std::env::var_os("PATH")?;

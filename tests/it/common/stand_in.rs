@@ -10,9 +10,24 @@ use std::sync::{Arc, Mutex};
 pub struct Seen {
     /// The request line, trimmed.
     pub line: String,
-    /// Header lines, lower-case and trimmed.
+    /// Header lines, trimmed, as they came (see [`Seen::header`]).
     pub headers: Vec<String>,
     pub body: String,
+}
+
+impl Seen {
+    /// The value of the first header called `name` (any case), trimmed.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find_map(|h| {
+            let (n, v) = h.split_once(':')?;
+            n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
+
+    /// The path of the request line.
+    pub fn path(&self) -> &str {
+        self.line.split(' ').nth(1).unwrap_or_default()
+    }
 }
 
 /// A request as the JSON-RPC scenarios read it: its HTTP method and its JSON body (`null`
@@ -92,21 +107,19 @@ pub fn serve_raw(
                         if h.trim().is_empty() {
                             break;
                         }
-                        headers.push(h.trim().to_ascii_lowercase());
+                        headers.push(h.trim().to_owned());
                     }
-                    let len = headers
-                        .iter()
-                        .find_map(|h| h.strip_prefix("content-length:"))
-                        .map_or(0, |v| v.trim().parse().unwrap());
+                    let mut req = Seen {
+                        line: line.trim().to_owned(),
+                        headers,
+                        body: String::new(),
+                    };
+                    let len = req.header("content-length").map_or(0, |v| v.parse().unwrap());
                     let mut body = vec![0; len];
                     if r.read_exact(&mut body).is_err() {
                         return;
                     }
-                    let req = Seen {
-                        line: line.trim().to_owned(),
-                        headers,
-                        body: String::from_utf8_lossy(&body).into_owned(),
-                    };
+                    req.body = String::from_utf8_lossy(&body).into_owned();
                     log.lock().unwrap().push(req.clone());
                     if !serve(&req, &mut w) {
                         return;
