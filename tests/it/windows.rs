@@ -131,6 +131,8 @@ impl Wine {
         c.arg(program)
             .args(args)
             .env("WINEPREFIX", &self.prefix)
+            // Where Debian's wine keeps wineserver's socket (tests/wine/prefix.sh).
+            .env("TMPDIR", &self.prefix)
             .env("WINEDEBUG", "-all")
             .env("WINEDLLOVERRIDES", "mscoree,mshtml=")
             .env_remove("MCP_VALET_LOG")

@@ -8,7 +8,8 @@
 # mingw-w64's gcc) in its system32: wine 8.0 lacks that DLL, which Rust's standard library
 # imports on Windows. Nothing from here goes into a release. Needs wine64 and
 # gcc-mingw-w64-x86-64 (apt-get install wine wine64 gcc-mingw-w64-x86-64). Done once per DIR;
-# again when the shim's source is newer than the DLL.
+# again when the shim's source is newer than the DLL. Run wine in it with WINEPREFIX and TMPDIR
+# both set to the printed path.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 prefix=${1:-$here/../../target/wine-prefix}
@@ -18,7 +19,9 @@ wine64=$(command -v wine64 || echo /usr/lib/wine/wine64)
 [ -x "$wine64" ] || { echo "tests/wine/prefix.sh: no wine64 (apt-get install wine wine64)" >&2; exit 1; }
 command -v x86_64-w64-mingw32-gcc >/dev/null \
   || { echo "tests/wine/prefix.sh: no x86_64-w64-mingw32-gcc (apt-get install gcc-mingw-w64-x86-64)" >&2; exit 1; }
-export WINEPREFIX=$prefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
+# TMPDIR: Debian's wine keeps wineserver's socket in $TMPDIR/wine-XXXXXX and leaves it there;
+# inside the prefix it goes away with it. Everything that runs wine in this prefix sets the same.
+export WINEPREFIX=$prefix TMPDIR=$prefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
 # Tests run side by side: one makes the prefix, the others wait for it.
 exec 9>"$prefix.lock"
 flock 9
