@@ -19,6 +19,9 @@ use help::*;
 #[derive(Debug, Parser)]
 #[command(
     name = "mcp-valet",
+    // Not the executable's file name: on Windows that is "mcp-valet.exe", and usage lines and
+    // errors would say `mcp-valet.exe login …` where the user types `mcp-valet login …`.
+    bin_name = "mcp-valet",
     version,
     after_help = help(TOP_EXAMPLES, crate::exit::HELP),
     args_conflicts_with_subcommands = true,
@@ -71,7 +74,7 @@ impl Cli {
 
 /// The bridge's command line alone (see [`Cli::parse_args`]).
 #[derive(Debug, Parser)]
-#[command(name = "mcp-valet", version)]
+#[command(name = "mcp-valet", bin_name = "mcp-valet", version)]
 struct BridgeCli {
     #[command(flatten)]
     bridge: BridgeArgs,

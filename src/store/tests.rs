@@ -264,10 +264,17 @@ fn choosing_the_back_end_and_the_home() {
     );
     let e = choose(None, Some(OsString::from("vault"))).unwrap_err().to_string();
     assert!(e.contains(TOKEN_STORE_ENV) && e.contains("vault"), "{e}");
-    let p = resolve_home(Some(Path::new("/x/y")), Some(OsString::from("/z"))).unwrap();
-    assert_eq!(p, Path::new("/x/y"));
-    let p = resolve_home(None, Some(OsString::from("/z"))).unwrap();
-    assert_eq!(p, Path::new("/z"));
+    // Absolute paths as the platform spells them: on Windows "/x/y" is relative to the current
+    // drive, and made absolute as "C:\x\y" (or "Z:\x\y" under wine).
+    let (xy, z) = if cfg!(windows) {
+        (r"C:\x\y", r"C:\z")
+    } else {
+        ("/x/y", "/z")
+    };
+    let p = resolve_home(Some(Path::new(xy)), Some(OsString::from(z))).unwrap();
+    assert_eq!(p, Path::new(xy));
+    let p = resolve_home(None, Some(OsString::from(z))).unwrap();
+    assert_eq!(p, Path::new(z));
     let p = resolve_home(None, Some(OsString::from("rel"))).unwrap();
     assert!(p.is_absolute() && p.ends_with("rel"));
     if std::env::var_os("HOME").is_some() {

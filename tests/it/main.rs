@@ -30,6 +30,7 @@ mod setup;
 mod store_keyring;
 mod tokens;
 mod ux;
+mod windows;
 
 // The store module itself, compiled into the test binary (kept so for its private items),
 // for `store_keyring`, which needs its `cfg(test)` fail points. It sits at the root so that its

@@ -50,6 +50,12 @@ impl Valet {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         set_env(&mut cmd, envs);
+        Valet::start(cmd, Some(home))
+    }
+
+    /// Starts `cmd`, a command line that runs mcp-valet (under wine, say) with its stdin,
+    /// stdout and stderr piped; `home` is removed once the process has been stopped.
+    pub fn start(mut cmd: Command, home: Option<tempfile::TempDir>) -> Valet {
         let mut child = cmd.spawn().expect("starting mcp-valet");
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = mpsc::channel();
@@ -67,7 +73,7 @@ impl Valet {
             child,
             lines: rx,
             stderr,
-            _home: Some(home),
+            _home: home,
             _kept: Vec::new(),
         }
     }
