@@ -173,7 +173,11 @@ impl Wine {
             .command(Path::new("reg"), &["query", r"HKCU\Software\Wine\Credential Manager"])
             .output()
             .unwrap();
-        assert!(out.status.success(), "reg query: {}", out_text(&out.stderr));
+        // In a new prefix the key does not exist until the first credential is written: no
+        // items. (A login that stored nothing still fails the test: it then finds none.)
+        if !out.status.success() {
+            return Vec::new();
+        }
         out_text(&out.stdout)
             .lines()
             .filter_map(|l| {
