@@ -311,6 +311,11 @@ fn render(runs: &[Value], meta: &Map<String, Value>, machine: &Value) -> (String
             }
         }
 
+        // mcp-valet against an earlier build of itself (--baseline-bin), round by round.
+        if figs.iter().any(|(t, _)| *t == "mcp-valet-baseline") {
+            baseline_table(&mut md, &measured);
+        }
+
         // Round trips: what the server saw, against the tool calls sent (summed over rounds).
         let _ = writeln!(md, "Requests the server saw, summed over the rounds used above:\n");
         let _ = writeln!(
@@ -385,6 +390,63 @@ fn render(runs: &[Value], meta: &Map<String, Value>, machine: &Value) -> (String
         summary.insert(sc.to_string(), Value::Object(sc_sum));
     }
     (md, Value::Object(summary))
+}
+
+/// mcp-valet against `--baseline-bin`: for each figure, the ratio of the two builds measured
+/// in the same round (adjacent in time, so drift of the machine between rounds cancels out),
+/// and the median of those ratios over the rounds where both are clean.
+fn baseline_table(md: &mut String, measured: &[&Value]) {
+    let clean = |name: &str, round: &Value| {
+        measured
+            .iter()
+            .copied()
+            .find(|r| r["name"].as_str() == Some(name) && &r["round"] == round && !is_busy(r))
+    };
+    let mut pairs = Vec::new();
+    for r in measured.iter().filter(|r| r["name"].as_str() == Some("mcp-valet")) {
+        if let (Some(new), Some(old)) = (
+            clean("mcp-valet", &r["round"]),
+            clean("mcp-valet-baseline", &r["round"]),
+        ) {
+            pairs.push((figures(&[new]), figures(&[old])));
+        }
+    }
+    let old_label = measured
+        .iter()
+        .find(|r| r["name"].as_str() == Some("mcp-valet-baseline"))
+        .and_then(|r| r["label"].as_str())
+        .unwrap_or("the baseline");
+    let _ = writeln!(
+        md,
+        "mcp-valet against {old_label}, round by round (median of the per-round ratios over {} round(s) where both are clean; above 1.00 is slower or larger, except throughput):\n",
+        pairs.len()
+    );
+    let _ = writeln!(md, "| figure | ratio | per round |");
+    let _ = writeln!(md, "|---|---:|---|");
+    type Pick = fn(&Figures) -> Option<f64>;
+    let rows: [(&str, Pick); 7] = [
+        ("cold start", |f| f.cold),
+        ("latency p50", |f| f.p50),
+        ("pipelined throughput", |f| f.rps),
+        ("256 KiB result", |f| f.l256),
+        ("1 MiB result", |f| f.l1m),
+        ("peak RSS", |f| f.rss_kib),
+        ("CPU per call", |f| f.cpu_us),
+    ];
+    for (name, pick) in rows {
+        let ratios: Vec<f64> = pairs
+            .iter()
+            .filter_map(|(n, o)| pick(n).zip(pick(o)).filter(|(_, b)| *b > 0.0).map(|(a, b)| a / b))
+            .collect();
+        let each: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
+        let _ = writeln!(
+            md,
+            "| {name} | {} | {} |",
+            fmt_opt(median(&ratios), |r| format!("{r:.2}×")),
+            each.join(", ")
+        );
+    }
+    let _ = writeln!(md);
 }
 
 /// One row of the requests table: starts, tool calls sent and seen, and the other requests by
