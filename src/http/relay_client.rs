@@ -10,7 +10,8 @@
 //!
 //! What the hyper path keeps the same as reqwest's: the rustls configuration (HTTP/2 by ALPN,
 //! the OS trust store plus `--ca-file`), the connect timeout, TCP_NODELAY, and
-//! `super::policy` (idle connections, `User-Agent`, the redirect rule). Failures of either
+//! `super::policy` (idle connections, `User-Agent`, the redirect rule); the hyper path also
+//! caps each connection's read buffer (`policy::READ_BUFFER_MAX`). Failures of either
 //! path are described in the same words (`super::describe`).
 
 use std::pin::Pin;
@@ -280,6 +281,7 @@ impl Direct {
             .pool_idle_timeout(POOL_IDLE_TIMEOUT)
             .pool_timer(TokioTimer::new())
             .timer(TokioTimer::new())
+            .http1_max_buf_size(policy::READ_BUFFER_MAX)
             .build(https);
         Direct { client }
     }
