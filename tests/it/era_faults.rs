@@ -9,12 +9,14 @@
 //! mcp-valet (`error.data.source`, a `data.kind` saying what happened), and that the bridge
 //! keeps serving.
 
+use std::io::{Read, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::common::era::{era_key, remembered};
 use crate::common::peers::{Peer, PeerKind};
-use crate::common::stand_in::{Out, Req, serve};
+use crate::common::stand_in::{Out, Req, serve, serve_raw};
 use crate::common::valet::{Valet, init_params, temp_home, text, valet_error};
 use serde_json::{Value, json};
 
@@ -169,6 +171,50 @@ fn an_input_required_loop_ends_after_ten_rounds() {
     assert_eq!(seen_methods(&seen, "tools/call"), 11, "the first try and ten retries");
     assert_eq!(text(&v.tool(2, "fine", json!({}))), "fine");
     no_second_answer(&mut v, &[1, 2]);
+}
+
+/// Proves that the relay's giving up on a request to a 2026-07-28 server (`--request-timeout`)
+/// stops that request's work: its connection is closed then, not left open until
+/// `--max-request-time` (an hour by default), and the bridge keeps serving.
+#[test]
+fn a_request_the_relay_gives_up_on_closes_its_http_request() {
+    let closed = Arc::new(AtomicBool::new(false));
+    let flag = closed.clone();
+    let (port, _) = serve_raw(move |s, w| {
+        let req = Req::from(s);
+        if req.body["params"]["name"] == "stall" {
+            // No answer: wait for the bridge to close the connection (EOF), at most 30 s.
+            let _ = w.set_read_timeout(Some(Duration::from_secs(30)));
+            if matches!(w.read(&mut [0u8; 1]), Ok(0)) {
+                flag.store(true, Ordering::SeqCst);
+            }
+            return false;
+        }
+        let out = common(&req, &json!({"tools": {}}))
+            .unwrap_or_else(|| result(&req, json!({"content": [{"type": "text", "text": "fine"}]})));
+        match out {
+            Out::Whole(text) => w.write_all(text.as_bytes()).is_ok(),
+            Out::Cut(text) => {
+                let _ = w.write_all(text.as_bytes());
+                false
+            }
+        }
+    });
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let mut v = Valet::spawn(&[&url, "--request-timeout", "1s", "--max-request-time", "60s"]);
+    v.handshake();
+    v.send(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "stall", "arguments": {}}}));
+    let (r, _) = answer_to(&mut v, 1);
+    assert_eq!(valet_error(&r)["data"]["kind"], "timeout", "{r}");
+    let since = Instant::now();
+    while !closed.load(Ordering::SeqCst) && since.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        closed.load(Ordering::SeqCst),
+        "the given-up request's connection was still open 10 s after its error"
+    );
+    assert_eq!(text(&v.tool(2, "fine", json!({}))), "fine");
 }
 
 /// Proves that a host that never answers the server's input request leaves the request to its

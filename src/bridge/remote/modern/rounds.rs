@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use futures_util::future::{Aborted, abortable};
 use reqwest::header::HeaderMap;
 use serde_json::{Map, Value, json};
 use tokio::sync::oneshot;
@@ -18,42 +19,44 @@ use crate::failure::{Failure, FailureKind};
 use super::shared::{Forward, INVALID_PARAMS, MAX_INPUTS, MAX_ROUNDS, Modern, Reply, Running, protocol_error};
 
 impl Modern {
-    /// A host request that goes to the server: runs as a task of its own, so that the host's
-    /// `notifications/cancelled` can stop it (closing its HTTP stream).
+    /// A host request that goes to the server, abortable so that the host's
+    /// `notifications/cancelled` can stop it (closing its HTTP stream). It runs inside the
+    /// relay's task for the request, so the relay giving up on it stops it too.
     pub(super) async fn request(self: &Arc<Self>, msg: &Message, deadline: Instant) -> bool {
         let (Some(host_id), Some(raw_id)) = (msg.request_id().cloned(), msg.raw_id.clone()) else {
             return false;
         };
-        self.running().insert(host_id.clone(), Running::default());
-        let me = self.clone();
-        let m = msg.clone();
-        let hid = host_id.clone();
         // A 2026-07-28 host's own listen stream lasts as long as the host keeps it.
         let limit = if msg.is_request("subscriptions/listen") {
             STREAM_FOREVER
         } else {
             self.ctx.max_request_time
         };
-        let task = tokio::spawn(async move {
-            match tokio::time::timeout(limit, me.translate(&m, &hid, deadline)).await {
-                Ok(r) => r,
-                Err(_) => Err(Failure::new(
-                    FailureKind::Timeout,
-                    "the request took longer than --max-request-time",
-                )),
-            }
-        });
-        if let Some(r) = self.running().get_mut(&host_id) {
-            r.task = Some(task.abort_handle());
-        }
-        let outcome = task.await;
-        let inputs = self.running().remove(&host_id).map(|r| r.inputs).unwrap_or_default();
-        {
-            let mut w = self.waiting();
-            for i in inputs {
-                w.remove(&i);
-            }
-        }
+        let (work, abort) = abortable(tokio::time::timeout(limit, self.translate(msg, &host_id, deadline)));
+        self.running().insert(
+            host_id.clone(),
+            Running {
+                task: Some(abort),
+                inputs: Vec::new(),
+            },
+        );
+        // However this ends (answered, failed, cancelled, or dropped with the relay's task):
+        // the request is no longer running, and no answer to its input requests is awaited.
+        let mut finished = Finished {
+            modern: self,
+            id: &host_id,
+            ended: false,
+        };
+        let outcome = match work.await {
+            Ok(Ok(r)) => Ok(r),
+            Ok(Err(_)) => Ok(Err(Failure::new(
+                FailureKind::Timeout,
+                "the request took longer than --max-request-time",
+            ))),
+            Err(Aborted) => Err(()),
+        };
+        finished.ended = true;
+        drop(finished);
         match outcome {
             Ok(Ok(answer)) => {
                 // The answer as the host's: its id, and parsed no further than that needs.
@@ -71,7 +74,7 @@ impl Modern {
                 false
             }
             // Cancelled by the host: it waits for nothing.
-            Err(_) => false,
+            Err(()) => false,
         }
     }
 
@@ -312,8 +315,14 @@ impl Modern {
         if let Some(t) = r.task {
             t.abort();
         }
+        self.cancel_inputs(r.inputs);
+        tracing::debug!(%target, "cancelled a request at the client's word");
+    }
+
+    /// Tells the host that input requests it was sent are no longer wanted.
+    fn cancel_inputs(&self, inputs: Vec<Id>) {
         let mut w = self.waiting();
-        for id in r.inputs {
+        for id in inputs {
             w.remove(&id);
             let text = match &id {
                 Id::Str(s) => serde_json::to_string(&**s).expect("a string serialises"),
@@ -324,7 +333,6 @@ impl Modern {
             );
             self.emit_raw(raw.into_bytes());
         }
-        tracing::debug!(%target, "cancelled a request at the client's word");
     }
 }
 
@@ -405,5 +413,30 @@ impl serde::Serialize for Meta<'_> {
             m.serialize_entry(era::META_LOG_LEVEL, level)?;
         }
         m.end()
+    }
+}
+
+/// Takes a host request out of `running` when its work ends, with the input requests it had
+/// outstanding at the host: forgotten when the work came to an end, cancelled at the host when
+/// it was dropped before (the relay gave up on the request).
+struct Finished<'a> {
+    modern: &'a Modern,
+    id: &'a Id,
+    ended: bool,
+}
+
+impl Drop for Finished<'_> {
+    fn drop(&mut self) {
+        let Some(r) = self.modern.running().remove(self.id) else {
+            return;
+        };
+        if self.ended {
+            let mut w = self.modern.waiting();
+            for i in r.inputs {
+                w.remove(&i);
+            }
+        } else {
+            self.modern.cancel_inputs(r.inputs);
+        }
     }
 }

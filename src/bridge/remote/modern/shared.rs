@@ -6,10 +6,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use futures_util::future::AbortHandle;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use tokio::sync::oneshot;
-use tokio::task::AbortHandle;
+use tokio::task;
 
 use crate::bridge::message::{self, Id, Message, Parsed};
 use crate::bridge::remote::ctx::{Ctx, Event};
@@ -75,7 +76,7 @@ pub(super) struct State {
     /// speak the handshake-era revisions after all.
     pub(super) handshake: Option<(Message, Option<Message>)>,
     pub(super) initialized: bool,
-    pub(super) listener: Option<AbortHandle>,
+    pub(super) listener: Option<task::AbortHandle>,
     pub(super) closed: bool,
 }
 
