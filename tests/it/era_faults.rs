@@ -217,6 +217,51 @@ fn a_request_the_relay_gives_up_on_closes_its_http_request() {
     assert_eq!(text(&v.tool(2, "fine", json!({}))), "fine");
 }
 
+/// Proves that a request which fails while input requests it sent the host are still open
+/// (here the host answers the first of two with an error) tells the host the other is no
+/// longer wanted (`notifications/cancelled`); before, it was left open at the host.
+#[test]
+fn a_failed_request_cancels_its_open_input_requests_at_the_host() {
+    let (url, _seen) = stand_in(|req| {
+        if let Some(out) = common(req, &json!({"tools": {}})) {
+            return out;
+        }
+        if req.body["params"]["name"] == "fine" {
+            return result(req, json!({"content": [{"type": "text", "text": "fine"}]}));
+        }
+        let ask = |message: &str| {
+            json!({"method": "elicitation/create",
+                   "params": {"message": message, "requestedSchema": {"type": "object", "properties": {}}}})
+        };
+        result(
+            req,
+            json!({"resultType": "input_required", "requestState": "s",
+                   "inputRequests": {"a": ask("First?"), "b": ask("Second?")}}),
+        )
+    });
+    let mut v = Valet::spawn(&[&url]);
+    v.handshake();
+    v.send(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "ask", "arguments": {}}}));
+    let mut asked = Vec::new();
+    while asked.len() < 2 {
+        let m = v.recv_within(Duration::from_secs(10));
+        if m["method"] == "elicitation/create" {
+            asked.push(m);
+        }
+    }
+    let id_of = |message: &str| asked.iter().find(|m| m["params"]["message"] == message).unwrap()["id"].clone();
+    let (first, second) = (id_of("First?"), id_of("Second?"));
+    v.send(&json!({"jsonrpc": "2.0", "id": first, "error": {"code": -1, "message": "declined"}}));
+    let (r, before) = answer_to(&mut v, 1);
+    assert_eq!(valet_error(&r)["data"]["kind"], "input", "{r}");
+    let cancelled = |m: &Value| m["method"] == "notifications/cancelled" && m["params"]["requestId"] == second;
+    assert!(
+        before.iter().any(cancelled),
+        "the open input request is cancelled: {before:?}"
+    );
+    assert_eq!(text(&v.tool(2, "fine", json!({}))), "fine");
+}
+
 /// Proves that a host that never answers the server's input request leaves the request to its
 /// own timeout (`--request-timeout`): one `-32001` from mcp-valet, the input request cancelled
 /// at the host, and the bridge keeps serving.

@@ -402,15 +402,11 @@ fn baseline_table(md: &mut String, measured: &[&Value]) {
             .copied()
             .find(|r| r["name"].as_str() == Some(name) && &r["round"] == round && !is_busy(r))
     };
-    let mut pairs = Vec::new();
-    for r in measured.iter().filter(|r| r["name"].as_str() == Some("mcp-valet")) {
-        if let (Some(new), Some(old)) = (
-            clean("mcp-valet", &r["round"]),
-            clean("mcp-valet-baseline", &r["round"]),
-        ) {
-            pairs.push((figures(&[new]), figures(&[old])));
-        }
-    }
+    let pairs: Vec<(Figures, Figures)> = measured
+        .iter()
+        .filter(|r| r["name"].as_str() == Some("mcp-valet") && !is_busy(r))
+        .filter_map(|new| Some((figures(&[new]), figures(&[clean("mcp-valet-baseline", &new["round"])?]))))
+        .collect();
     let old_label = measured
         .iter()
         .find(|r| r["name"].as_str() == Some("mcp-valet-baseline"))

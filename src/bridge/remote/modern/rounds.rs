@@ -41,24 +41,24 @@ impl Modern {
             },
         );
         // However this ends (answered, failed, cancelled, or dropped with the relay's task):
-        // the request is no longer running, and no answer to its input requests is awaited.
-        let mut finished = Finished {
+        // the request is no longer running, and the input requests it still had out at the
+        // host are cancelled there.
+        let finished = Finished {
             modern: self,
             id: &host_id,
-            ended: false,
         };
-        let outcome = match work.await {
-            Ok(Ok(r)) => Ok(r),
-            Ok(Err(_)) => Ok(Err(Failure::new(
+        let result = match work.await {
+            // Cancelled by the host: it waits for nothing.
+            Err(Aborted) => return false,
+            Ok(Err(_)) => Err(Failure::new(
                 FailureKind::Timeout,
                 "the request took longer than --max-request-time",
-            ))),
-            Err(Aborted) => Err(()),
+            )),
+            Ok(Ok(r)) => r,
         };
-        finished.ended = true;
         drop(finished);
-        match outcome {
-            Ok(Ok(answer)) => {
+        match result {
+            Ok(answer) => {
                 // The answer as the host's: its id, and parsed no further than that needs.
                 self.ctx.emit(Event::Inbound(Message {
                     raw: answer.with_id(&raw_id),
@@ -69,12 +69,10 @@ impl Modern {
                 }));
                 true
             }
-            Ok(Err(e)) => {
+            Err(e) => {
                 self.ctx.fail(msg, e);
                 false
             }
-            // Cancelled by the host: it waits for nothing.
-            Err(()) => false,
         }
     }
 
@@ -416,26 +414,17 @@ impl serde::Serialize for Meta<'_> {
     }
 }
 
-/// Takes a host request out of `running` when its work ends, with the input requests it had
-/// outstanding at the host: forgotten when the work came to an end, cancelled at the host when
-/// it was dropped before (the relay gave up on the request).
+/// Takes a host request out of `running` when its work ends, and cancels at the host the
+/// input requests it still had out there (answered ones are no longer listed): none when it
+/// ended with its answer, the rest when it failed, timed out or was given up by the relay.
 struct Finished<'a> {
     modern: &'a Modern,
     id: &'a Id,
-    ended: bool,
 }
 
 impl Drop for Finished<'_> {
     fn drop(&mut self) {
-        let Some(r) = self.modern.running().remove(self.id) else {
-            return;
-        };
-        if self.ended {
-            let mut w = self.modern.waiting();
-            for i in r.inputs {
-                w.remove(&i);
-            }
-        } else {
+        if let Some(r) = self.modern.running().remove(self.id) {
             self.modern.cancel_inputs(r.inputs);
         }
     }
