@@ -173,6 +173,30 @@ fn an_input_required_loop_ends_after_ten_rounds() {
     no_second_answer(&mut v, &[1, 2]);
 }
 
+/// A stand-in 2026-07-28 server whose tool `fine` answers, and whose every other tool asks the
+/// host for `inputs` (an `input_required` result, every time); returns its URL.
+fn asking_server(inputs: Value) -> String {
+    let (url, _) = stand_in(move |req| {
+        if let Some(out) = common(req, &json!({"tools": {}})) {
+            return out;
+        }
+        if req.body["params"]["name"] == "fine" {
+            return result(req, json!({"content": [{"type": "text", "text": "fine"}]}));
+        }
+        result(
+            req,
+            json!({"resultType": "input_required", "requestState": "s", "inputRequests": inputs}),
+        )
+    });
+    url
+}
+
+/// An `elicitation/create` input request with this message.
+fn elicit(message: &str) -> Value {
+    json!({"method": "elicitation/create",
+           "params": {"message": message, "requestedSchema": {"type": "object", "properties": {}}}})
+}
+
 /// Proves that the relay's giving up on a request to a 2026-07-28 server (`--request-timeout`)
 /// stops that request's work: its connection is closed then, not left open until
 /// `--max-request-time` (an hour by default), and the bridge keeps serving.
@@ -222,23 +246,7 @@ fn a_request_the_relay_gives_up_on_closes_its_http_request() {
 /// longer wanted (`notifications/cancelled`); before, it was left open at the host.
 #[test]
 fn a_failed_request_cancels_its_open_input_requests_at_the_host() {
-    let (url, _seen) = stand_in(|req| {
-        if let Some(out) = common(req, &json!({"tools": {}})) {
-            return out;
-        }
-        if req.body["params"]["name"] == "fine" {
-            return result(req, json!({"content": [{"type": "text", "text": "fine"}]}));
-        }
-        let ask = |message: &str| {
-            json!({"method": "elicitation/create",
-                   "params": {"message": message, "requestedSchema": {"type": "object", "properties": {}}}})
-        };
-        result(
-            req,
-            json!({"resultType": "input_required", "requestState": "s",
-                   "inputRequests": {"a": ask("First?"), "b": ask("Second?")}}),
-        )
-    });
+    let url = asking_server(json!({"a": elicit("First?"), "b": elicit("Second?")}));
     let mut v = Valet::spawn(&[&url]);
     v.handshake();
     v.send(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "ask", "arguments": {}}}));
@@ -267,20 +275,7 @@ fn a_failed_request_cancels_its_open_input_requests_at_the_host() {
 /// at the host, and the bridge keeps serving.
 #[test]
 fn a_host_that_never_answers_an_input_request_gets_a_timeout() {
-    let (url, _seen) = stand_in(|req| {
-        if let Some(out) = common(req, &json!({"tools": {}})) {
-            return out;
-        }
-        if req.body["params"]["name"] == "fine" {
-            return result(req, json!({"content": [{"type": "text", "text": "fine"}]}));
-        }
-        result(
-            req,
-            json!({"resultType": "input_required", "requestState": "s",
-                   "inputRequests": {"who": {"method": "elicitation/create",
-                       "params": {"message": "Who are you?", "requestedSchema": {"type": "object", "properties": {}}}}}}),
-        )
-    });
+    let url = asking_server(json!({"who": elicit("Who are you?")}));
     let mut v = Valet::spawn(&[&url, "--request-timeout", "1s"]);
     v.handshake();
     v.send(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "ask", "arguments": {}}}));
