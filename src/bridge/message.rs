@@ -10,12 +10,23 @@ use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 /// A JSON-RPC id, normalised so that the server's echo of an id matches what was sent.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Id {
     Int(i64),
     Str(Box<str>),
     /// Any other number (fractions, huge integers), by its value's shortest text (`Id::number`).
     Other(Box<str>),
+}
+
+/// One write per id (the derived hash writes the variant too): ids are hashed several
+/// times for every message, and equal ids still hash alike.
+impl std::hash::Hash for Id {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        match self {
+            Id::Int(n) => state.write_i64(*n),
+            Id::Str(s) | Id::Other(s) => state.write(s.as_bytes()),
+        }
+    }
 }
 
 impl Id {
@@ -320,8 +331,8 @@ impl<'de> Visitor<'de> for ParamsVisitor {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Params, A::Error> {
         let mut p = Params::default();
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-            match &*key {
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            match &*key.0 {
                 "_meta" => p.meta_progress_token = map.next_value::<MetaToken>()?.0,
                 "progressToken" => p.progress_token = map.next_value::<AnyId>()?.0,
                 "requestId" => p.request_id = map.next_value::<AnyId>()?.0,
@@ -354,6 +365,39 @@ impl<'de> Visitor<'de> for ParamsVisitor {
     }
     fn visit_str<E>(self, _: &str) -> Result<Params, E> {
         Ok(Params::default())
+    }
+}
+
+/// An object's key, borrowed from the message unless it has escapes (serde's own `Cow<str>`
+/// always allocates).
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Key<'a>(pub Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Key<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(s)))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(s.to_owned())))
+            }
+            fn visit_string<E>(self, s: String) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(s)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+impl std::borrow::Borrow<str> for Key<'_> {
+    fn borrow(&self) -> &str {
+        &self.0
     }
 }
 
