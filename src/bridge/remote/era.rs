@@ -180,18 +180,45 @@ pub fn translate_capabilities(host: &Value) -> Value {
 /// allowed; a tab is a control character), else `=?base64?<base64 of the UTF-8>?=`. A value that looks like the sentinel
 /// is encoded too.
 pub fn header_text(value: &str) -> String {
-    let printable = value.bytes().all(|b| (0x20..=0x7e).contains(&b));
-    let sentinel = value.starts_with("=?base64?") && value.ends_with("?=");
-    let plain = printable && !value.starts_with(' ') && !value.ends_with(' ') && !sentinel;
-    if plain {
+    if is_plain(value) {
         value.to_owned()
     } else {
         format!("=?base64?{}?=", base64::engine::general_purpose::STANDARD.encode(value))
     }
 }
 
+/// Whether a value goes into a header as it is (see `header_text`).
+fn is_plain(value: &str) -> bool {
+    let printable = value.bytes().all(|b| (0x20..=0x7e).contains(&b));
+    let sentinel = value.starts_with("=?base64?") && value.ends_with("?=");
+    printable && !value.starts_with(' ') && !value.ends_with(' ') && !sentinel
+}
+
 pub fn header_value(value: &str) -> HeaderValue {
-    HeaderValue::from_str(&header_text(value)).expect("the sentinel form is always a valid header value")
+    // The revision and the methods of the spec: no allocation for the words of every request.
+    const STATIC: [&str; 12] = [
+        MODERN,
+        "tools/call",
+        "tools/list",
+        "resources/read",
+        "resources/list",
+        "resources/templates/list",
+        "prompts/get",
+        "prompts/list",
+        "completion/complete",
+        "server/discover",
+        "subscriptions/listen",
+        "notifications/cancelled",
+    ];
+    if let Some(s) = STATIC.iter().find(|s| **s == value) {
+        return HeaderValue::from_static(s);
+    }
+    let value = if is_plain(value) {
+        HeaderValue::from_str(value)
+    } else {
+        HeaderValue::from_str(&header_text(value))
+    };
+    value.expect("a plain or sentinel-form value is a valid header value")
 }
 
 /// One argument mirrored into `Mcp-Param-{name}`: its header and the path of `properties` keys.

@@ -8,6 +8,7 @@
 //! change notifications. A 2026-07-28 host (its requests carry the envelope) is passed through
 //! with the headers derived from its own messages.
 
+mod body;
 mod listen;
 mod rounds;
 mod shared;
@@ -81,7 +82,10 @@ impl Modern {
                 }
                 "logging/setLevel" => {
                     let level = params_of(msg).get("level").and_then(Value::as_str).map(str::to_owned);
-                    self.state().log_level = level;
+                    let mut st = self.state();
+                    st.log_level = level;
+                    st.envelope = None;
+                    drop(st);
                     self.answer(msg, json!({}));
                     true
                 }
@@ -142,6 +146,7 @@ impl Modern {
             if let Some(info) = params.get("clientInfo").filter(|v| v.is_object()) {
                 st.client_info = info.clone();
             }
+            st.envelope = None;
             st.handshake = Some((msg.clone(), None));
             st.initialized = false;
             if let Some(l) = st.listener.take() {

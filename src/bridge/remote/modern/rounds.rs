@@ -13,9 +13,10 @@ use tokio::sync::oneshot;
 use crate::bridge::message::{Id, Kind, Message};
 use crate::bridge::remote::ctx::Event;
 use crate::bridge::remote::ctx::STREAM_FOREVER;
-use crate::bridge::remote::era::{self, Envelope};
+use crate::bridge::remote::era;
 use crate::failure::{Failure, FailureKind};
 
+use super::body::HostRequest;
 use super::shared::{Forward, INVALID_PARAMS, MAX_INPUTS, MAX_ROUNDS, Modern, Reply, Running, protocol_error};
 
 impl Modern {
@@ -79,30 +80,28 @@ impl Modern {
     /// Sends a host request to the server, through as many rounds of `input_required` as the
     /// server needs; returns the final response (with our id).
     async fn translate(self: &Arc<Self>, msg: &Message, host_id: &Id, deadline: Instant) -> Result<Reply, Failure> {
-        let mut v: Value = serde_json::from_slice(&msg.raw).map_err(|_| protocol_error("unreadable request"))?;
-        let method = v.get("method").and_then(Value::as_str).unwrap_or_default().to_owned();
-        let params = match v.get_mut("params").map(Value::take) {
-            Some(Value::Object(p)) => p,
-            _ => Map::new(),
+        let request = HostRequest::parse(&msg.raw).map_err(|_| protocol_error("unreadable request"))?;
+        let Kind::Request { method, .. } = &msg.kind else {
+            return Err(protocol_error("not a request"));
         };
-        let host_version = params
-            .get("_meta")
-            .and_then(|m| m.get(era::META_VERSION))
-            .and_then(Value::as_str)
-            .map(str::to_owned);
+        let method: &str = method;
+        let host_version = request.host_version();
         let host_modern = host_version.is_some();
-        let version = host_version.unwrap_or_else(|| era::MODERN.to_owned());
-        let name = match method.as_str() {
-            "tools/call" | "prompts/get" => params.get("name").and_then(Value::as_str).map(str::to_owned),
-            "resources/read" => params.get("uri").and_then(Value::as_str).map(str::to_owned),
+        let version = host_version.as_deref().unwrap_or(era::MODERN);
+        let name = match method {
+            "tools/call" | "prompts/get" => request.text("name"),
+            "resources/read" => request.text("uri"),
             _ => None,
         };
-        let multi_round = matches!(method.as_str(), "tools/call" | "resources/read" | "prompts/get");
-        let host_id_value: Value = msg
-            .raw_id
-            .as_deref()
-            .and_then(|r| serde_json::from_str(r.get()).ok())
-            .unwrap_or(Value::Null);
+        let multi_round = matches!(method, "tools/call" | "resources/read" | "prompts/get");
+        let host_id_value: Value = match (host_modern, method) {
+            (true, "subscriptions/listen") => msg
+                .raw_id
+                .as_deref()
+                .and_then(|r| serde_json::from_str(r.get()).ok())
+                .unwrap_or(Value::Null),
+            _ => Value::Null,
+        };
         let forward = if host_modern && method == "subscriptions/listen" {
             Forward::Subscription(&host_id_value)
         } else {
@@ -118,7 +117,7 @@ impl Modern {
             if method == "tools/call" {
                 let schema = name.as_deref().and_then(|n| self.state().tools.get(n).cloned());
                 if let Some(h) = schema {
-                    let values = era::param_values(&h, params.get("arguments")).map_err(|e| {
+                    let values = era::param_values(&h, request.value("arguments").as_ref()).map_err(|e| {
                         Failure::new(FailureKind::InvalidParams, format!("cannot send this tool call: {e}"))
                             .with_code(INVALID_PARAMS)
                     })?;
@@ -126,30 +125,20 @@ impl Modern {
                 }
             }
             let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-            // Written straight from the host's params, the envelope and this round's additions
-            // (no copy of the params, no tree built for the body).
-            let body = {
-                let st = self.state();
-                let params = Params {
-                    base: &params,
-                    envelope: (!host_modern).then(|| Envelope {
-                        capabilities: &st.capabilities,
-                        client_info: &st.client_info,
-                        log_level: st.log_level.as_deref(),
-                    }),
-                    inputs: inputs.as_ref(),
-                    request_state: request_state.as_ref(),
-                };
-                serde_json::to_vec(&Body {
-                    jsonrpc: "2.0",
+            let body = if host_modern {
+                request.body(id, method, None, inputs.as_ref(), request_state.as_ref())
+            } else {
+                let mut st = self.state();
+                request.body(
                     id,
-                    method: &method,
-                    params,
-                })
-                .expect("serialising JSON cannot fail")
+                    method,
+                    Some(st.envelope_members()),
+                    inputs.as_ref(),
+                    request_state.as_ref(),
+                )
             };
             let reply = self
-                .exchange(body, id, (&method, name.as_deref(), extra, &version), forward, deadline)
+                .exchange(body, id, (method, name.as_deref(), extra, version), forward, deadline)
                 .await?;
             if let Some(err) = reply.error() {
                 let err = err.clone();
@@ -157,7 +146,7 @@ impl Modern {
                 if code == Some(era::code::HEADER_MISMATCH) && method == "tools/call" && !relisted {
                     relisted = true;
                     tracing::info!("the server reported a header mismatch; listing its tools again and retrying");
-                    self.relist(&version, host_modern, deadline).await?;
+                    self.relist(version, host_modern, deadline).await?;
                     continue;
                 }
                 if era::looks_legacy(reply.status, Some(&err)) || code == Some(era::code::UNSUPPORTED_VERSION) {
@@ -331,86 +320,6 @@ impl Modern {
             );
             self.emit_raw(raw.into_bytes());
         }
-    }
-}
-
-/// A request body to the server, serialised from borrowed parts.
-#[derive(serde::Serialize)]
-struct Body<'a> {
-    jsonrpc: &'static str,
-    id: u64,
-    method: &'a str,
-    params: Params<'a>,
-}
-
-/// The host's params with the envelope merged into `_meta`, and a retry's `inputResponses`
-/// and `requestState`.
-struct Params<'a> {
-    base: &'a Map<String, Value>,
-    envelope: Option<Envelope<'a>>,
-    inputs: Option<&'a Value>,
-    request_state: Option<&'a Value>,
-}
-
-/// The `_meta` envelope: the host's own `_meta` entries, then the envelope's.
-struct Meta<'a> {
-    base: Option<&'a Map<String, Value>>,
-    envelope: &'a Envelope<'a>,
-}
-
-impl serde::Serialize for Params<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let replaced = |k: &str| match k {
-            "_meta" => self.envelope.is_some(),
-            "inputResponses" => self.inputs.is_some(),
-            "requestState" => self.request_state.is_some(),
-            _ => false,
-        };
-        let mut m = s.serialize_map(None)?;
-        for (k, v) in self.base.iter().filter(|(k, _)| !replaced(k)) {
-            m.serialize_entry(k, v)?;
-        }
-        if let Some(env) = &self.envelope {
-            let base = self.base.get("_meta").and_then(Value::as_object);
-            m.serialize_entry("_meta", &Meta { base, envelope: env })?;
-        }
-        if let Some(i) = self.inputs {
-            m.serialize_entry("inputResponses", i)?;
-        }
-        if let Some(r) = self.request_state {
-            m.serialize_entry("requestState", r)?;
-        }
-        m.end()
-    }
-}
-
-impl serde::Serialize for Meta<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let env = self.envelope;
-        let ours = [
-            era::META_VERSION,
-            era::META_CAPABILITIES,
-            era::META_CLIENT_INFO,
-            era::META_LOG_LEVEL,
-        ];
-        let mut m = s.serialize_map(None)?;
-        for (k, v) in self
-            .base
-            .into_iter()
-            .flatten()
-            .filter(|(k, _)| !ours.contains(&k.as_str()))
-        {
-            m.serialize_entry(k, v)?;
-        }
-        m.serialize_entry(era::META_VERSION, era::MODERN)?;
-        m.serialize_entry(era::META_CAPABILITIES, env.capabilities)?;
-        m.serialize_entry(era::META_CLIENT_INFO, env.client_info)?;
-        if let Some(level) = env.log_level {
-            m.serialize_entry(era::META_LOG_LEVEL, level)?;
-        }
-        m.end()
     }
 }
 

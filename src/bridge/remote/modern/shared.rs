@@ -70,6 +70,9 @@ pub(super) struct State {
     pub(super) capabilities: Value,
     pub(super) client_info: Value,
     pub(super) log_level: Option<String>,
+    /// The envelope's `_meta` members as JSON text; `None` after one of the three above
+    /// changed (made again on the next request).
+    pub(super) envelope: Option<String>,
     pub(super) subscriptions: BTreeSet<String>,
     pub(super) tools: HashMap<String, Vec<ParamHeader>>,
     /// The host's `initialize` and `notifications/initialized`, should the server turn out to
@@ -90,7 +93,7 @@ pub(super) struct Reply {
     id: Option<std::ops::Range<usize>>,
     /// The `error`, when it is one.
     error: Option<Value>,
-    /// The result's `resultType`.
+    /// The result's `resultType`, when it is a string other than `complete`.
     pub(super) result_type: Option<String>,
 }
 
@@ -120,9 +123,15 @@ impl Reply {
                     }
                     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Res, A::Error> {
                         let mut result_type = None;
-                        while let Some(k) = m.next_key::<std::borrow::Cow<'de, str>>()? {
-                            if k == "resultType" {
-                                result_type = m.next_value::<Value>()?.as_str().map(str::to_owned);
+                        while let Some(k) = m.next_key::<message::Key<'de>>()? {
+                            if k.0 == "resultType" {
+                                // Kept only when it is not `complete` (what almost every
+                                // answer says): no allocation for the common case.
+                                let raw = m.next_value::<&'de RawValue>()?;
+                                result_type = serde_json::from_str::<message::Key>(raw.get())
+                                    .ok()
+                                    .filter(|t| t.0 != "complete")
+                                    .map(|t| t.0.into_owned());
                             } else {
                                 m.next_value::<serde::de::IgnoredAny>()?;
                             }
@@ -231,6 +240,20 @@ impl Head<'_> {
 
 pub(super) fn protocol_error(message: impl Into<String>) -> Failure {
     Failure::new(FailureKind::Protocol, message)
+}
+
+impl State {
+    /// The envelope's `_meta` members as JSON text (see `body::envelope_members`).
+    pub(super) fn envelope_members(&mut self) -> &str {
+        if self.envelope.is_none() {
+            self.envelope = Some(super::body::envelope_members(&Envelope {
+                capabilities: &self.capabilities,
+                client_info: &self.client_info,
+                log_level: self.log_level.as_deref(),
+            }));
+        }
+        self.envelope.as_deref().expect("made above")
+    }
 }
 
 impl Modern {
