@@ -140,9 +140,9 @@ pub struct RelayClient {
 
 /// Cookies the MCP server set, replayed to its exact origin only (`Domain` and `Path` are not
 /// honoured: nothing travels elsewhere), in memory for the life of the process.
-#[derive(Default)]
 struct Jar {
-    origin: String,
+    /// The server's URL, for its origin.
+    origin: Url,
     cookies: Vec<(String, String)>,
 }
 
@@ -207,7 +207,7 @@ impl RelayClient {
     ) -> RelayClient {
         let direct = loopback || !uses_a_proxy(url);
         let jar = Jar {
-            origin: url.origin().ascii_serialization(),
+            origin: url.clone(),
             cookies: Vec::new(),
         };
         RelayClient {
@@ -224,7 +224,7 @@ impl RelayClient {
         let jar = self
             .cookies
             .as_ref()
-            .filter(|j| j.lock().unwrap_or_else(|e| e.into_inner()).origin == out.url.origin().ascii_serialization());
+            .filter(|j| same_origin(&j.lock().unwrap_or_else(|e| e.into_inner()).origin, &out.url));
         if let Some(j) = jar
             && !out.headers.contains_key(reqwest::header::COOKIE)
             && let Some(h) = j.lock().unwrap_or_else(|e| e.into_inner()).header()
@@ -254,10 +254,19 @@ impl RelayClient {
     }
 }
 
+/// Whether two URLs have one origin (scheme, host, port), compared without building it.
+fn same_origin(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme() && a.host() == b.host() && a.port_or_known_default() == b.port_or_known_default()
+}
+
+/// A URL's text and its `Uri`.
+type LastUri = (Box<str>, Uri);
+
 /// hyper's pooled client with our TLS configuration.
 #[derive(Clone)]
 struct Direct {
     client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    last_uri: Arc<Mutex<Option<LastUri>>>,
 }
 
 impl Direct {
@@ -283,35 +292,42 @@ impl Direct {
             .timer(TokioTimer::new())
             .http1_max_buf_size(policy::READ_BUFFER_MAX)
             .build(https);
-        Direct { client }
+        Direct {
+            client,
+            last_uri: Arc::default(),
+        }
     }
 
     async fn send(&self, out: Outgoing) -> Result<Answer, Failure> {
-        let first = out.url.clone();
-        self.follow(out, &first)
-            .await
-            .map_err(|e| describe_hyper_error(&e, &first))
-    }
-
-    /// Sends `out`, following 307/308 redirects under `policy::redirect_refusal`; `first` is
-    /// where the request started.
-    async fn follow(&self, out: Outgoing, first: &Url) -> Result<Answer, HyperError> {
         let Outgoing {
             method,
-            mut url,
-            mut headers,
+            url,
+            headers,
             body,
         } = out;
+        self.follow(method, &url, headers, body.unwrap_or_default())
+            .await
+            .map_err(|e| describe_hyper_error(&e, &url))
+    }
+
+    /// Sends a request to `first`, following 307/308 redirects under
+    /// `policy::redirect_refusal`.
+    async fn follow(
+        &self,
+        method: Method,
+        first: &Url,
+        mut headers: HeaderMap,
+        body: Bytes,
+    ) -> Result<Answer, HyperError> {
         if !headers.contains_key(USER_AGENT) {
             headers.insert(USER_AGENT, HeaderValue::from_static(policy::USER_AGENT));
         }
-        let body = body.unwrap_or_default();
+        let mut url = std::borrow::Cow::Borrowed(first);
         let mut hops = 0;
         loop {
-            let uri: Uri = url.as_str().parse().map_err(|_| HyperError::Url)?;
             let mut req = hyper::Request::new(Full::new(body.clone()));
             *req.method_mut() = method.clone();
-            *req.uri_mut() = uri;
+            *req.uri_mut() = self.uri(&url)?;
             *req.headers_mut() = headers.clone();
             let resp = self.client.request(req).await.map_err(HyperError::Http)?;
             let status = resp.status();
@@ -326,7 +342,7 @@ impl Direct {
                 if let Some(why) = redirect_refusal(first, &to, hops) {
                     return Err(HyperError::Redirect(why));
                 }
-                url = to;
+                url = std::borrow::Cow::Owned(to);
                 continue;
             }
             let (parts, incoming) = resp.into_parts();
@@ -337,6 +353,19 @@ impl Direct {
                 body: Box::pin(BodyDataStream::new(incoming).map_err(BoxError::from)),
             });
         }
+    }
+
+    /// `url` as hyper's `Uri`; the last one is kept, as nearly every request goes to one URL.
+    fn uri(&self, url: &Url) -> Result<Uri, HyperError> {
+        let mut last = self.last_uri.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((text, uri)) = &*last
+            && &**text == url.as_str()
+        {
+            return Ok(uri.clone());
+        }
+        let uri: Uri = url.as_str().parse().map_err(|_| HyperError::Url)?;
+        *last = Some((url.as_str().into(), uri.clone()));
+        Ok(uri)
     }
 }
 
@@ -365,4 +394,23 @@ fn uses_a_proxy(url: &Url) -> bool {
     hyper_util::client::proxy::matcher::Matcher::from_system()
         .intercept(&uri)
         .is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_origin;
+    use url::Url;
+
+    #[test]
+    fn cookies_go_back_to_the_servers_own_origin_only() {
+        let server = Url::parse("https://mcp.example.com/mcp").unwrap();
+        let same = |u: &str| same_origin(&server, &Url::parse(u).unwrap());
+        assert!(same("https://mcp.example.com/other?x=1"));
+        assert!(same("https://mcp.example.com:443/mcp"));
+        assert!(same("https://MCP.example.com/mcp"));
+        assert!(!same("http://mcp.example.com/mcp"));
+        assert!(!same("https://mcp.example.com:8443/mcp"));
+        assert!(!same("https://evil.example.com/mcp"));
+        assert!(!same("https://mcp.example.com.evil.net/mcp"));
+    }
 }
