@@ -219,7 +219,7 @@ fn classify(raw: Bytes, env: Envelope<'_>) -> Result<Message, Invalid> {
         id: raw_id.clone().filter(|r| Id::from_raw(r).is_some()),
         reason: reason.into(),
     };
-    if env.jsonrpc.as_deref() != Some("2.0") {
+    if env.jsonrpc.as_ref().map(|j| &*j.0) != Some("2.0") {
         return Err(invalid("`jsonrpc` must be \"2.0\""));
     }
     let id = match env.id {
@@ -235,14 +235,16 @@ fn classify(raw: Bytes, env: Envelope<'_>) -> Result<Message, Invalid> {
             }
             Kind::Request {
                 id,
-                method: method.into(),
+                method: method.0.into(),
             }
         }
         (Some(method), None) => {
             if env.id.is_some() {
                 return Err(invalid("`id` must not be null"));
             }
-            Kind::Notification { method: method.into() }
+            Kind::Notification {
+                method: method.0.into(),
+            }
         }
         (None, id) => {
             if env.result.is_some() == env.error.is_some() {
@@ -285,12 +287,14 @@ fn json_error(e: &serde_json::Error) -> String {
 
 #[derive(Deserialize)]
 struct Envelope<'a> {
+    // `Key`, not `Cow<str>`: serde's `borrow` does not reach into an `Option`, so a
+    // `Cow` here would be an allocated `String` for every message.
     #[serde(default, borrow)]
-    jsonrpc: Option<Cow<'a, str>>,
+    jsonrpc: Option<Key<'a>>,
     #[serde(default, borrow, deserialize_with = "present_raw")]
     id: Option<&'a RawValue>,
     #[serde(default, borrow)]
-    method: Option<Cow<'a, str>>,
+    method: Option<Key<'a>>,
     #[serde(default)]
     params: Option<Params>,
     #[serde(default, deserialize_with = "present")]

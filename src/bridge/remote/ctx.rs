@@ -165,7 +165,10 @@ impl Ctx {
         let mut rounds = 0u32;
         let mut retried = false;
         loop {
-            let mut headers = self.http.headers.clone();
+            // Room for what the transports add (Accept, Content-Type, the MCP headers, the
+            // token): the map is made once, not grown while they go in.
+            let mut headers = HeaderMap::with_capacity(self.http.headers.len() + 8);
+            headers.extend(self.http.headers.iter().map(|(k, v)| (k.clone(), v.clone())));
             let generation = self.credentials.apply(&mut headers).await?;
             let waiting = async {
                 let _turn = if queued {

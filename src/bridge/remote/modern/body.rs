@@ -3,6 +3,7 @@
 //! `requestState`. No tree is built for the request and nothing the host wrote is
 //! serialised again.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::Write;
 
@@ -54,9 +55,10 @@ impl<'a> HostRequest<'a> {
         serde_json::from_str(v.get()).ok()
     }
 
-    /// A member of `params` that is a string (`name`, `uri`).
-    pub(super) fn text(&self, key: &str) -> Option<String> {
-        serde_json::from_str(self.params.get(key)?.get()).ok()
+    /// A member of `params` that is a string (`name`, `uri`), borrowed unless it has escapes.
+    pub(super) fn text(&self, key: &str) -> Option<Cow<'a, str>> {
+        let raw: &'a RawValue = self.params.get(key)?;
+        serde_json::from_str::<Key<'a>>(raw.get()).ok().map(|k| k.0)
     }
 
     /// A member of `params` as a tree (the arguments of a call that mirrors some into headers).
