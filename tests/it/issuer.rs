@@ -141,7 +141,7 @@ fn the_bridge_never_sends_a_client_secret_to_a_new_authorization_server() {
     assert!(msg.contains(&stack.issuer) && msg.contains(&hostile), "{msg}");
     assert!(msg.contains("--issuer"), "{msg}");
     assert_eq!(grants(&stack.as_stats(), "client_credentials"), 1);
-    let log = v.stderr();
+    let log = v.stderr_when(Duration::from_secs(10), |l| l.contains(&hostile));
     assert!(log.contains(&hostile), "the change is logged: {log}");
     assert!(!log.contains(SECRET));
 }

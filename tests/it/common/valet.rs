@@ -186,6 +186,19 @@ impl Valet {
         String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned()
     }
 
+    /// stderr once `done` holds for it, or as it is after `wait`: a line written just before
+    /// an answer may still be on its way through the pipe when the answer is read.
+    pub fn stderr_when(&self, wait: Duration, done: impl Fn(&str) -> bool) -> String {
+        let end = Instant::now() + wait;
+        loop {
+            let text = self.stderr();
+            if done(&text) || Instant::now() >= end {
+                return text;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
