@@ -82,10 +82,7 @@ impl Modern {
                 }
                 "logging/setLevel" => {
                     let level = params_of(msg).get("level").and_then(Value::as_str).map(str::to_owned);
-                    let mut st = self.state();
-                    st.log_level = level;
-                    st.envelope = None;
-                    drop(st);
+                    self.state().set_log_level(level);
                     self.answer(msg, json!({}));
                     true
                 }
@@ -142,11 +139,11 @@ impl Modern {
             let mut st = self.state();
             st.host_version = params.get("protocolVersion").and_then(Value::as_str).map(str::to_owned);
             st.host_caps = params.get("capabilities").cloned().unwrap_or_else(|| json!({}));
-            st.capabilities = era::translate_capabilities(&st.host_caps);
-            if let Some(info) = params.get("clientInfo").filter(|v| v.is_object()) {
-                st.client_info = info.clone();
-            }
-            st.envelope = None;
+            let capabilities = era::translate_capabilities(&st.host_caps);
+            st.set_client(
+                capabilities,
+                params.get("clientInfo").filter(|v| v.is_object()).cloned(),
+            );
             st.handshake = Some((msg.clone(), None));
             st.initialized = false;
             if let Some(l) = st.listener.take() {

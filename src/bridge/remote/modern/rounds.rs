@@ -94,15 +94,14 @@ impl Modern {
             _ => None,
         };
         let multi_round = matches!(method, "tools/call" | "resources/read" | "prompts/get");
-        let host_id_value: Value = match (host_modern, method) {
-            (true, "subscriptions/listen") => msg
+        // A 2026-07-28 host's listen stream: its frames carry the host's request id.
+        let host_id_value: Value;
+        let forward = if host_modern && method == "subscriptions/listen" {
+            host_id_value = msg
                 .raw_id
                 .as_deref()
                 .and_then(|r| serde_json::from_str(r.get()).ok())
-                .unwrap_or(Value::Null),
-            _ => Value::Null,
-        };
-        let forward = if host_modern && method == "subscriptions/listen" {
+                .unwrap_or(Value::Null);
             Forward::Subscription(&host_id_value)
         } else {
             Forward::Yes

@@ -70,8 +70,8 @@ pub(super) struct State {
     pub(super) capabilities: Value,
     pub(super) client_info: Value,
     pub(super) log_level: Option<String>,
-    /// The envelope's `_meta` members as JSON text; `None` after one of the three above
-    /// changed (made again on the next request).
+    /// The envelope's `_meta` members as JSON text, made from the three above on the next
+    /// request after `set_client` or `set_log_level` changed them (`None` until then).
     pub(super) envelope: Option<String>,
     pub(super) subscriptions: BTreeSet<String>,
     pub(super) tools: HashMap<String, Vec<ParamHeader>>,
@@ -243,6 +243,21 @@ pub(super) fn protocol_error(message: impl Into<String>) -> Failure {
 }
 
 impl State {
+    /// What the envelope says of the host: its capabilities (as sent) and `clientInfo`.
+    pub(super) fn set_client(&mut self, capabilities: Value, client_info: Option<Value>) {
+        self.capabilities = capabilities;
+        if let Some(info) = client_info {
+            self.client_info = info;
+        }
+        self.envelope = None;
+    }
+
+    /// The log level the envelope asks for (`logging/setLevel`).
+    pub(super) fn set_log_level(&mut self, level: Option<String>) {
+        self.log_level = level;
+        self.envelope = None;
+    }
+
     /// The envelope's `_meta` members as JSON text (see `body::envelope_members`).
     pub(super) fn envelope_members(&mut self) -> &str {
         if self.envelope.is_none() {
@@ -317,5 +332,25 @@ pub(super) fn params_of(msg: &Message) -> Map<String, Value> {
     match serde_json::from_slice::<P>(&msg.raw).ok().and_then(|p| p.params) {
         Some(Value::Object(m)) => m,
         _ => Map::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_envelope_text_follows_what_the_host_said_last() {
+        let mut st = State::default();
+        st.set_client(json!({"sampling": {}}), Some(json!({"name": "first"})));
+        assert!(st.envelope_members().contains(r#""name":"first""#));
+        assert!(!st.envelope_members().contains(era::META_LOG_LEVEL));
+        st.set_log_level(Some("debug".into()));
+        assert!(st.envelope_members().contains(r#""io.modelcontextprotocol/logLevel":"debug""#));
+        st.set_client(json!({}), Some(json!({"name": "second"})));
+        let text = st.envelope_members().to_owned();
+        assert!(text.contains(r#""name":"second""#) && !text.contains("sampling"), "{text}");
+        assert!(text.contains("debug"), "{text}");
     }
 }
